@@ -1,0 +1,68 @@
+# Two commands for a fresh Debian 12 machine (as root): `make demo` and `make test`.
+# Both install what they need: Debian packages (apt-get) and a virtualenv in .venv.
+
+PYTHON  ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+PYTEST_TIERS ?= unit or integration or vm
+
+# Debian packages the toolkit and its tests drive for real (see ../shared/TESTBED.md).
+APT_PACKAGES := python3-venv xorriso isolinux syslinux-common grub-efi-amd64-bin grub-common \
+	mtools dosfstools isomd5sum dialog tmux qemu-system-x86 qemu-utils ovmf \
+	busybox-static cpio debootstrap systemd-container iproute2 kmod
+
+.PHONY: demo test test-unit test-integration test-vm lint sysdeps venv clean
+
+sysdeps:
+	@missing=$$(for p in $(APT_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	  done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:" $$missing; \
+	  for i in 1 2 3 4 5 6; do \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing && exit 0; \
+	    echo "apt-get failed (dpkg lock busy?); retrying in 20 s"; sleep 20; \
+	  done; exit 1; \
+	fi
+
+$(BIN)/expandctl: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	@touch $@
+
+venv: $(BIN)/expandctl
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/mypy .
+
+# The whole suite: ruff and mypy --strict run as tests (tests/unit/test_linters.py).
+# pytest exits 5 when it collected no test: that fails here like any other error.
+test: sysdeps venv
+	$(BIN)/pytest -m "$(PYTEST_TIERS)"
+
+test-unit: venv
+	$(BIN)/pytest -m unit
+
+test-integration: sysdeps venv
+	$(BIN)/pytest -m integration
+
+test-vm: sysdeps venv
+	$(BIN)/pytest -m vm
+
+DEMO := build/demo
+demo: sysdeps venv
+	@mkdir -p $(DEMO)
+	@echo "== 1. hardware check of this machine"
+	$(BIN)/expandctl hardware check
+	@echo; echo "== 2. sizing for 90 concurrent calls"
+	$(BIN)/expandctl hardware size --concurrent-calls 90
+	@echo; echo "== 3. kickstart rendered and validated"
+	$(BIN)/expandctl kickstart render -o $(DEMO)/ks.cfg
+	$(BIN)/expandctl kickstart validate $(DEMO)/ks.cfg
+	@echo; echo "== 4. example answers validated"
+	$(BIN)/expandctl answers validate examples/answers/*.toml
+
+clean:
+	rm -rf build .mypy_cache .pytest_cache .ruff_cache

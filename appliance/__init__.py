@@ -1,0 +1,1 @@
+"""Shared core of the eXpand appliance toolkit: answers model, reports, Runner, FileSink, CLI."""

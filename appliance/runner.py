@@ -1,0 +1,145 @@
+"""The one way this toolkit runs processes: logged, secrets redacted, failures raised with stderr.
+
+``Runner`` runs for real; ``RecordingRunner`` records what would run (plans, ``--root`` runs)
+and answers from a table of canned results, so command construction can be tested purely.
+"""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import subprocess
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from appliance.errors import ExpandError
+
+log = logging.getLogger("expand.run")
+
+REDACTED = "********"
+
+
+class Redactor:
+    """Replaces every registered secret in a text by asterisks."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._secrets: set[str] = set()
+        for secret in secrets:
+            self.add(secret)
+
+    def add(self, secret: str | None) -> None:
+        # Very short values would mask innocent text everywhere; they are still never logged
+        # by callers, which pass secrets only through ``input``.
+        if secret and len(secret) >= 3:
+            self._secrets.add(secret)
+
+    def __call__(self, text: str) -> str:
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            text = text.replace(secret, REDACTED)
+        return text
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter so that no handler ever sees a registered secret."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self.redactor = redactor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = self.redactor(record.getMessage())
+        record.args = None
+        return True
+
+
+class CommandFailed(ExpandError):
+    """A command exited non-zero; the message holds the (redacted) command and its stderr."""
+
+    def __init__(self, argv: Sequence[str], returncode: int, stderr: str) -> None:
+        self.argv = tuple(argv)
+        self.returncode = returncode
+        self.stderr = stderr
+        tail = stderr.strip().splitlines()[-5:]
+        detail = ("\n  " + "\n  ".join(tail)) if tail else ""
+        super().__init__(f"command failed (exit {returncode}): {shlex.join(argv)}{detail}")
+
+
+@dataclass(frozen=True)
+class Result:
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+class Runner:
+    """Runs commands for real."""
+
+    def __init__(self, redactor: Redactor | None = None) -> None:
+        self.redactor = redactor or Redactor()
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        input: str | bytes | None = None,
+        check: bool = True,
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+        timeout: float | None = None,
+    ) -> Result:
+        """Run ``argv``; ``input`` is how secrets reach a command (never on argv)."""
+        shown = self.redactor(shlex.join(argv))
+        log.info("+ %s", shown)
+        data = input.encode() if isinstance(input, str) else input
+        try:
+            proc = subprocess.run(
+                list(argv),
+                input=data,
+                capture_output=True,
+                env=dict(env) if env is not None else None,
+                cwd=cwd,
+                timeout=timeout,
+                check=False,
+            )
+        except FileNotFoundError as exc:
+            raise ExpandError(f"command not found: {argv[0]} (is its package installed?)") from exc
+        except subprocess.TimeoutExpired as exc:
+            raise ExpandError(f"command timed out after {timeout} s: {shown}") from exc
+        stdout = proc.stdout.decode(errors="replace")
+        stderr = self.redactor(proc.stderr.decode(errors="replace"))
+        if check and proc.returncode != 0:
+            raise CommandFailed([self.redactor(a) for a in argv], proc.returncode, stderr)
+        return Result(tuple(argv), proc.returncode, stdout, stderr)
+
+
+@dataclass
+class RecordingRunner(Runner):
+    """Records commands instead of running them; ``answers`` maps an argv prefix to a Result."""
+
+    calls: list[tuple[str, ...]] = field(default_factory=list)
+    answers: dict[tuple[str, ...], Result] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        super().__init__()
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        input: str | bytes | None = None,
+        check: bool = True,
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+        timeout: float | None = None,
+    ) -> Result:
+        call = tuple(argv)
+        self.calls.append(call)
+        log.info("(not run) + %s", self.redactor(shlex.join(call)))
+        for prefix, result in self.answers.items():
+            if call[: len(prefix)] == prefix:
+                if check and result.returncode != 0:
+                    raise CommandFailed(call, result.returncode, result.stderr)
+                return result
+        return Result(call, 0, "", "")
