@@ -1,0 +1,18 @@
+"""Where first boot keeps its state on the appliance (target paths, used through FileSink)."""
+
+from __future__ import annotations
+
+STATE_DIR = "/var/lib/expand"
+# Present until a first boot has applied successfully; the unit runs only while it exists.
+SENTINEL = f"{STATE_DIR}/firstboot-pending"
+JOURNAL = f"{STATE_DIR}/firstboot-journal.json"
+REPORT = f"{STATE_DIR}/firstboot-report.json"
+LOG = "/var/log/expand/firstboot.log"
+CONFIG_DIR = "/etc/expand"
+# Answers as applied (never with secrets); --reconfigure pre-fills from it.
+ANSWERS = f"{CONFIG_DIR}/answers.toml"
+# Answers shipped on the DVD (``expandctl iso build --answers``), pre-filling the wizard.
+MEDIA_ANSWERS = f"{CONFIG_DIR}/answers.media.toml"
+UNIT_NAME = "expand-firstboot.service"
+UNIT_PATH = f"/etc/systemd/system/{UNIT_NAME}"
+UNIT_WANTS_LINK = f"/etc/systemd/system/multi-user.target.wants/{UNIT_NAME}"
