@@ -170,7 +170,8 @@ def check_values(flat: Mapping[str, Any], source: str) -> tuple[dict[str, Any], 
             if fld.required:
                 reports.append(Report(source, fld.key, f"is required ({fld.help})"))
             else:
-                values[fld.key] = fld.default
+                # Defaults go through the same check, so they get the same types as given values.
+                values[fld.key] = None if fld.default is None else fld.check(fld.default)[0]
             continue
         value, problem = fld.check(flat[fld.key])
         if problem:

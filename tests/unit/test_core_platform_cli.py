@@ -1,0 +1,85 @@
+"""Platform detection from os-release, and the thin CLI's exit codes and messages."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from appliance.cli import main
+from appliance.errors import ExpandError
+from appliance.platform import detect
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(("text", "family", "backend"), [
+    ('ID="rocky"\nID_LIKE="rhel centos fedora"\nVERSION_ID="9.4"\n', "rhel", "networkmanager"),
+    ('ID="almalinux"\nID_LIKE="rhel centos fedora"\nVERSION_ID="9.4"\n', "rhel", "networkmanager"),
+    ('ID=debian\nVERSION_ID="12"\n', "debian", "networkd"),
+    ('ID=debian\nVERSION_ID="13"\n', "debian", "networkd"),
+])
+def test_platform_detect(tmp_path: Path, text: str, family: str, backend: str) -> None:
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc/os-release").write_text(text)
+    found = detect(tmp_path)
+    assert (found.family, found.network_backend) == (family, backend)
+
+
+def test_platform_unknown_and_missing(tmp_path: Path) -> None:
+    with pytest.raises(ExpandError, match="cannot tell"):
+        detect(tmp_path)
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc/os-release").write_text("ID=arch\n")
+    with pytest.raises(ExpandError, match="unsupported distribution 'arch'"):
+        detect(tmp_path)
+
+
+def test_validate_examples_exit_zero(capsys: pytest.CaptureFixture[str]) -> None:
+    files = sorted(str(p) for p in (REPO / "examples/answers").glob("*.toml"))
+    assert main(["answers", "validate", *files]) == 0
+    assert "valid" in capsys.readouterr().out
+
+
+def test_validate_bad_file_lists_every_problem_and_writes_nothing(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "primary.toml"
+    bad.write_text('mode = "primary"\n[network]\nvirtual-ip = "198.51.100.300"\n'
+                   'netmask = "255.0.255.0"\n')
+    before = sorted(os.listdir(tmp_path))
+    assert main(["answers", "validate", str(bad)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert f"{bad}: network.virtual-ip: 198.51.100.300 is not an IPv4 address" in err
+    assert any("network.netmask" in line for line in err)
+    assert any("network.primary-ip: is required" in line for line in err)
+    assert sorted(os.listdir(tmp_path)) == before
+
+
+def test_validate_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "b.toml"
+    bad.write_text("mode = 1\n")
+    good = REPO / "examples/answers/standalone.toml"
+    assert main(["answers", "validate", "--json", str(good), str(bad)]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["ok"] is False
+    assert [f["ok"] for f in data["files"]] == [True, False]
+    assert {"source", "key", "message"} <= set(data["files"][1]["problems"][0])
+
+
+def test_keys_and_show(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["answers", "keys", "--json"]) == 0
+    keys = {row["key"] for row in json.loads(capsys.readouterr().out)}
+    assert "network.virtual-ip" in keys
+    assert main(["answers", "show", str(REPO / "examples/answers/primary.toml")]) == 0
+    shown = capsys.readouterr().out
+    assert 'virtual-ip = "198.51.100.100"' in shown
+    assert "demo-Smtp-Secret-42" not in shown
+
+
+def test_help_lists_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as code:
+        main(["--help"])
+    assert code.value.code == 0
+    assert "answers" in capsys.readouterr().out
