@@ -27,7 +27,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     val.set_defaults(func=validate)
 
     keys = cmds.add_parser("keys", help="list every key an answers file may hold")
-    keys.add_argument("--json", action="store_true")
+    fmt = keys.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true")
+    fmt.add_argument("--markdown", action="store_true", help="the table as in README.md")
     keys.set_defaults(func=list_keys)
 
     show = cmds.add_parser("show", help="print a validated file with defaults filled in "
@@ -60,10 +62,27 @@ def list_keys(args: argparse.Namespace) -> int:
     if args.json:
         print_json(rows)
         return 0
+    if args.markdown:
+        print(keys_markdown(), end="")
+        return 0
     for row in rows:
         default = "(required)" if row["required"] else f"default {row['default']!r}"
         print(f"{row['key']:34} {default:32} {row['help']}")
     return 0
+
+
+def keys_markdown() -> str:
+    """The key table for README.md, generated so the docs cannot drift from the parser."""
+    lines = ["| key | default | meaning |", "|---|---|---|"]
+    for f in FIELDS:
+        if f.required:
+            default = "**required**"
+        elif f.secret or f.default in ("", None):
+            default = "—"
+        else:
+            default = f"`{f.default}`"
+        lines.append(f"| `{f.key}` | {default} | {f.help} |")
+    return "\n".join(lines) + "\n"
 
 
 def show_file(args: argparse.Namespace) -> int:

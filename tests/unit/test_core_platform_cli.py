@@ -83,3 +83,13 @@ def test_help_lists_commands(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--help"])
     assert code.value.code == 0
     assert "answers" in capsys.readouterr().out
+
+
+def test_readme_key_table_matches_the_field_table() -> None:
+    from appliance.cmd_answers import keys_markdown
+
+    readme = (REPO / "README.md").read_text()
+    start = readme.index("<!-- answers-keys:begin -->\n") + len("<!-- answers-keys:begin -->\n")
+    end = readme.index("<!-- answers-keys:end -->")
+    assert readme[start:end] == keys_markdown(), (
+        "README.md key table is stale: regenerate with `expandctl answers keys --markdown`")
