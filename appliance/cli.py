@@ -15,6 +15,7 @@ from appliance.reports import ValidationFailed
 # Each module has ``register(subparsers)``; its parsers set ``func(args) -> int``.
 COMMAND_MODULES = (
     "appliance.cmd_answers",
+    "hardware_profiles.cli",
 )
 
 

@@ -93,7 +93,7 @@ class RecordingRule:
     def explanation(self) -> str:
         g711_minutes = int(self.storage_gb * GB * 8 / (64_000 * 60))
         return (f"the seed's rule ({self.storage_gb} GB ≈ {self.minutes:,} minutes) implies "
-                f"≈{self.bitrate_bps / 1000:.1f} kbit/s per recorded minute: a compressed "
+                f"an average of ≈{self.bitrate_bps / 1000:.1f} kbit/s: a compressed "
                 "codec such as GSM/WAV49 (13 kbit/s) plus container and filesystem overhead, "
                 f"not G.711 (64 kbit/s), with which {self.storage_gb} GB would hold only "
                 f"≈{g711_minutes:,} minutes")
