@@ -1,0 +1,51 @@
+"""The DRBD resource file for ``storage.mode = "drbd"``: the data disk mirrored over the
+interconnect, synchronously (protocol C: a write returns only when both disks have it).
+
+``fencing resource-and-stonith`` freezes I/O when the peer is lost until the
+crm-fence-peer handler has placed a constraint that keeps the outdated peer from being
+promoted; the unfence handler removes it when the resync is done. Split brains are never
+resolved by discarding data automatically (no ``after-sb-*`` discard policies).
+"""
+
+from __future__ import annotations
+
+from appliance.answers import Answers
+from appliance.filesink import FileSink
+from ha.cib import DRBD_DEVICE, DRBD_RESOURCE
+
+RES_PATH = f"/etc/drbd.d/{DRBD_RESOURCE}.res"
+PORT = 7789
+
+
+def render_drbd_res(answers: Answers) -> str:
+    ic = answers.interconnect
+    hosts = ((answers.nodes.primary_hostname, ic.primary_address, 0),
+             (answers.nodes.secondary_hostname, ic.secondary_address, 1))
+    lines = [
+        "# Written by expandctl (ha/drbd.py); identical on both nodes.",
+        f"resource {DRBD_RESOURCE} {{",
+        "    net {",
+        "        protocol C;",
+        "        fencing resource-and-stonith;",
+        "    }",
+        "    handlers {",
+        '        fence-peer "/usr/lib/drbd/crm-fence-peer.9.sh";',
+        '        after-resync-target "/usr/lib/drbd/crm-unfence-peer.9.sh";',
+        "    }",
+    ]
+    for name, address, node_id in hosts:
+        lines += [
+            f"    on {name} {{",
+            f"        node-id {node_id};",
+            f"        device {DRBD_DEVICE};",
+            f"        disk {answers.storage.device};",
+            f"        address {address}:{PORT};",
+            "        meta-disk internal;",
+            "    }",
+        ]
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def write_drbd_res(sink: FileSink, answers: Answers) -> bool:
+    return sink.write(RES_PATH, render_drbd_res(answers), mode=0o644)

@@ -1,0 +1,85 @@
+"""Stonith devices from the answers: one device per node, each able to power off one node.
+
+Fence race: when the interconnect and the LAN fail together, both nodes are quorate
+(``two_node``) and each tries to fence the other. The device that fences the **primary**
+carries ``pcmk_delay_base``: the secondary's attempt to shoot the primary waits, the
+primary's attempt to shoot the secondary fires at once, so the primary survives a
+symmetric split. (A device never fences its own target's node: it is banned there.)
+
+Passwords never reach argv: the device is created without one and the password is
+merged into the CIB afterwards through ``cibadmin --modify --xml-pipe`` on stdin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from xml.sax.saxutils import quoteattr
+
+from appliance.answers import Answers
+from appliance.errors import ExpandError
+
+PRIMARY_DELAY = "5s"
+LAB_AGENT = "fence_expand_lab"
+
+
+@dataclass(frozen=True)
+class StonithDevice:
+    resource_id: str
+    agent: str
+    target_node: str
+    params: tuple[tuple[str, str], ...]
+    delay_base: str | None = None
+    password: str = field(default="", repr=False)
+
+    def password_xml(self) -> str:
+        """The CIB fragment that adds the password; only ever given to cibadmin on stdin."""
+        rid = self.resource_id
+        return (f'<primitive id={quoteattr(rid)}>'
+                f'<instance_attributes id={quoteattr(rid + "-instance_attributes")}>'
+                f'<nvpair id={quoteattr(rid + "-instance_attributes-password")} '
+                f'name="password" value={quoteattr(self.password)}/>'
+                f'</instance_attributes></primitive>')
+
+
+def device_id(node: str) -> str:
+    return f"fence-{node}"
+
+
+def devices_from_answers(answers: Answers) -> tuple[StonithDevice, ...]:
+    """The production devices; raises when the answers chose no fencing (the caller then
+    needs an explicit ``--no-fencing``)."""
+    fencing = answers.fencing
+    primary, secondary = answers.nodes.primary_hostname, answers.nodes.secondary_hostname
+    targets = ((primary, fencing.primary_target, PRIMARY_DELAY),
+               (secondary, fencing.secondary_target, None))
+    devices = []
+    for node, target, delay in targets:
+        params: list[tuple[str, str]]
+        if fencing.mode == "ipmi":
+            agent = "fence_ipmilan"
+            params = [("ip", target), ("username", fencing.username), ("lanplus", "1")]
+        elif fencing.mode == "vmware":
+            agent = "fence_vmware_soap"
+            params = [("ip", fencing.host), ("username", fencing.username),
+                      ("plug", target), ("ssl", "1"), ("ssl_insecure", "1")]
+        elif fencing.mode == "sbd":
+            agent = "fence_sbd"
+            params = [("devices", target)]
+        else:
+            raise ExpandError("fencing.mode is none: a cluster without fencing can lose data "
+                              "in a split; choose ipmi, vmware or sbd, or pass --no-fencing")
+        params.append(("pcmk_host_list", node))
+        password = fencing.password if fencing.mode in ("ipmi", "vmware") else ""
+        devices.append(StonithDevice(device_id(node), agent, node, tuple(params), delay,
+                                     password))
+    return tuple(devices)
+
+
+def lab_devices(nodes: tuple[str, ...], state_dir: str,
+                primary_delay: str = "2s") -> tuple[StonithDevice, ...]:
+    """Devices of the namespace lab: ``fence_expand_lab`` powers a lab node off for real."""
+    return tuple(
+        StonithDevice(device_id(node), LAB_AGENT, node,
+                      (("plug", node), ("state_dir", state_dir), ("pcmk_host_list", node)),
+                      primary_delay if index == 0 else None)
+        for index, node in enumerate(nodes))
