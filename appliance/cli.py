@@ -16,6 +16,7 @@ from appliance.reports import ValidationFailed
 COMMAND_MODULES = (
     "appliance.cmd_answers",
     "hardware_profiles.cli",
+    "firstboot.cli",
 )
 
 

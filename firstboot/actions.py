@@ -1,0 +1,80 @@
+"""What a step does, as data: files to write or remove, links to make, commands to run.
+
+Steps return actions from a pure ``plan``; the same actions are then executed through the
+FileSink and the Runner, so the plan shown to the user is exactly what apply does.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+from typing import Any
+
+from appliance.filesink import FileSink
+from appliance.runner import Runner
+
+
+@dataclass(frozen=True)
+class WriteFile:
+    path: str
+    content: str = field(repr=False)
+    mode: int = 0o644
+    secret: bool = False  # content holds a secret: never shown, only path and mode
+
+    def describe(self) -> str:
+        return f"write {self.path} (mode {self.mode:04o})"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"action": "write", "path": self.path, "mode": f"{self.mode:04o}",
+                "secret": self.secret}
+
+    def execute(self, sink: FileSink, runner: Runner) -> None:
+        sink.write(self.path, self.content, mode=self.mode)
+
+
+@dataclass(frozen=True)
+class RemoveFile:
+    path: str
+
+    def describe(self) -> str:
+        return f"remove {self.path}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"action": "remove", "path": self.path}
+
+    def execute(self, sink: FileSink, runner: Runner) -> None:
+        sink.remove(self.path)
+
+
+@dataclass(frozen=True)
+class Symlink:
+    path: str
+    points_to: str
+
+    def describe(self) -> str:
+        return f"link {self.path} -> {self.points_to}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"action": "symlink", "path": self.path, "points_to": self.points_to}
+
+    def execute(self, sink: FileSink, runner: Runner) -> None:
+        sink.symlink(self.path, self.points_to)
+
+
+@dataclass(frozen=True)
+class RunCommand:
+    argv: tuple[str, ...]
+    input: str | None = field(default=None, repr=False)  # secrets travel here, never in argv
+    timeout: float = 120.0
+
+    def describe(self) -> str:
+        return f"run {shlex.join(self.argv)}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"action": "run", "argv": list(self.argv)}
+
+    def execute(self, sink: FileSink, runner: Runner) -> None:
+        runner.run(self.argv, input=self.input, timeout=self.timeout)
+
+
+Action = WriteFile | RemoveFile | Symlink | RunCommand

@@ -1,0 +1,217 @@
+"""``expandctl firstboot``: apply answers (unattended or from the wizard), plan, status."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from appliance.answers import Answers, check_file
+from appliance.console import REDACTOR, print_json, print_reports
+from appliance.errors import ExpandError
+from appliance.platform import Platform
+from appliance.runner import RecordingRunner, RedactingFilter, Runner
+from firstboot import engine, paths
+from firstboot.host import Host, gather, load_host
+from firstboot.report import report_lines, status, status_lines
+
+log = logging.getLogger("expand.firstboot")
+
+PLATFORMS = {
+    "rhel": Platform("rhel", "rocky", "9", "networkmanager", "firewalld", "cyrus-sasl-plain"),
+    "debian": Platform("debian", "debian", "12", "networkd", "nftables", "libsasl2-modules"),
+}
+EPILOG = """\
+examples:
+  expandctl firstboot                                  the wizard (on tty1 at first boot)
+  expandctl firstboot --answers primary.toml           validate, show the plan, ask, apply
+  expandctl firstboot --answers primary.toml --yes     unattended
+  expandctl firstboot --answers primary.toml --yes --root /tmp/dry
+                                                       dry run: files only, into /tmp/dry
+  expandctl firstboot plan primary.toml                files it would write, commands it would run
+  expandctl firstboot status                           pending? which steps done? last report
+
+exit codes: 0 applied; 1 invalid answers, refused or error (nothing applied);
+            2 a step failed (the report names it; run again to resume)
+            3 the wizard was left with Escape/Cancel (nothing written)
+"""
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "firstboot", help="configure this appliance: wizard, answers file, plan, status",
+        description="First-boot configuration: network, host names, DNS, mail relay, time "
+                    "zone, hardware report. Steps are journaled: a run cut short resumes "
+                    "where it stopped. The SMTP password is never logged or saved.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--answers", type=Path, metavar="FILE",
+                        help="apply this answers file instead of asking (unattended)")
+    parser.add_argument("--yes", action="store_true", help="apply without asking to confirm")
+    parser.add_argument("--reconfigure", action="store_true",
+                        help="run the wizard pre-filled from the current configuration")
+    _target_options(parser)
+    parser.add_argument("--json", action="store_true", help="machine-readable report on stdout")
+    parser.set_defaults(func=run_firstboot)
+    cmds = parser.add_subparsers(dest="firstboot_cmd", metavar="COMMAND")
+
+    plan_p = cmds.add_parser(
+        "plan", help="list the files first boot would write and the commands it would run",
+        description="Validates FILE and prints the plan; writes and runs nothing.")
+    plan_p.add_argument("file", type=Path, metavar="FILE")
+    _target_options(plan_p)
+    plan_p.add_argument("--json", action="store_true")
+    plan_p.set_defaults(func=run_plan)
+
+    status_p = cmds.add_parser("status", help="is first boot pending; the journal and last report")
+    status_p.add_argument("--root", type=Path, default=Path("/"), metavar="DIR")
+    status_p.add_argument("--json", action="store_true")
+    status_p.set_defaults(func=run_status)
+
+
+def _target_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--root", type=Path, metavar="DIR",
+                        help="alternate root: write files there only, run no command (dry run)")
+    parser.add_argument("--platform", choices=sorted(PLATFORMS),
+                        help="with --root: the target distribution when DIR has no "
+                             "/etc/os-release")
+    parser.add_argument("--lan-nic", metavar="NAME",
+                        help="LAN interface (default: the one with the default route)")
+    parser.add_argument("--interconnect-nic", metavar="NAME",
+                        help="HA interconnect interface (default: the next Ethernet NIC)")
+    parser.add_argument("--host-facts", type=Path, metavar="FILE",
+                        help="saved host facts (JSON: nics, hardware) instead of this "
+                             "machine's; for dry runs and tests")
+
+
+def interactive(args: argparse.Namespace) -> int:
+    """The dialog wizard (firstboot/wizard*.py) with this engine as its apply step."""
+    from firstboot.wizard_cli import run_interactive
+
+    root, live = _root(args)
+    runner = Runner(REDACTOR) if live else RecordingRunner()
+    host, platform = _host(args, runner), _platform(args)
+
+    def apply(answers: Answers, progress: engine.ProgressFn) -> engine.ApplyReport:
+        _log_to_target(root, answers)  # registers the secrets typed in the wizard first
+        return engine.apply(answers, root=root, runner=runner, live=live, host=host,
+                            platform=platform, progress=progress)
+
+    return run_interactive(root, reconfigure=args.reconfigure, apply_fn=apply, runner=runner)
+
+
+def run_firstboot(args: argparse.Namespace) -> int:
+    if args.answers is None:
+        return interactive(args)
+    if args.reconfigure:
+        raise ExpandError("--reconfigure is for the wizard; with --answers the file is the "
+                          "configuration")
+    if args.json and not args.yes:
+        raise ExpandError("--json needs --yes (there is no prompt in JSON mode)")
+    answers = _load(args.answers, args.json)
+    if answers is None:
+        return 1
+    root, live = _root(args)
+    register_secrets(answers)
+    runner = Runner(REDACTOR) if live else RecordingRunner()
+    host, platform = _host(args), _platform(args)
+    if not args.yes:
+        the_plan = engine.plan(answers, root=root, live=live, host=host, platform=platform)
+        print("\n".join(the_plan.lines()))
+        if not _confirm("Apply this configuration?"):
+            print("nothing applied")
+            return 1
+    _log_to_target(root)
+    log.info("applying %s to %s", args.answers, root)
+    report = engine.apply(answers, root=root, runner=runner, live=live, host=host,
+                          platform=platform, progress=None if args.json else _progress)
+    if args.json:
+        print_json(report.as_dict())
+    else:
+        print("\n".join(report_lines(report)))
+    return 0 if report.ok else 2
+
+
+def run_plan(args: argparse.Namespace) -> int:
+    answers = _load(args.file, args.json)
+    if answers is None:
+        return 1
+    root, live = _root(args)
+    register_secrets(answers)
+    host = _host(args)
+    the_plan = engine.plan(answers, root=root, live=live, host=host, platform=_platform(args))
+    if args.json:
+        print_json(the_plan.as_dict())
+    else:
+        print("\n".join(the_plan.lines()))
+    return 0
+
+
+def run_status(args: argparse.Namespace) -> int:
+    state = status(args.root)
+    if args.json:
+        print_json(state)
+    else:
+        print("\n".join(status_lines(state)))
+    return 0
+
+
+def _load(path: Path, as_json: bool) -> Answers | None:
+    answers, reports = check_file(path)
+    if answers is None:
+        if as_json:
+            print_json({"ok": False, "problems": [r.as_dict() for r in reports]})
+        print_reports(reports)
+        print(f"{path}: {len(reports)} problem(s); nothing applied", file=sys.stderr)
+    return answers
+
+
+def register_secrets(answers: Answers) -> None:
+    for secret in answers.secrets():
+        REDACTOR.add(secret)
+
+
+def _root(args: argparse.Namespace) -> tuple[Path, bool]:
+    if args.root is None:
+        if args.platform:
+            raise ExpandError("--platform only applies with --root")
+        return Path("/"), True
+    if not args.root.is_dir():
+        raise ExpandError(f"--root {args.root}: not a directory")
+    return args.root.resolve(), False
+
+
+def _platform(args: argparse.Namespace) -> Platform | None:
+    return PLATFORMS[args.platform] if args.platform else None
+
+
+def _host(args: argparse.Namespace) -> Host:
+    # Gathering only reads (files, systemd-detect-virt): the real runner even for --root.
+    host = load_host(args.host_facts) if args.host_facts else gather(Runner(REDACTOR))
+    return host.with_nic_overrides(args.lan_nic, args.interconnect_nic)
+
+
+def _log_to_target(root: Path) -> None:
+    """Full log under the target (0600), every registered secret redacted."""
+    log_path = root / paths.LOG.lstrip("/")
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(log_path, os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o600))
+    os.chmod(log_path, 0o600)
+    handler = logging.FileHandler(log_path)
+    handler.setLevel(logging.DEBUG)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
+    handler.addFilter(RedactingFilter(REDACTOR))
+    logging.getLogger("expand").addHandler(handler)
+
+
+def _confirm(question: str) -> bool:
+    try:
+        reply = input(f"{question} [y/N] ")
+    except EOFError:
+        return False
+    return reply.strip().lower() in ("y", "yes")
+
+
+def _progress(percent: int, title: str) -> None:
+    print(f"[{percent:3d}%] {title}", flush=True)

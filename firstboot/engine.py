@@ -1,0 +1,187 @@
+"""The apply engine: ordered, idempotent, journaled steps; a report at the end.
+
+``apply`` is what both the wizard and ``expandctl firstboot --answers`` call. A run cut
+at any point (SIGKILL, power loss) resumes from the journal and ends with the same tree
+as an uninterrupted run. Success removes the sentinel and disables the unit; failure
+leaves both, and the report names the step and why.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from appliance.answers import Answers
+from appliance.answers_toml import dump_answers
+from appliance.errors import ExpandError
+from appliance.filesink import FileSink
+from appliance.platform import Platform, detect
+from appliance.runner import RecordingRunner, Redactor, Runner
+from firstboot import paths
+from firstboot.actions import Action, RemoveFile, RunCommand, WriteFile
+from firstboot.host import Host, gather
+from firstboot.journal import Journal, journal_key, load_journal, save_journal
+from firstboot.plan import Plan, PlannedStepEntry
+from firstboot.steps import Context, Step, default_steps
+
+log = logging.getLogger("expand.firstboot")
+
+ProgressFn = Callable[[int, str], None]
+# Test hook: SIGKILL this process right after the named step is journaled (crash tests).
+KILL_AFTER_ENV = "EXPAND_FIRSTBOOT_KILL_AFTER"
+FINISH = ("finish", "Saving answers and disabling first boot")
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    name: str
+    title: str
+    status: str  # "done" | "already-done" | "failed"
+    detail: str
+    warnings: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "title": self.title, "status": self.status,
+                "detail": self.detail, "warnings": list(self.warnings)}
+
+
+@dataclass(frozen=True)
+class ApplyReport:
+    ok: bool
+    steps: tuple[StepOutcome, ...]
+    warnings: tuple[str, ...]
+
+    @property
+    def failed_step(self) -> StepOutcome | None:
+        return next((s for s in self.steps if s.status == "failed"), None)
+
+    def as_dict(self) -> dict[str, Any]:
+        failed = self.failed_step
+        return {"ok": self.ok, "failed_step": failed.name if failed else None,
+                "steps": [s.as_dict() for s in self.steps], "warnings": list(self.warnings)}
+
+
+def make_context(answers: Answers, *, root: Path, runner: Runner, live: bool,
+                 host: Host | None = None, platform: Platform | None = None) -> Context:
+    platform = platform or detect(root)
+    if not live and not isinstance(runner, RecordingRunner):
+        runner = RecordingRunner()  # an alternate root never touches this machine's services
+    return Context(answers, Path(root), live, platform,
+                   host if host is not None else gather(runner), FileSink(root), runner)
+
+
+def plan(answers: Answers, *, root: Path, live: bool | None = None, host: Host | None = None,
+         platform: Platform | None = None, steps: Sequence[Step] | None = None) -> Plan:
+    """What apply would do (pure: reads the target, writes nothing, runs nothing)."""
+    live = Path(root) == Path("/") if live is None else live
+    ctx = make_context(answers, root=root, runner=RecordingRunner(), live=live, host=host,
+                       platform=platform)
+    entries = []
+    for step in steps or default_steps():
+        planned = step.plan(ctx)
+        entries.append(PlannedStepEntry(step.name, step.title, planned.actions,
+                                        planned.detail, planned.warnings))
+    finish = finish_actions(ctx, report_text="(the final report)", ok=True)
+    entries.append(PlannedStepEntry(*FINISH, tuple(finish), "answers saved without secrets", ()))
+    return Plan(str(root), live, ctx.platform.family, ctx.host.nics, tuple(entries))
+
+
+def finish_actions(ctx: Context, *, report_text: str, ok: bool) -> list[Action]:
+    """After the last step: report always; on success also answers, sentinel and unit."""
+    report = WriteFile(paths.REPORT, report_text)
+    if not ok:
+        return [report]
+    header = ("Answers applied by expandctl firstboot (secrets are never saved here)",)
+    actions: list[Action] = [
+        WriteFile(paths.ANSWERS, dump_answers(ctx.answers, header=header), mode=0o600),
+        report, RemoveFile(paths.SENTINEL), RemoveFile(paths.UNIT_WANTS_LINK)]
+    if ctx.live and ctx.sink.exists(paths.UNIT_PATH):
+        actions.append(RunCommand(("systemctl", "disable", paths.UNIT_NAME)))
+    return actions
+
+
+def apply(answers: Answers, *, root: Path, runner: Runner, live: bool,
+          progress: ProgressFn | None = None, host: Host | None = None,
+          platform: Platform | None = None, steps: Sequence[Step] | None = None) -> ApplyReport:
+    """Apply every step not yet journaled for these answers; returns the report.
+
+    ``host`` (NICs, hardware facts) and ``platform`` default to what the machine and the
+    root's /etc/os-release say; tests and dry runs pass saved ones.
+    """
+    ctx = make_context(answers, root=root, runner=runner, live=live, host=host,
+                       platform=platform)
+    todo = tuple(steps or default_steps())
+    key = journal_key(answers, ctx.platform.family, *ctx.host.nics)
+    journal = load_journal(ctx.sink)
+    if journal is None or journal.key != key:
+        journal = Journal(key)
+    outcomes: list[StepOutcome] = []
+    for number, step in enumerate(todo):
+        _tell(progress, 100 * number // (len(todo) + 1), step.title)
+        outcome, journal = _run_step(ctx, step, journal)
+        outcomes.append(outcome)
+        if outcome.status == "failed":
+            return _finish(ctx, outcomes, journal, ok=False)
+        _maybe_die(step.name)
+    _tell(progress, 100 * len(todo) // (len(todo) + 1), FINISH[1])
+    report = _finish(ctx, outcomes, journal, ok=True)
+    _tell(progress, 100, "eXpand installed" if report.ok else "Failed")
+    return report
+
+
+def _run_step(ctx: Context, step: Step, journal: Journal) -> tuple[StepOutcome, Journal]:
+    skip = step.name in journal.done and not step.secret_inputs
+    try:
+        # A step already done is re-planned (pure) so the report keeps its detail and warnings.
+        result = step.plan(ctx) if skip else step.apply(ctx)
+    except (ExpandError, OSError) as exc:
+        log.error("step %s failed: %s", step.name, exc)
+        return StepOutcome(step.name, step.title, "failed", str(exc), ()), journal
+    if not skip:
+        journal = journal.with_done(step.name)
+        save_journal(ctx.sink, journal)
+    log.info("step %s %s: %s", step.name, "already done" if skip else "done", result.detail)
+    status = "already-done" if skip else "done"
+    return StepOutcome(step.name, step.title, status, result.detail, result.warnings), journal
+
+
+def _finish(ctx: Context, outcomes: list[StepOutcome], journal: Journal, *,
+            ok: bool) -> ApplyReport:
+    warnings = tuple(dict.fromkeys(w for o in outcomes for w in o.warnings))
+    report = ApplyReport(ok, tuple(outcomes), warnings)
+    # Failure details quote stderr: scrub the answers' secrets whatever the runner did.
+    text = Redactor(ctx.answers.secrets())(json.dumps(report.as_dict(), indent=2) + "\n")
+    try:
+        for action in finish_actions(ctx, report_text=text, ok=ok):
+            action.execute(ctx.sink, ctx.runner)
+            if isinstance(action, WriteFile) and action.path == paths.REPORT:
+                _maybe_die("report")
+        if ok:
+            save_journal(ctx.sink, Journal(journal.key, journal.done, complete=True))
+    except (ExpandError, OSError) as exc:
+        log.error("finishing failed: %s", exc)
+        failed = StepOutcome(*FINISH, "failed", str(exc), ())
+        return ApplyReport(False, (*outcomes, failed), warnings)
+    return report
+
+
+def _tell(progress: ProgressFn | None, percent: int, title: str) -> None:
+    log.info("[%3d%%] %s", percent, title)
+    if progress is not None:
+        progress(percent, title)
+
+
+def _maybe_die(point: str) -> None:
+    if os.environ.get(KILL_AFTER_ENV) == point:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def read_report(root: Path) -> dict[str, Any] | None:
+    text = FileSink(root).read_text(paths.REPORT)
+    return json.loads(text) if text else None

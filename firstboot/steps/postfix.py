@@ -1,0 +1,93 @@
+"""Postfix as a relay to the customer's smarthost (voicemail and fax-to-email), with SASL.
+
+Live, main.cf is changed with ``postconf -e``; in an alternate root it is edited as text
+(the same settings). The password lives only in sasl_passwd (0600) and its .db map.
+"""
+
+from __future__ import annotations
+
+from appliance.answers import Answers
+from firstboot.actions import Action, RemoveFile, RunCommand, WriteFile
+from firstboot.steps.base import Context, PlannedStep, StepPlan
+
+MAIN_CF = "/etc/postfix/main.cf"
+SASL_PASSWD = "/etc/postfix/sasl_passwd"
+SASL_MAP = f"hash:{SASL_PASSWD}"
+
+
+def relayhost(answers: Answers) -> str:
+    # Brackets: deliver to that host itself, no MX lookup.
+    return f"[{answers.smtp.smarthost}]:{answers.smtp.port}"
+
+
+def settings(answers: Answers) -> list[tuple[str, str]]:
+    smtp = answers.smtp
+    domain = answers.network.pbx_domain or "localdomain"
+    login = bool(smtp.username)
+    out = [
+        ("myhostname", f"{answers.hostname}.{domain}"),
+        ("relayhost", relayhost(answers)),
+        # The PBX is the only sender: never accept mail from the network.
+        ("inet_interfaces", "loopback-only"),
+        # A password is never sent in clear: with a login, TLS is required.
+        ("smtp_tls_security_level", "encrypt" if login else "may"),
+        ("smtp_tls_wrappermode", "yes" if smtp.port == 465 else "no"),
+        ("smtp_sasl_auth_enable", "yes" if login else "no"),
+    ]
+    if login:
+        out += [("smtp_sasl_password_maps", SASL_MAP),
+                ("smtp_sasl_security_options", "noanonymous"),
+                ("smtp_sasl_tls_security_options", "noanonymous")]
+    return out
+
+
+def edit_main_cf(current: str | None, wanted: list[tuple[str, str]]) -> str:
+    """main.cf with each wanted parameter set once (replacing its logical line) or appended."""
+    values = dict(wanted)
+    done: set[str] = set()
+    out: list[str] = []
+    skipping = False
+    for line in (current or "").splitlines():
+        if skipping and line[:1] in (" ", "\t") and line.strip():
+            continue  # continuation of a replaced parameter
+        skipping = False
+        name = line.split("=", 1)[0].strip() if "=" in line and line[:1] not in "# \t" else ""
+        if name in values:
+            skipping = True
+            if name not in done:
+                out.append(f"{name} = {values[name]}")
+                done.add(name)
+            continue
+        out.append(line)
+    missing = [(n, v) for n, v in wanted if n not in done]
+    if missing:
+        if out and out[-1].strip():
+            out.append("")
+        out.append("# eXpand smarthost relay (expandctl firstboot)")
+        out += [f"{n} = {v}" for n, v in missing]
+    return "\n".join(out) + "\n"
+
+
+class PostfixStep(PlannedStep):
+    name = "postfix"
+    title = "Configuring mail relay (postfix)"
+    secret_inputs = True  # sasl_passwd holds the password: re-applied on every run
+
+    def plan(self, ctx: Context) -> StepPlan:
+        a = ctx.answers
+        wanted = settings(a)
+        actions: list[Action] = []
+        if a.smtp.username:
+            line = f"{relayhost(a)} {a.smtp.username}:{a.smtp.password}\n"
+            actions += [WriteFile(SASL_PASSWD, line, mode=0o600, secret=True),
+                        RunCommand(("postmap", SASL_MAP))]
+        else:
+            actions += [RemoveFile(SASL_PASSWD), RemoveFile(SASL_PASSWD + ".db")]
+        if ctx.live:
+            actions.append(RunCommand(("postconf", "-e", *(f"{n}={v}" for n, v in wanted))))
+            actions += [RunCommand(("systemctl", "enable", "postfix.service")),
+                        RunCommand(("systemctl", "restart", "postfix.service"))]
+        else:
+            actions.append(WriteFile(MAIN_CF, edit_main_cf(ctx.sink.read_text(MAIN_CF), wanted)))
+        login = f" as {a.smtp.username}" if a.smtp.username else " without login"
+        return StepPlan(tuple(actions), f"relay via {relayhost(a)}{login}")

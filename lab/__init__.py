@@ -1,0 +1,1 @@
+"""Test nodes: namespace and nspawn containers, QEMU VMs, the lab fence agent."""

@@ -1,0 +1,127 @@
+"""A cached Debian root filesystem for systemd-nspawn nodes, with the toolkit's dependencies.
+
+Built once under /var/cache/expand/rootfs/<suite> (debootstrap minbase, ~2 min) and rebuilt
+only when its package list changes; a venv with the toolkit's Python dependencies (from a
+cached wheelhouse) is added on top and redone only when pyproject's dependencies change.
+Nodes never write into it: each gets an overlay (see lab/nspawn.py).
+Run the build under the heavy lock (``flock /tmp/expand-heavy.lock ...``): it is CPU-bound.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import logging
+import shutil
+import tomllib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from appliance.errors import ExpandError
+from appliance.runner import Runner
+
+log = logging.getLogger("expand.lab")
+
+CACHE = Path("/var/cache/expand")
+MIRROR = "http://deb.debian.org/debian"
+PACKAGES: tuple[str, ...] = (
+    "systemd-sysv", "dbus", "iproute2", "iputils-ping", "procps", "hostname",
+    "postfix", "libsasl2-modules", "ca-certificates", "python3", "python3-venv",
+)
+NODE_VENV = "/opt/expand/venv"
+REPO = Path(__file__).resolve().parent.parent
+BASE_STAMP = ".expand-rootfs-packages"
+VENV_STAMP = ".expand-rootfs-venv"
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def python_dependencies(pyproject: Path = REPO / "pyproject.toml") -> tuple[str, ...]:
+    with open(pyproject, "rb") as fh:
+        data = tomllib.load(fh)
+    return tuple(data["project"]["dependencies"])
+
+
+@contextmanager
+def _build_lock(cache: Path) -> Iterator[None]:
+    # Separate from the heavy lock (held by the caller): only stops two builds racing.
+    cache.mkdir(parents=True, exist_ok=True)
+    with open(cache / ".rootfs.lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        yield
+
+
+def rootfs_dir(suite: str = "bookworm", cache: Path = CACHE) -> Path:
+    return cache / "rootfs" / suite
+
+
+def ensure_rootfs(
+    suite: str = "bookworm",
+    *,
+    packages: Sequence[str] = PACKAGES,
+    cache: Path = CACHE,
+    runner: Runner | None = None,
+) -> Path:
+    """The cached root for ``suite``, built or refreshed as needed; returns its path."""
+    runner = runner or Runner()
+    target = rootfs_dir(suite, cache)
+    with _build_lock(cache):
+        base_key = _digest(suite, *sorted(packages))
+        if _stamp(target, BASE_STAMP) != base_key:
+            _debootstrap(target, suite, packages, runner)
+            (target / BASE_STAMP).write_text(base_key + "\n")
+        deps = python_dependencies()
+        venv_key = _digest(*deps)
+        if _stamp(target, VENV_STAMP) != venv_key:
+            _install_venv(target, deps, cache / "wheelhouse", runner)
+            (target / VENV_STAMP).write_text(venv_key + "\n")
+    return target
+
+
+def _stamp(target: Path, name: str) -> str | None:
+    try:
+        return (target / name).read_text().strip()
+    except FileNotFoundError:
+        return None
+
+
+def _debootstrap(target: Path, suite: str, packages: Sequence[str], runner: Runner) -> None:
+    partial = target.with_name(target.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    log.info("building %s root filesystem in %s (a few minutes)", suite, partial)
+    runner.run(["debootstrap", "--variant=minbase", f"--include={','.join(packages)}",
+                suite, str(partial), MIRROR], timeout=1800)
+    # Nodes configure their own network; a unique machine-id is made at each node's boot.
+    (partial / "etc/machine-id").write_text("")
+    shutil.rmtree(target, ignore_errors=True)
+    partial.rename(target)
+
+
+def _install_venv(target: Path, deps: Sequence[str], wheelhouse: Path, runner: Runner) -> None:
+    """A venv in the root holding the toolkit's dependencies (the toolkit itself is per node)."""
+    wheelhouse.mkdir(parents=True, exist_ok=True)
+    pip = REPO / ".venv/bin/pip"
+    if not pip.exists():
+        raise ExpandError(f"{pip}: missing; run 'make venv' first")
+    runner.run([str(pip), "wheel", "-q", "--wheel-dir", str(wheelhouse), *deps], timeout=1200)
+    inner_wh = target / "opt/expand/wheelhouse"
+    shutil.rmtree(inner_wh, ignore_errors=True)
+    shutil.copytree(wheelhouse, inner_wh)
+    shutil.rmtree(target / NODE_VENV.lstrip("/"), ignore_errors=True)
+    nspawn = ["systemd-nspawn", "-q", "-D", str(target), "--register=no", "--keep-unit",
+              "--resolv-conf=off", "--timezone=off", "--link-journal=no"]
+    runner.run([*nspawn, "python3", "-m", "venv", NODE_VENV], timeout=600)
+    runner.run([*nspawn, f"{NODE_VENV}/bin/pip", "install", "-q", "--no-index",
+                "--find-links", "/opt/expand/wheelhouse", *deps], timeout=1200)
+    shutil.rmtree(inner_wh, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    import sys
+
+    logging.basicConfig(level=logging.INFO)
+    print(ensure_rootfs(sys.argv[1] if len(sys.argv) > 1 else "bookworm"))
