@@ -1,0 +1,136 @@
+"""``expandctl firstboot`` interactive: the seed's screens, then apply, report and reboot.
+
+The apply function is injected, so the wizard is the same whether it applies for real,
+into a ``--root`` folder, or (in tests) into a temp dir. The engine saves the answers
+(without secrets) when it succeeds; the wizard itself writes nothing but what the
+network safety net restores. Exit codes: ``EXIT_OK`` installed,
+``EXIT_FAILED`` the apply found problems (nothing rebooted), ``EXIT_QUIT`` the user left
+before confirming (nothing written).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from appliance.answers import Answers
+from appliance.filesink import FileSink
+from appliance.runner import Runner
+from firstboot.network_safety import CONFIRM_SECONDS, SafetyNet
+from firstboot.wizard_flow import Quit, WizardState, collect, confirm_quit
+from firstboot.wizard_ui import WizardUI
+
+log = logging.getLogger("expand.firstboot")
+
+EXIT_OK = 0
+EXIT_FAILED = 2
+EXIT_QUIT = 3
+
+Progress = Callable[[int, str], None]  # (percent 0-100, what is happening)
+
+
+class ApplyResult(Protocol):
+    """What the wizard reads of the engine's ApplyReport."""
+
+    @property
+    def ok(self) -> bool: ...
+
+    @property
+    def steps(self) -> Sequence[Any]: ...
+
+    @property
+    def warnings(self) -> Sequence[Any]: ...
+
+
+ApplyFn = Callable[[Answers, Progress], ApplyResult]
+DescribeStep = Callable[[Any], str]
+
+
+def describe_step(step: Any) -> str:
+    """'title: detail' for the engine's StepOutcome; str() for anything else."""
+    title, detail = getattr(step, "title", None), getattr(step, "detail", None)
+    return f"{title}: {detail}" if title and detail else str(step)
+
+
+@dataclass
+class WizardRun:
+    ui: WizardUI
+    root: Path
+    runner: Runner
+    live: bool
+    apply_fn: ApplyFn
+    describe_step: DescribeStep = describe_step
+    network_backend: str = "networkd"
+    confirm_seconds: int = CONFIRM_SECONDS
+
+    def run(self, state: WizardState) -> int:
+        try:
+            answers = collect(self.ui, state)
+            while not self.ui.message("Press OK to restart network and start eXpand "
+                                      "installation"):
+                confirm_quit(self.ui)
+        except Quit:
+            log.info("wizard left by the user; nothing written")
+            return EXIT_QUIT
+        safety = self.safety_net()
+        if safety is not None:
+            safety.save()
+        result = self.apply_with_gauge(answers)
+        problems = [self.describe_step(s) for s in result.steps if _failed(s)]
+        if result.ok and safety is not None:
+            rolled_back = safety.verify(answers.lan_ip, answers.network.gateway,
+                                        self.ui.countdown)
+            if rolled_back:
+                problems.append(f"network: previous configuration restored ({rolled_back})")
+        ok = result.ok and not problems
+        self.ui.message(self.report_text(ok, problems, result))
+        if not ok:
+            return EXIT_FAILED
+        self.ui.message("Please remove the installation DVD from the drive now: the server "
+                        "restarts when you press OK.")
+        self.reboot()
+        return EXIT_OK
+
+    def safety_net(self) -> SafetyNet | None:
+        if not self.live:
+            return None
+        return SafetyNet(FileSink(self.root), self.runner, self.network_backend,
+                         seconds=self.confirm_seconds)
+
+    def apply_with_gauge(self, answers: Answers) -> ApplyResult:
+        self.ui.gauge_start("Installing eXpand: this may take several minutes...")
+        try:
+            return self.apply_fn(answers, self.ui.gauge_update)
+        finally:
+            self.ui.gauge_stop()
+
+    @staticmethod
+    def report_text(ok: bool, problems: Sequence[str], result: ApplyResult) -> str:
+        if ok:
+            lines = ["eXpand installed"]
+        else:
+            found = problems or ["the installation did not complete (see the log)"]
+            lines = ["eXpand installation found problems:", "", *(f"- {p}" for p in found),
+                     "", "Fix them, then run 'expandctl firstboot --reconfigure'."]
+        if result.warnings:
+            lines += ["", "Warnings:", *(f"- {w}" for w in result.warnings)]
+        return "\n".join(lines)
+
+    def reboot(self) -> None:
+        if self.live:
+            self.runner.run(["systemctl", "reboot"])
+            return
+        self.ui.message(f"Files were written under {self.root} only: a real installation "
+                        "would now restart the server (systemctl reboot). Nothing was "
+                        "restarted.")
+
+
+def _failed(step: Any) -> bool:
+    ok = getattr(step, "ok", None)
+    if ok is None:
+        status = str(getattr(step, "status", "ok"))
+        return status in ("failed", "error")
+    return not ok

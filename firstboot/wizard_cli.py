@@ -1,0 +1,82 @@
+"""Start the interactive wizard: gather current facts and pre-fill, open dialog, run.
+
+Kept apart from ``firstboot/cli.py`` (argument parsing) so tests can start the same
+wizard with an apply function of their choice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from appliance.answers import Answers
+from appliance.platform import detect
+from appliance.runner import RecordingRunner, Runner
+from firstboot import engine
+from firstboot.current import RESOLV_CONF, read_facts
+from firstboot.network_safety import CONFIRM_SECONDS
+from firstboot.wizard import ApplyFn, DescribeStep, WizardRun, describe_step
+from firstboot.wizard_prefill import initial_state
+from firstboot.wizard_ui import DialogUI
+
+
+@contextlib.contextmanager
+def terminal_to_dialog() -> Iterator[None]:
+    """Log records on stderr would scribble over dialog's screen: while the wizard runs,
+    only the log file (if any) gets them; the report screen shows what matters."""
+    handlers = [h for h in logging.getLogger("expand").handlers
+                if isinstance(h, logging.StreamHandler) and h.stream is sys.stderr]
+    levels = [h.level for h in handlers]
+    for handler in handlers:
+        handler.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        for handler, level in zip(handlers, levels, strict=True):
+            handler.setLevel(level)
+
+
+def is_live(root: Path) -> bool:
+    return root.resolve() == Path("/")
+
+
+def engine_apply(root: Path, runner: Runner, live: bool) -> ApplyFn:
+    """The real engine as the wizard's apply function."""
+
+    def apply(answers: Answers, progress: engine.ProgressFn) -> engine.ApplyReport:
+        return engine.apply(answers, root=root, runner=runner, live=live, progress=progress)
+
+    return apply
+
+
+def run_interactive(
+    root: Path,
+    *,
+    reconfigure: bool = False,
+    apply_fn: ApplyFn | None = None,
+    runner: Runner | None = None,
+    describe: DescribeStep = describe_step,
+    confirm_seconds: int = CONFIRM_SECONDS,
+) -> int:
+    """The wizard on this terminal; returns its exit code (see ``firstboot.wizard``)."""
+    live = is_live(root)
+    if runner is None:
+        runner = Runner() if live else RecordingRunner()
+    if apply_fn is None:
+        apply_fn = engine_apply(root, runner, live)
+    # Current facts always come from the machine we run on (read only), even with --root:
+    # they are what the technician sees on screen.
+    try:
+        resolv = Path(RESOLV_CONF).read_text()
+    except OSError:
+        resolv = ""
+    facts = read_facts(Runner(runner.redactor), resolv)
+    state = initial_state(root, facts, reconfigure=reconfigure)
+    backend = detect(root).network_backend if live else "networkd"
+    wizard = WizardRun(DialogUI(), root, runner, live, apply_fn, describe_step=describe,
+                       network_backend=backend, confirm_seconds=confirm_seconds)
+    with terminal_to_dialog():
+        return wizard.run(state)
