@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "appliance.cmd_answers",
     "hardware_profiles.cli",
     "firstboot.cli",
+    "kickstart.cli",
 )
 
 

@@ -1,0 +1,1 @@
+"""Kickstart for the eXpand install DVD: built with pykickstart objects, checked beyond syntax."""
