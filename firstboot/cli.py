@@ -91,10 +91,11 @@ def interactive(args: argparse.Namespace) -> int:
 
     root, live = _root(args)
     runner = Runner(REDACTOR) if live else RecordingRunner()
-    host, platform = _host(args, runner), _platform(args)
+    host, platform = _host(args), _platform(args)
 
     def apply(answers: Answers, progress: engine.ProgressFn) -> engine.ApplyReport:
-        _log_to_target(root, answers)  # registers the secrets typed in the wizard first
+        register_secrets(answers)  # typed in the wizard: redacted before anything is logged
+        _log_to_target(root)
         return engine.apply(answers, root=root, runner=runner, live=live, host=host,
                             platform=platform, progress=progress)
 
