@@ -188,11 +188,11 @@ def _judge_nics(facts: HostFacts, warnings: list[Finding], notes: list[Finding])
         names = ", ".join(n.name for n in nics) or "none"
         if facts.virtualization.is_vm:
             code = "vm-one-nic" if nics else "vm-no-nic"
-            text = (f"a virtual machine with {len(nics)} NIC(s) ({names}): the seed asks the "
-                    f"virtual instance for {need} Ethernet interfaces, one for telephony")
+            text = (f"a virtual machine with {_count(len(nics), 'NIC')} ({names}): the seed "
+                    f"asks the virtual instance for {need} Ethernet interfaces, one for telephony")
         else:
             code = "one-nic" if nics else "no-nic"
-            text = (f"{len(nics)} NIC(s) ({names}): the seed asks {need} of "
+            text = (f"{_count(len(nics), 'NIC')} ({names}): the seed asks {need} of "
                     f"≥{COMMON.nic_min_mbps} Mbps (one for the LAN, one for the HA mirror)")
         warnings.append(Finding(code, text))
     slow = [n for n in nics if n.speed_mbps is not None and n.speed_mbps < COMMON.nic_min_mbps]
@@ -209,6 +209,10 @@ def _judge_nics(facts: HostFacts, warnings: list[Finding], notes: list[Finding])
 
 def _gb(disk: Disk) -> str:
     return f"{disk.size_bytes / GB:.0f} GB"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{'no' if n == 0 else 'one' if n == 1 else n} {noun}{'' if n == 1 else 's'}"
 
 
 def _num(value: float) -> str:

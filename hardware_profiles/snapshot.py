@@ -101,7 +101,9 @@ class HostFacts:
 
 
 def facts_to_dict(facts: HostFacts) -> dict[str, Any]:
-    return dataclasses.asdict(facts)
+    """Plain JSON data (lists, not tuples): what ``facts_from_dict`` reads back."""
+    data: dict[str, Any] = json.loads(json.dumps(dataclasses.asdict(facts)))
+    return data
 
 
 def facts_to_json(facts: HostFacts) -> str:
