@@ -79,9 +79,10 @@ def parse_reports(text: str, source: str) -> tuple[Any | None, list[Report]]:
 
 
 def _mounts(handler: Any) -> Iterable[tuple[str, int | None, Any]]:
-    for kind in ("partition", "raid", "logvol", "btrfs"):
-        for data in getattr(handler, kind).dataList():
-            yield kind, data.lineno, data
+    """Every mount-carrying command, in file order."""
+    found = [(kind, data.lineno, data) for kind in ("partition", "raid", "logvol", "btrfs")
+             for data in getattr(handler, kind).dataList()]
+    return sorted(found, key=lambda item: item[1] or 0)
 
 
 def layout_reports(handler: Any, source: str, key: str = "",

@@ -124,9 +124,14 @@ def memory_mib(procfs: Path) -> int | None:
 
 
 def swap_size_mib(memory: int | None, disk_mib: int) -> int:
-    # RAM up to 8 GiB: as much swap as RAM; more: half of it, 16 GiB at most. Never more
+    # RAM up to 8 GiB: as much swap as RAM; more: half of it, 8 to 16 GiB. Never more
     # than a tenth of the disk, so small lab disks still fit.
-    want = 8192 if memory is None else memory if memory <= 8192 else min(memory // 2, 16384)
+    if memory is None:
+        want = 8192
+    elif memory <= 8192:
+        want = memory
+    else:
+        want = min(max(memory // 2, 8192), 16384)
     return max(1024, min(want, disk_mib // 10))
 
 
@@ -242,12 +247,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="eXpand %pre: choose disks, write the "
                                                  "partitioning include")
     parser.add_argument("--mode", choices=("install", "upgrade"), default="install")
-    parser.add_argument("--sysfs", type=Path, default=Path("/sys"))
-    parser.add_argument("--procfs", type=Path, default=Path("/proc"))
-    parser.add_argument("--blkid-file", type=Path, help="saved 'blkid -o export' (tests)")
-    parser.add_argument("--repo", type=Path, default=Path(PRODUCT_REPO))
-    parser.add_argument("--include", type=Path, default=Path(INCLUDE_PATH))
-    parser.add_argument("--warnings", type=Path, default=Path(WARNINGS_PATH))
+    # EXPAND_PRE_* variables (never set by anaconda) let tests run the embedded script as is.
+    env = os.environ.get
+    parser.add_argument("--sysfs", type=Path, default=Path(env("EXPAND_PRE_SYSFS", "/sys")))
+    parser.add_argument("--procfs", type=Path, default=Path(env("EXPAND_PRE_PROCFS", "/proc")))
+    parser.add_argument("--blkid-file", type=Path, default=env("EXPAND_PRE_BLKID"),
+                        help="saved 'blkid -o export' output")
+    parser.add_argument("--repo", type=Path, default=Path(env("EXPAND_PRE_REPO", PRODUCT_REPO)))
+    parser.add_argument("--include", type=Path,
+                        default=Path(env("EXPAND_PRE_INCLUDE", INCLUDE_PATH)))
+    parser.add_argument("--warnings", type=Path,
+                        default=Path(env("EXPAND_PRE_WARNINGS", WARNINGS_PATH)))
     args = parser.parse_args(argv)
     try:
         if not (args.repo / "repodata" / "repomd.xml").is_file():
