@@ -1,0 +1,189 @@
+"""The engine in-process: failure and resume, changed answers, plans, NICs, file edits."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from appliance.answers import Answers, load_answers
+from appliance.runner import RecordingRunner, Result
+from firstboot import engine, paths
+from firstboot.host import Host, default_route_nics, detect_nics, load_host
+from firstboot.steps.postfix import edit_main_cf
+from tests.unit.firstboot_support import (
+    EXAMPLES,
+    FIXTURES,
+    SMTP_SECRET,
+    expandctl,
+    seed_root,
+    tree,
+    tree_hash,
+)
+
+TWO_NICS = load_host(FIXTURES / "host-two-nics.json")
+
+
+def primary() -> Answers:
+    return load_answers(EXAMPLES / "primary.toml")
+
+
+def test_failed_step_is_named_sentinel_stays_and_rerun_resumes(tmp_path: Path) -> None:
+    root = seed_root(tmp_path, "debian12")
+    # live=True against a scratch root with a recording runner: the live commands are
+    # built and "run", and postmap fails, quoting the password on stderr.
+    failing = RecordingRunner(answers={("postmap",): Result(
+        ("postmap",), 1, "", f"postmap: fatal: bad line {SMTP_SECRET}")})
+    seen: list[tuple[int, str]] = []
+    report = engine.apply(primary(), root=root, runner=failing, live=True, host=TWO_NICS,
+                          progress=lambda pct, title: seen.append((pct, title)))
+    assert not report.ok
+    assert report.failed_step is not None and report.failed_step.name == "postfix"
+    assert "postmap" in report.failed_step.detail
+    assert (root / paths.SENTINEL.lstrip("/")).exists()
+    assert not (root / paths.ANSWERS.lstrip("/")).exists()
+    written = (root / paths.REPORT.lstrip("/")).read_text()
+    assert json.loads(written)["failed_step"] == "postfix"
+    assert SMTP_SECRET not in written
+    assert [t for _, t in seen][:2] == ["Checking hardware and RAID", "Setting the time zone"]
+    assert ("hostname", "expand1") in failing.calls  # live mode sets the running host name
+
+    good = RecordingRunner()
+    report = engine.apply(primary(), root=root, runner=good, live=True, host=TWO_NICS)
+    assert report.ok
+    assert [s.status for s in report.steps] == ["already-done"] * 5 + ["done"]
+    assert good.calls[0] == ("postmap", "hash:/etc/postfix/sasl_passwd")
+    assert ("systemctl", "disable", paths.UNIT_NAME) in good.calls
+    assert not (root / paths.SENTINEL.lstrip("/")).exists()
+
+
+def test_changed_answers_run_every_step_again(tmp_path: Path) -> None:
+    root = seed_root(tmp_path, "rocky9")
+    first = engine.apply(primary(), root=root, runner=RecordingRunner(), live=False,
+                         host=TWO_NICS)
+    again = engine.apply(primary(), root=root, runner=RecordingRunner(), live=False,
+                         host=TWO_NICS)
+    assert {s.status for s in first.steps} == {"done"}
+    assert [s.status for s in again.steps][:5] == ["already-done"] * 5
+    changed = dataclasses.replace(primary(), nodes=dataclasses.replace(
+        primary().nodes, primary_hostname="pbx-a"))
+    third = engine.apply(changed, root=root, runner=RecordingRunner(), live=False,
+                         host=TWO_NICS)
+    assert {s.status for s in third.steps} == {"done"}
+    assert (root / "etc/hostname").read_text() == "pbx-a\n"
+    hosts = (root / "etc/hosts").read_text()
+    assert "pbx-a-ic" in hosts and "expand1" not in hosts
+
+
+def test_rerun_leaves_the_tree_unchanged(tmp_path: Path) -> None:
+    root = seed_root(tmp_path, "debian12")
+    engine.apply(primary(), root=root, runner=RecordingRunner(), live=False, host=TWO_NICS)
+    before = tree(root, skip=(paths.REPORT,))  # the report says "already-done" the 2nd time
+    engine.apply(primary(), root=root, runner=RecordingRunner(), live=False, host=TWO_NICS)
+    assert tree(root, skip=(paths.REPORT,)) == before
+
+
+def test_torn_journal_means_start_over(tmp_path: Path) -> None:
+    root = seed_root(tmp_path, "rocky9")
+    journal = root / paths.JOURNAL.lstrip("/")
+    journal.parent.mkdir(parents=True, exist_ok=True)
+    journal.write_text('{"version": 1, "key": "abc", "do')
+    report = engine.apply(primary(), root=root, runner=RecordingRunner(), live=False,
+                          host=TWO_NICS)
+    assert report.ok and {s.status for s in report.steps} == {"done"}
+
+
+def test_plan_lists_files_and_commands_and_writes_nothing(tmp_path: Path) -> None:
+    root = seed_root(tmp_path, "rocky9")
+    before = tree_hash(root)
+    proc = expandctl("firstboot", "plan", str(EXAMPLES / "primary.toml"), "--root", str(root),
+                     "--host-facts", str(FIXTURES / "host-two-nics.json"), "--json")
+    assert proc.returncode == 0, proc.stderr
+    plan = json.loads(proc.stdout)
+    assert tree_hash(root) == before
+    assert "/etc/NetworkManager/system-connections/expand-lan.nmconnection" in plan["files"]
+    assert "/etc/postfix/sasl_passwd" in plan["files"]
+    assert paths.SENTINEL in plan["files"]
+    assert ["postmap", "hash:/etc/postfix/sasl_passwd"] in plan["commands"]
+    assert SMTP_SECRET not in proc.stdout + proc.stderr
+
+
+def test_live_plan_uses_postconf_and_restarts_services(tmp_path: Path) -> None:
+    root = seed_root(tmp_path, "debian12")
+    plan = engine.plan(primary(), root=root, live=True, host=TWO_NICS)
+    commands = [" ".join(c) for c in plan.commands]
+    postconf = next(c for c in commands if c.startswith("postconf -e "))
+    assert "relayhost=[smtp.example.com]:587" in postconf
+    assert "smtp_sasl_password_maps=hash:/etc/postfix/sasl_passwd" in postconf
+    assert "smtp_tls_security_level=encrypt" in postconf
+    assert "systemctl restart systemd-networkd.service" in commands
+    assert "systemctl restart postfix.service" in commands
+    assert "/etc/postfix/main.cf" not in plan.files  # live: postconf edits it
+    assert all(SMTP_SECRET not in c for c in commands)
+    lines = "\n".join(plan.lines())
+    assert "write /etc/postfix/sasl_passwd (mode 0600)" in lines and SMTP_SECRET not in lines
+
+
+def test_rhel_live_plan_brings_connections_up(tmp_path: Path) -> None:
+    root = seed_root(tmp_path, "rocky9")
+    plan = engine.plan(primary(), root=root, live=True, host=TWO_NICS)
+    assert ("nmcli", "connection", "up", "expand-interconnect") in plan.commands
+
+
+def test_no_nic_at_all_fails_the_network_step(tmp_path: Path) -> None:
+    root = seed_root(tmp_path, "rocky9")
+    report = engine.apply(primary(), root=root, runner=RecordingRunner(), live=False,
+                          host=Host(()))
+    assert report.failed_step is not None and report.failed_step.name == "network"
+    assert "--lan-nic" in report.failed_step.detail
+
+
+def fake_net(base: Path, nics: dict[str, str], extra: tuple[str, ...] = ()) -> Path:
+    for name, kind in nics.items():
+        (base / name).mkdir(parents=True)
+        (base / name / "type").write_text(kind + "\n")
+    for name in extra:
+        (base / name / "bridge").mkdir(parents=True)
+        (base / name / "type").write_text("1\n")
+    return base
+
+
+def test_nic_with_the_default_route_is_the_lan(tmp_path: Path) -> None:
+    net = fake_net(tmp_path / "net", {"lo": "772", "ens192": "1", "ens224": "1", "ifb0": "1",
+                                      "veth1": "1", "wlp0": "1", "sit0": "776"}, ("br0",))
+    route = tmp_path / "route"
+    route.write_text("Iface\tDestination\tGateway\tFlags\n"
+                     "ens224\t0064A8C0\t00000000\t0001\n"
+                     "ens224\t00000000\t0164A8C0\t0003\n")
+    assert default_route_nics(route.read_text()) == ["ens224"]
+    assert detect_nics(net, route) == ("ens224", "ens192", "wlp0")
+    assert detect_nics(net, tmp_path / "missing") == ("ens192", "ens224", "wlp0")
+
+
+def test_nic_overrides_come_first() -> None:
+    host = Host(("eth0", "eth1", "eth2")).with_nic_overrides("eth2", "eth0")
+    assert host.nics == ("eth2", "eth0", "eth1")
+
+
+def test_existing_hosts_file_is_kept_but_stale_names_go(tmp_path: Path) -> None:
+    root = seed_root(tmp_path, "debian12")
+    (root / "etc/hosts").write_text("127.0.0.1 localhost\n127.0.1.1 debian\n"
+                                    "10.9.9.9 expand1 # old\n10.1.1.1 printer\n")
+    engine.apply(primary(), root=root, runner=RecordingRunner(), live=False, host=TWO_NICS)
+    hosts = (root / "etc/hosts").read_text()
+    assert "10.1.1.1 printer" in hosts
+    assert "127.0.1.1" not in hosts and "10.9.9.9" not in hosts
+    assert hosts.count("BEGIN eXpand cluster") == 1
+
+
+@pytest.mark.parametrize("current", [None, "", "relayhost = old\n  continued\nbiff = no\n"])
+def test_main_cf_edit_sets_each_value_once(current: str | None) -> None:
+    wanted = [("relayhost", "[mx.example.com]:587"), ("smtp_sasl_auth_enable", "yes")]
+    text = edit_main_cf(current, wanted)
+    assert text.count("relayhost = ") == 1 and "continued" not in text
+    assert "smtp_sasl_auth_enable = yes" in text
+    assert edit_main_cf(text, wanted) == text  # idempotent
+    if current:
+        assert "biff = no" in text
