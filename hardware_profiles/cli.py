@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import textwrap
 from pathlib import Path
 
 from appliance.console import print_json
@@ -44,10 +45,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     check = cmds.add_parser(
         "check", help="gather facts (or load a snapshot) and judge them",
-        description="Prints the facts of this machine (or of a saved snapshot) and a "
+        description=_wrap("Prints the facts of this machine (or of a saved snapshot) and a "
                     "verdict: the largest tier it carries, shortfalls (what and by how "
                     "much), warnings (no RAID-1, degraded RAID-1, one NIC, a VM with one "
-                    "NIC, unequal or small disks) and notes. Reads only; writes nothing.",
+                    "NIC, unequal or small disks) and notes. Reads only; writes nothing."),
         epilog=f"{EXIT_CODES}\n\nexamples:\n  expandctl hardware check\n"
                "  expandctl hardware check --concurrent-calls 90 --json\n"
                "  expandctl hardware check --facts box.json --san\n\n" + TIERS_TEXT,
@@ -62,9 +63,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     facts = cmds.add_parser(
         "facts", help="print (and save) the facts of this machine",
-        description="Gathers CPU, memory, disks (/sys/block), md arrays (/proc/mdstat), "
+        description=_wrap("Gathers CPU, memory, disks (/sys/block), md arrays (/proc/mdstat), "
                     "NICs (/sys/class/net) and virtualization, without judging them. "
-                    "A saved snapshot can be judged later with 'check --facts FILE'.",
+                    "A saved snapshot can be judged later with 'check --facts FILE'."),
         epilog="examples:\n  expandctl hardware facts\n"
                "  expandctl hardware facts --save box.json\n"
                "  expandctl hardware check --facts box.json --concurrent-calls 60",
@@ -76,10 +77,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     sizing = cmds.add_parser(
         "size", help="the hardware N concurrent calls need",
-        description="Tier, cores, memory, disks and NICs for N concurrent calls, and the "
-                    "storage M minutes of recordings need by the seed's rule "
-                    f"({RECORDING.storage_gb} GB ≈ {RECORDING.minutes:,} minutes, "
-                    f"≈{RECORDING.bitrate_bps / 1000:.1f} kbit/s).",
+        description=_wrap("Tier, cores, memory, disks and NICs for N concurrent calls, and the "
+                          "storage M minutes of recordings need. Recordings: "
+                          f"{RECORDING.explanation}."),
         epilog="exit codes:\n  0  sized\n  1  bad value (N must be 1 or more, M 0 or more)\n"
                "  2  command-line usage error\n"
                "  4  more than 240 concurrent calls: a study is needed (the result says so)"
@@ -89,13 +89,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                "  expandctl hardware size --concurrent-calls 40 --san "
                "--recording-minutes 1000000",
         formatter_class=raw)
-    sizing.add_argument("--concurrent-calls", type=int, metavar="N", required=True)
+    sizing.add_argument("--concurrent-calls", type=int, metavar="N", required=True,
+                        help="the most calls that run at the same time (1 or more)")
     sizing.add_argument("--recording-minutes", type=int, metavar="M",
                         help="minutes of call recordings to keep")
     sizing.add_argument("--san", action="store_true",
                         help="recordings live on a SAN (local disks of 100 GB)")
-    sizing.add_argument("--json", action="store_true")
+    sizing.add_argument("--json", action="store_true", help="the sizing as JSON")
     sizing.set_defaults(func=run_size)
+
+
+def _wrap(text: str) -> str:
+    return textwrap.fill(text, width=78)
 
 
 def _source_options(parser: argparse.ArgumentParser) -> None:

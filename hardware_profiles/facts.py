@@ -120,8 +120,9 @@ def _disks(root: Path, notes: list[str]) -> tuple[Disk, ...]:
         if name.startswith(SKIP_DISK_PREFIXES):
             continue
         sectors = _read(dev / "size")
-        if _read(dev / "removable") == "1" or not sectors or sectors == "0":
-            log.debug("skipping %s: removable or empty", name)
+        # removable: USB sticks, the install DVD; hidden: NVMe multipath controller paths
+        if "1" in (_read(dev / "removable"), _read(dev / "hidden")) or sectors in (None, "0"):
+            log.debug("skipping %s: removable, hidden or empty", name)
             continue
         rotational = _read(dev / "queue/rotational")
         found.append(Disk(
