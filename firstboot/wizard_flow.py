@@ -105,7 +105,8 @@ def _ask_mode(ui: WizardUI, state: WizardState) -> None:
 def _ask_input(ui: WizardUI, screen: Screen, key: str, state: WizardState) -> None:
     text, note = state.initial(screen)
     while True:
-        typed = ui.inputbox(screen.text_for(state.mode) + note, text)
+        prompt = screen.text_for(state.mode) + note
+        typed = ui.inputbox(f"{prompt}\n{screen.hint}" if screen.hint else prompt, text)
         if typed is None:
             confirm_quit(ui)
             continue

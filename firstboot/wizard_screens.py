@@ -33,6 +33,7 @@ class Screen:
     key_for: Callable[[str], str]  # mode -> answers key
     text_for: Callable[[str], str]  # mode -> prompt (without the origin note)
     when: Callable[[Mapping[str, Any]], bool] = lambda raw: True
+    hint: str = ""  # a line after the prompt and its origin note
 
 
 def _fixed(key: str) -> Callable[[str], str]:
@@ -91,8 +92,8 @@ SCREENS: tuple[Screen, ...] = (
     Screen("own-ip", "input", _own_ip_key, _own_ip_text),
     Screen("netmask", "input", _fixed("network.netmask"), _same("Please enter netmask")),
     Screen("gateway", "input", _fixed("network.gateway"), _same("Please enter gateway")),
-    Screen("dns", "input", _fixed("network.dns"),
-           _same("Please enter DNS (one or two servers, separated by a space)")),
+    Screen("dns", "input", _fixed("network.dns"), _same("Please enter DNS"),
+           hint="One or two servers, separated by a space."),
     Screen("pbx-domain", "input", _fixed("network.pbx-domain"),
            _same("Please enter PBX domain (normally left empty)")),
     Screen("peer-ip", "input", _peer_ip_key, _peer_ip_text),

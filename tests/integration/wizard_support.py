@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Self
 
 POLL_S = 0.05
 STILL_S = 0.3
@@ -52,7 +53,7 @@ class TmuxTUI:
         return subprocess.run(["tmux", "-L", self.name, *args], capture_output=True,
                               text=True, check=check)
 
-    def start(self) -> TmuxTUI:
+    def start(self) -> Self:
         env = " ".join(f"{k}={shlex.quote(v)}" for k, v in self.env.items())
         err = shlex.quote(str(self.err_file))
         shell = f"env {env} {self.command} 2>{err}; echo $? > {shlex.quote(str(self.rc_file))}"
@@ -68,7 +69,7 @@ class TmuxTUI:
                 raise TUIError(f"tmux server {self.name} did not go away")
             time.sleep(POLL_S)
 
-    def __enter__(self) -> TmuxTUI:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -1,0 +1,286 @@
+"""The real wizard (``expandctl firstboot --root DIR``) under tmux with the real ``dialog``.
+
+It runs inside a network namespace whose eth0 holds a lease-like address, so the "current
+value was DHCP assigned" pre-fill comes from real ``ip`` output. Results are compared with
+golden answers, and the tree written must equal the unattended run of the same answers
+(the wizard and answers files meet at the same model).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.integration.wizard_support import DialogDriver, dhcp_like_netns, tree_digest
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURES = REPO / "tests/unit/fixtures/wizard"
+EXPANDCTL = REPO / ".venv/bin/expandctl"
+HOST_FACTS = FIXTURES / "host-facts.json"
+PASSWORD = "wiz-Smtp-Secret-73"
+EXIT_QUIT = 3
+
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0 or not shutil.which("dialog") or not shutil.which("tmux"),
+    reason="needs root (network namespace), dialog and tmux")
+
+
+@pytest.fixture
+def netns() -> Iterator[str]:
+    with dhcp_like_netns() as name:
+        yield name
+
+
+def make_root(path: Path) -> Path:
+    (path / "etc").mkdir(parents=True)
+    (path / "etc/os-release").write_text('ID=debian\nVERSION_ID="12"\n')
+    return path
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    return make_root(tmp_path / "root")
+
+
+@pytest.fixture
+def wizard(netns: str, root: Path, tmp_path: Path) -> Iterator[DialogDriver]:
+    yield from start(netns, root, tmp_path)
+
+
+def start(netns: str, root: Path, tmp_path: Path, *extra: str) -> Iterator[DialogDriver]:
+    cmd = (f"ip netns exec {netns} {EXPANDCTL} firstboot --root {root} "
+           f"--host-facts {HOST_FACTS} {' '.join(extra)}")
+    with DialogDriver(cmd, tmp_path, cwd=REPO) as tui:
+        yield tui
+
+
+def primary_screens(tui: DialogDriver, *, vip: str = "198.51.100.100",
+                    smarthost: str = "smtp.example.com") -> None:
+    tui.ok("Select PBX Mode 1 Primary 2 Secondary")
+    tui.answer("interconnect IP address of this node", "203.0.113.1")
+    tui.answer("Please enter static PBX IP address (current value was DHCP assigned)",
+               "198.51.100.11")
+    tui.answer("Please enter netmask (current value was DHCP assigned)")
+    tui.answer("Please enter gateway (current value was DHCP assigned)")
+    tui.answer("Please enter DNS")
+    tui.answer("Please enter PBX domain")
+    tui.answer("Please enter secondary IP address (required even if there is no secondary",
+               "198.51.100.12")
+    tui.answer("Please enter virtual IP address", vip)
+    tui.answer("Please enter FQDN smarthost", smarthost)
+    tui.answer("Please enter email username", "pbx@example.com")
+    tui.password("Please enter email password", PASSWORD)
+    tui.password("Please enter email password again", PASSWORD)
+
+
+def confirm_and_install(tui: DialogDriver) -> None:
+    tui.ok("Please confirm the configuration")
+    tui.ok("Press OK to restart network and start eXpand installation")
+    tui.ok("eXpand installed", timeout=60)
+    tui.ok("Please remove the installation DVD")
+    tui.ok("Nothing was restarted")
+    assert tui.wait_exit() == 0, tui.stderr()
+
+
+def saved_answers(root: Path) -> dict[str, object]:
+    return tomllib.loads((root / "etc/expand/answers.toml").read_text())
+
+
+def golden_answers(name: str, **changes: object) -> dict[str, object]:
+    data = tomllib.loads((FIXTURES / f"{name}.answers.toml").read_text())
+    for dotted, value in changes.items():
+        section, key = dotted.split(".")
+        data[section][key.replace("_", "-")] = value
+    return data
+
+
+def files_of(root: Path) -> dict[str, tuple[int, bytes]]:
+    skip = {"var/log/expand/firstboot.log"}  # timestamps
+    return {str(p.relative_to(root)): (p.stat().st_mode & 0o7777, p.read_bytes())
+            for p in sorted(root.rglob("*")) if p.is_file() and
+            str(p.relative_to(root)) not in skip}
+
+
+def assert_same_tree_as_unattended(root: Path, tmp_path: Path) -> None:
+    """The unattended path with the saved answers (+ the password) writes the same tree."""
+    answers = tmp_path / "with-password.toml"
+    text = (root / "etc/expand/answers.toml").read_text()
+    answers.write_text(text.replace("[smtp]\n", f'[smtp]\npassword = "{PASSWORD}"\n'))
+    other = make_root(tmp_path / "unattended")
+    subprocess.run([str(EXPANDCTL), "firstboot", "--answers", str(answers), "--yes", "--root",
+                    str(other), "--host-facts", str(HOST_FACTS)], check=True,
+                   capture_output=True)
+    mine, theirs = files_of(root), files_of(other)
+    assert sorted(mine) == sorted(theirs)
+    for path in mine:
+        assert mine[path] == theirs[path], path
+
+
+def assert_password_only_in_credential_map(root: Path) -> None:
+    holders = [p for p in root.rglob("*") if p.is_file() and PASSWORD.encode() in p.read_bytes()]
+    assert [str(p.relative_to(root)) for p in holders] == ["etc/postfix/sasl_passwd"]
+    assert (root / "etc/postfix/sasl_passwd").stat().st_mode & 0o077 == 0
+
+
+def test_primary_happy_path(wizard: DialogDriver, root: Path, tmp_path: Path) -> None:
+    primary_screens(wizard)
+    summary = wizard.wait_for("Please confirm the configuration")
+    assert "Email password: (entered, not shown)" in summary
+    assert PASSWORD not in summary
+    confirm_and_install(wizard)
+    assert saved_answers(root) == golden_answers("primary")
+    assert_password_only_in_credential_map(root)
+    assert_same_tree_as_unattended(root, tmp_path)
+
+
+def test_secondary_asks_its_own_ip_then_the_primary(wizard: DialogDriver, root: Path,
+                                                    tmp_path: Path) -> None:
+    wizard.wait_for("Select PBX Mode")
+    wizard.keys("Down", "Enter")
+    wizard.answer("interconnect IP address of the primary node", "203.0.113.1")
+    wizard.answer("static IP address of this secondary node (current value was DHCP "
+                  "assigned)", "198.51.100.12")
+    wizard.answer("Please enter netmask")
+    wizard.answer("Please enter gateway")
+    wizard.answer("Please enter DNS")
+    wizard.answer("Please enter PBX domain")
+    wizard.answer("static PBX IP address of the primary node", "198.51.100.11")
+    wizard.answer("Please enter virtual IP address", "198.51.100.100")
+    wizard.answer("Please enter FQDN smarthost", "smtp.example.com")
+    wizard.answer("Please enter email username", "pbx@example.com")
+    wizard.password("Please enter email password", PASSWORD)
+    wizard.password("Please enter email password again", PASSWORD)
+    summary = wizard.wait_for("Please confirm the configuration")
+    assert "Secondary IP address: 198.51.100.12 (this node)" in summary
+    assert "PBX mode: Secondary (host name expand2)" in summary
+    confirm_and_install(wizard)
+    assert saved_answers(root) == golden_answers("secondary")
+    assert "expand2" in (root / "etc/hostname").read_text()
+    assert_same_tree_as_unattended(root, tmp_path)
+
+
+def test_bad_ip_is_named_and_asked_again(wizard: DialogDriver, root: Path) -> None:
+    wizard.ok("Select PBX Mode")
+    wizard.answer("interconnect IP address", "203.0.113.1")
+    wizard.answer("Please enter static PBX IP address", "198.51.100.300")
+    wizard.ok("Static PBX IP address (primary): 198.51.100.300 is not an IPv4 address "
+              "Please enter it again.")
+    # Asked again, showing what was typed so it can be corrected.
+    screen = wizard.wait_for("Please enter static PBX IP address")
+    assert "198.51.100.300" in screen and "DHCP assigned" not in screen
+    wizard.answer("Please enter static PBX IP address", "198.51.100.11")
+    wizard.answer("Please enter netmask", "255.255.255.256")
+    wizard.ok("Netmask: 255.255.255.256 is not a netmask like 255.255.255.0")
+    wizard.answer("Please enter netmask", "255.255.255.0")
+    wizard.answer("Please enter gateway")
+    wizard.answer("Please enter DNS")
+    wizard.answer("Please enter PBX domain")
+    wizard.answer("Please enter secondary IP address", "198.51.100.12")
+    wizard.answer("Please enter virtual IP address", "198.51.100.100")
+    wizard.answer("Please enter FQDN smarthost", "smtp.example.com")
+    wizard.answer("Please enter email username", "pbx@example.com")
+    wizard.password("Please enter email password", PASSWORD)
+    wizard.password("Please enter email password again", PASSWORD)
+    confirm_and_install(wizard)
+    assert saved_answers(root) == golden_answers("primary")
+
+
+def test_password_mismatch_asks_both_again(wizard: DialogDriver, root: Path) -> None:
+    primary_screens_until_password(wizard)
+    wizard.password("Please enter email password", PASSWORD)
+    wizard.password("Please enter email password again", PASSWORD + "x")
+    wizard.ok("The two passwords do not match. Please enter them again.")
+    wizard.password("Please enter email password", PASSWORD)
+    wizard.password("Please enter email password again", PASSWORD)
+    confirm_and_install(wizard)
+    assert_password_only_in_credential_map(root)
+
+
+def primary_screens_until_password(tui: DialogDriver, vip: str = "198.51.100.100") -> None:
+    tui.ok("Select PBX Mode")
+    tui.answer("interconnect IP address", "203.0.113.1")
+    tui.answer("Please enter static PBX IP address", "198.51.100.11")
+    for prompt in ("netmask", "gateway", "DNS", "PBX domain"):
+        tui.answer(f"Please enter {prompt}")
+    tui.answer("Please enter secondary IP address", "198.51.100.12")
+    tui.answer("Please enter virtual IP address", vip)
+    tui.answer("Please enter FQDN smarthost", "smtp.example.com")
+    tui.answer("Please enter email username", "pbx@example.com")
+
+
+def test_vip_outside_subnet_sends_back_to_vip(wizard: DialogDriver, root: Path) -> None:
+    primary_screens_until_password(wizard, vip="198.51.101.100")
+    wizard.password("Please enter email password", PASSWORD)
+    wizard.password("Please enter email password again", PASSWORD)
+    # Caught before the summary, naming the field and the subnet.
+    wizard.ok("Virtual IP address: 198.51.101.100 is outside the LAN 198.51.100.0/24 "
+              "Please correct it.")
+    wizard.answer("Please enter virtual IP address", "198.51.100.100")
+    summary = wizard.wait_for("Please confirm the configuration")
+    assert "Virtual IP address: 198.51.100.100" in summary
+    confirm_and_install(wizard)
+    assert saved_answers(root) == golden_answers("primary")
+
+
+def test_no_at_summary_asks_again_with_previous_answers(wizard: DialogDriver,
+                                                       root: Path) -> None:
+    primary_screens(wizard)
+    wizard.no("Please confirm the configuration")
+    wizard.ok("Select PBX Mode")
+    wizard.answer("interconnect IP address", None)
+    screen = wizard.answer("Please enter static PBX IP address", None)
+    assert "198.51.100.11" in screen and "DHCP assigned" not in screen  # the previous answer
+    for prompt in ("netmask", "gateway", "DNS", "PBX domain", "secondary IP address",
+                   "virtual IP address"):
+        wizard.answer(f"Please enter {prompt}", None)
+    screen = wizard.answer("Please enter FQDN smarthost", "mail.example.net")
+    assert "smtp.example.com" in screen
+    wizard.answer("Please enter email username", None)
+    wizard.password("Please enter email password", PASSWORD)  # never pre-filled
+    wizard.password("Please enter email password again", PASSWORD)
+    summary = wizard.wait_for("Please confirm the configuration")
+    assert "FQDN smarthost: mail.example.net" in summary
+    confirm_and_install(wizard)
+    assert saved_answers(root) == golden_answers("primary", **{"smtp.smarthost":
+                                                               "mail.example.net"})
+
+
+def test_escape_asks_then_quits_writing_nothing(wizard: DialogDriver, root: Path) -> None:
+    before = tree_digest(root)
+    wizard.ok("Select PBX Mode")
+    wizard.answer("interconnect IP address", None)
+    wizard.wait_for("Please enter static PBX IP address")
+    wizard.keys("Escape")
+    wizard.no("Quit the eXpand installation? Nothing has been written.")  # Continue
+    wizard.wait_for("Please enter static PBX IP address")
+    wizard.keys("Escape")
+    wizard.ok("Quit the eXpand installation?")
+    assert wizard.wait_exit() == EXIT_QUIT
+    assert tree_digest(root) == before
+
+
+def test_reconfigure_prefills_from_installed_answers(netns: str, root: Path,
+                                                    tmp_path: Path) -> None:
+    installed = root / "etc/expand"
+    installed.mkdir(parents=True)
+    (installed / "answers.toml").write_text((FIXTURES / "primary.answers.toml").read_text())
+    for tui in start(netns, root, tmp_path, "--reconfigure"):
+        tui.ok("Select PBX Mode")
+        tui.answer("interconnect IP address", None)
+        screen = tui.answer("Please enter static PBX IP address (current value from the "
+                            "installed configuration)", None)
+        assert "198.51.100.11" in screen
+        for prompt in ("netmask", "gateway", "DNS", "PBX domain", "secondary IP address",
+                       "virtual IP address", "FQDN smarthost", "email username"):
+            tui.answer(f"Please enter {prompt}", None)
+        # The password is never saved: asked again.
+        tui.password("Please enter email password", PASSWORD)
+        tui.password("Please enter email password again", PASSWORD)
+        confirm_and_install(tui)
+    assert saved_answers(root) == golden_answers("primary")
