@@ -9,7 +9,7 @@ from typing import Any
 from hardware_profiles.judge import Verdict
 from hardware_profiles.sizing import Sizing
 from hardware_profiles.snapshot import HostFacts
-from hardware_profiles.tiers import GB, GIB, STUDY_NEEDED
+from hardware_profiles.tiers import GB, GIB, RECORDING, STUDY_NEEDED
 
 
 def _row(label: str, value: str) -> str:
@@ -102,6 +102,10 @@ def sizing_lines(sizing: Sizing) -> list[str]:
     if not sizing.study_needed:
         lines.append(_row("As a VM", sizing.virtual_machine))
     lines += ["", "Recordings", _row("Rule", sizing.recording_rule)]
+    if not sizing.san:
+        held = RECORDING.minutes_in(sizing.disk_gb * GB)
+        lines.append(_row("Capacity", f"the standard {sizing.disk_gb} GB mirror holds "
+                                      f"≈{held:,} minutes"))
     if sizing.recording is not None:
         rec = sizing.recording
         lines.append(_row("Asked", f"{rec.minutes:,} minutes ≈ {rec.gb_needed:,.1f} GB"))

@@ -26,6 +26,7 @@ def test_size_90_is_large(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0
     assert "  Tier            Large\n" in out and "8 cores" in out and "64 GB RAM" in out
     assert "22.2 kbit/s" in out and "G.711" in out
+    assert "the standard 500 GB mirror holds ≈3,000,000 minutes" in out
 
 
 def test_size_json(capsys: pytest.CaptureFixture[str]) -> None:
