@@ -18,6 +18,9 @@ COMMAND_MODULES = (
     "hardware_profiles.cli",
     "firstboot.cli",
     "kickstart.cli",
+    "iso.cli",
+    "ha.cli",
+    "lab.cli",
 )
 
 

@@ -1,0 +1,273 @@
+"""``iso boot-test``: boot the DVD in QEMU (TCG) and watch its serial console.
+
+Success means all of: the boot menu showed every entry, the chosen entry (default:
+the first) booted, the kernel got the entry's arguments (``inst.ks=hd:LABEL=...``), and
+the initramfs read the kickstart from the disc found by its label (the demo base prints
+it between markers, with its md5, which must equal the file on the ISO). Failure
+markers end the run early. QEMU runs through the Runner; the serial port and the
+monitor are unix sockets this module talks to.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import re
+import socket
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from appliance.errors import ExpandError
+from appliance.filesink import FileSink
+from appliance.runner import Result, Runner
+from iso import initramfs, xorriso
+from iso.inspect import inspect_iso
+from iso.menu import ParsedEntry
+from iso.screen import Screen, plain
+
+log = logging.getLogger("expand.iso")
+
+OVMF = Path("/usr/share/ovmf/OVMF.fd")
+DOWN, ENTER = b"\x1b[B", b"\r"
+FAILURE_MARKERS = {
+    "Kernel panic": "the kernel panicked",
+    initramfs.FAILED: "the installer's initramfs failed",
+    "(initramfs)": "dropped to an initramfs shell",
+    "dracut:/#": "dropped to the dracut emergency shell",
+    "No bootable device": "the firmware found no bootable device",
+    "Boot failed": "the firmware could not boot the disc",
+    "error: file": "GRUB could not load a file",
+    "Could not find kernel image": "isolinux could not find the kernel",
+}
+
+
+@dataclass(frozen=True)
+class BootTestOptions:
+    iso: Path
+    firmware: str  # "bios" | "uefi"
+    media: str  # "cdrom" | "disk"
+    entry: int | None = None  # 1-based menu position; None: the default
+    timeout_s: float = 300.0
+    log_path: Path | None = None
+    wait_countdown: bool = False  # let the menu's countdown start the default entry
+    memory_mb: int = 768
+
+
+@dataclass
+class BootTestResult:
+    ok: bool
+    firmware: str
+    media: str
+    entry: int
+    entry_label: str
+    menu_seen: list[str] = field(default_factory=list)
+    menu_missing: list[str] = field(default_factory=list)
+    menu_screen: str = ""
+    cmdline: str | None = None
+    missing_args: list[str] = field(default_factory=list)
+    kickstart: str | None = None
+    kickstart_read: bool = False
+    failure: str | None = None
+    log: str = ""
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def qemu_argv(opts: BootTestOptions, serial_sock: Path, monitor_sock: Path) -> list[str]:
+    argv = ["qemu-system-x86_64", "-accel", "tcg,thread=multi", "-m", str(opts.memory_mb),
+            "-display", "none", "-nic", "none", "-no-reboot",
+            "-monitor", f"unix:{monitor_sock},server=on,wait=off",
+            "-chardev", f"socket,id=console,path={serial_sock},server=on,wait=on",
+            "-serial", "chardev:console"]
+    if opts.firmware == "uefi":
+        argv += ["-bios", str(OVMF)]
+    if opts.media == "cdrom":
+        argv += ["-drive", f"file={opts.iso},format=raw,media=cdrom,readonly=on,if=ide"]
+    else:  # the image written to a USB stick: a disk holding the hybrid image
+        argv += ["-drive", f"file={opts.iso},format=raw,media=disk,if=ide,snapshot=on"]
+    return argv
+
+
+def boot_test(runner: Runner, opts: BootTestOptions) -> BootTestResult:
+    if opts.firmware not in ("bios", "uefi") or opts.media not in ("cdrom", "disk"):
+        raise ExpandError("--firmware is bios or uefi, --media is cdrom or disk")
+    if opts.firmware == "uefi" and not OVMF.is_file():
+        raise ExpandError(f"{OVMF} is missing: install the Debian package 'ovmf'")
+    seen = inspect_iso(runner, opts.iso, verify=False)
+    menu = seen.menus.get("isolinux" if opts.firmware == "bios" else "efiboot-grub")
+    if menu is None or not menu.entries:
+        raise ExpandError(f"{opts.iso}: no {opts.firmware.upper()} boot menu found")
+    number = opts.entry or (menu.default_index or 0) + 1
+    if not 1 <= number <= len(menu.entries):
+        raise ExpandError(f"--entry {number}: the menu has entries 1 to {len(menu.entries)}")
+    chosen = menu.entries[number - 1]
+    if not chosen.args:
+        raise ExpandError(f"entry {number} ({chosen.label!r}) does not start the installer; "
+                          "boot-test checks entries that boot a kernel")
+    ks_path, ks_md5 = _expected_kickstart(runner, opts.iso, chosen)
+    log_path = opts.log_path or opts.iso.with_name(
+        f"{opts.iso.stem}.boot-{opts.firmware}-{opts.media}.log")
+    result = BootTestResult(False, opts.firmware, opts.media, number, chosen.label,
+                            kickstart=ks_path, log=str(log_path))
+    keys = b"" if opts.wait_countdown and opts.entry is None else (
+        DOWN * (number - 1 - (menu.default_index or 0)) + ENTER)
+    start = time.monotonic()
+    console = bytearray()
+    try:
+        with tempfile.TemporaryDirectory(prefix="expand-boottest-") as tmp:
+            serial_sock, monitor_sock = Path(tmp) / "serial", Path(tmp) / "monitor"
+            watcher = _Watcher(menu.labels, menu.title, chosen, ks_md5, keys, result)
+            _run_qemu(runner, qemu_argv(opts, serial_sock, monitor_sock), serial_sock,
+                      monitor_sock, opts.timeout_s, watcher, console)
+    finally:
+        result.seconds = round(time.monotonic() - start, 1)
+        FileSink(log_path.parent).write(f"/{log_path.name}", bytes(console))
+    return result
+
+
+def _expected_kickstart(runner: Runner, iso: Path,
+                        entry: ParsedEntry) -> tuple[str | None, str | None]:
+    for arg in entry.args:
+        match = re.match(r"inst\.ks=hd:LABEL=[^:]+:(/\S+)$", arg)
+        if match:
+            with tempfile.TemporaryDirectory(prefix="expand-boottest-") as tmp:
+                host = Path(tmp) / "ks.cfg"
+                xorriso.extract(runner, iso, [(match.group(1), host)])
+                return match.group(1), hashlib.md5(host.read_bytes()).hexdigest()
+    return None, None
+
+
+class _Watcher:
+    """Reads the console as it comes and decides: keep going, send keys, done, failed."""
+
+    def __init__(self, labels: list[str], title: str | None, entry: ParsedEntry,
+                 ks_md5: str | None, keys: bytes, result: BootTestResult) -> None:
+        self.wanted = [*labels, *([title] if title else [])]
+        self.entry, self.ks_md5, self.keys, self.result = entry, ks_md5, keys, result
+        self.screen = Screen()
+        self.menu_done = False
+
+    def step(self, console: bytes) -> tuple[bytes, bool]:
+        """Keys to send now, and whether the test is over."""
+        text = plain(console)
+        r = self.result
+        # The kickstart printed between markers is data: it may contain any words.
+        outside = re.sub(re.escape(initramfs.KS_BEGIN) + r".*?(" + re.escape(initramfs.KS_END)
+                         + r"|\Z)", "", text, flags=re.S)
+        for marker, meaning in FAILURE_MARKERS.items():
+            if marker in outside:
+                line = next((ln for ln in outside.splitlines() if marker in ln), marker)
+                r.failure = f"{meaning}: {line.strip()[:200]}"
+                return b"", True
+        keys = b""
+        if not self.menu_done:
+            self.screen = Screen()
+            self.screen.feed(console)
+            shown = self.screen.text()
+            r.menu_seen = [w for w in self.wanted if w in shown or w in text]
+            r.menu_missing = [w for w in self.wanted if w not in r.menu_seen]
+            if not r.menu_missing:
+                self.menu_done = True
+                r.menu_screen = shown
+                keys = self.keys
+        match = re.search(re.escape(initramfs.CMDLINE) + r" (.*)", text)
+        if match and r.cmdline is None:
+            r.cmdline = match.group(1).strip()
+            words = r.cmdline.split()
+            r.missing_args = [a for a in self.entry.args if a not in words]
+        if self.ks_md5 is not None:
+            done = re.search(re.escape(initramfs.KS_END) + r" md5=([0-9a-f]{32})", text)
+            if done:
+                r.kickstart_read = done.group(1) == self.ks_md5
+                if not r.kickstart_read:
+                    r.failure = (f"the kickstart read from the disc (md5 {done.group(1)}) "
+                                 f"differs from {r.kickstart} in the image ({self.ks_md5})")
+        finished = initramfs.DONE in text or r.failure is not None
+        if finished:
+            r.ok = (r.failure is None and self.menu_done and r.cmdline is not None
+                    and not r.missing_args and (self.ks_md5 is None or r.kickstart_read))
+        return keys, finished
+
+
+def _run_qemu(runner: Runner, argv: list[str], serial_sock: Path, monitor_sock: Path,
+              timeout_s: float, watcher: _Watcher, console: bytearray) -> None:
+    outcome: list[Result | BaseException] = []
+
+    def target() -> None:
+        try:
+            outcome.append(runner.run(argv, check=False, timeout=timeout_s + 30))
+        except BaseException as exc:
+            outcome.append(exc)
+
+    qemu = threading.Thread(target=target, name="expand-qemu", daemon=True)
+    qemu.start()
+    deadline = time.monotonic() + timeout_s
+    serial = _connect(serial_sock, qemu, deadline)
+    try:
+        finished = False
+        while not finished and time.monotonic() < deadline:
+            try:
+                chunk = serial.recv(65536)
+            except TimeoutError:
+                chunk = b""
+            if not chunk and not qemu.is_alive():
+                break
+            console += chunk
+            keys, finished = watcher.step(bytes(console))
+            for key in (keys[i:i + 3] if key_is_escape else keys[i:i + 1]
+                        for i, key_is_escape in _key_starts(keys)):
+                time.sleep(0.3)
+                serial.sendall(key)
+        if not finished:
+            r = watcher.result
+            r.failure = r.failure or ("QEMU ended before the test finished" if not
+                                      qemu.is_alive() else f"timed out after {timeout_s:.0f} s")
+    finally:
+        serial.close()
+        _quit(monitor_sock)
+        qemu.join(30)
+    if outcome and isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    if outcome and isinstance(outcome[0], Result) and outcome[0].returncode not in (0, -15):
+        watcher.result.failure = watcher.result.failure or (
+            f"QEMU failed: {outcome[0].stderr.strip()[-300:]}")
+        watcher.result.ok = False
+
+
+def _key_starts(keys: bytes) -> list[tuple[int, bool]]:
+    """Offsets of each key in ``keys``: an escape sequence (3 bytes) or one byte."""
+    starts, i = [], 0
+    while i < len(keys):
+        escape = keys[i] == 0x1B
+        starts.append((i, escape))
+        i += 3 if escape else 1
+    return starts
+
+
+def _connect(path: Path, qemu: threading.Thread, deadline: float) -> socket.socket:
+    while time.monotonic() < deadline and qemu.is_alive():
+        if path.exists():
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                sock.connect(str(path))
+                sock.settimeout(0.5)
+                return sock
+            except OSError:
+                sock.close()
+        time.sleep(0.05)
+    raise ExpandError("QEMU did not start (see 'expandctl -v iso boot-test ...')")
+
+
+def _quit(monitor: Path) -> None:
+    with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX) as sock:
+        sock.settimeout(2)
+        sock.connect(str(monitor))
+        sock.sendall(b"quit\n")
+        time.sleep(0.2)

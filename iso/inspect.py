@@ -1,0 +1,137 @@
+"""``iso inspect``: what a built DVD really holds, read back from the image itself."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from appliance.errors import ExpandError
+from appliance.runner import Runner
+from iso import efiboot, xorriso
+from iso.checksum import implanted_md5, verify_md5
+from iso.menu import ParsedMenu, parse_grub, parse_isolinux
+from kickstart.build import KS_INSTALL_PATH, KS_UPGRADE_PATH
+from kickstart.checks import validate_text
+from kickstart.scripts import ANSWERS_ON_DISC
+
+GRUB_CFG = "/EFI/BOOT/grub.cfg"
+MENU_SOURCES = ("isolinux", "grub", "efiboot-grub")
+
+
+@dataclass(frozen=True)
+class KickstartState:
+    path: str
+    present: bool
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Inspection:
+    iso: str
+    volid: str
+    size_bytes: int
+    bios_boot: str | None
+    uefi_boot: str | None
+    system_area: str
+    hybrid_mbr: bool
+    gpt: bool
+    menus: dict[str, ParsedMenu]
+    kickstarts: list[KickstartState]
+    answers_on_disc: bool
+    md5_implanted: str | None
+    md5_ok: bool
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["ok"] = self.ok
+        return data
+
+
+def inspect_iso(runner: Runner, iso: Path, *, verify: bool = True) -> Inspection:
+    if not iso.is_file():
+        raise ExpandError(f"{iso} is not a file")
+    header = xorriso.read_volume_header(iso)
+    xorriso.check_not_truncated(iso, header)
+    first = xorriso.report(runner, iso)
+    bios, uefi = first.boot_path("BIOS"), first.boot_path("UEFI")
+    isolinux_cfg = str(PurePosixPath(bios).parent / "isolinux.cfg") if bios else None
+    wanted = [p for p in (isolinux_cfg, GRUB_CFG, KS_INSTALL_PATH, KS_UPGRADE_PATH,
+                          ANSWERS_ON_DISC) if p]
+    present = xorriso.report(runner, iso, wanted).present
+    problems: list[str] = []
+    menus: dict[str, ParsedMenu] = {}
+    kickstarts: list[KickstartState] = []
+    with tempfile.TemporaryDirectory(prefix="expand-inspect-") as tmp:
+        work = Path(tmp)
+        pairs = [(p, work / p.lstrip("/")) for p in wanted if p in present]
+        if uefi:
+            pairs.append((uefi, work / "efiboot.img"))
+        if pairs:
+            xorriso.extract(runner, iso, pairs)
+        if isolinux_cfg and isolinux_cfg in present:
+            menus["isolinux"] = parse_isolinux(_text(work, isolinux_cfg))
+        if GRUB_CFG in present:
+            menus["grub"] = parse_grub(_text(work, GRUB_CFG))
+        if uefi:
+            try:
+                cfg = efiboot.read_grub_cfg(runner, work / "efiboot.img")
+                menus["efiboot-grub"] = parse_grub(cfg)
+            except ExpandError as exc:
+                problems.append(f"UEFI boot image {uefi}: {exc}")
+        for path in (KS_INSTALL_PATH, KS_UPGRADE_PATH):
+            if path not in present:
+                kickstarts.append(KickstartState(path, False))
+                problems.append(f"kickstart {path} is not on the disc")
+                continue
+            found = [str(r) for r in validate_text(_text(work, path), PurePosixPath(path).name)]
+            kickstarts.append(KickstartState(path, True, found))
+            problems += found
+    problems += _menu_problems(menus, header.volid, bios is not None, uefi is not None)
+    md5 = implanted_md5(runner, iso)
+    md5_ok = bool(md5) and verify and verify_md5(runner, iso)
+    if md5 is None:
+        problems.append("no media checksum implanted (implantisomd5)")
+    elif verify and not md5_ok:
+        problems.append("the implanted media checksum does not match the image")
+    return Inspection(
+        iso=str(iso), volid=header.volid, size_bytes=header.size_bytes,
+        bios_boot=bios, uefi_boot=uefi, system_area=first.system_area,
+        hybrid_mbr=first.mbr_partitions > 0, gpt=first.gpt, menus=menus,
+        kickstarts=kickstarts, answers_on_disc=ANSWERS_ON_DISC in present,
+        md5_implanted=md5, md5_ok=md5_ok, problems=problems)
+
+
+def _text(work: Path, iso_path: str) -> str:
+    return (work / iso_path.lstrip("/")).read_text(errors="replace")
+
+
+def _menu_problems(menus: dict[str, ParsedMenu], volid: str, bios: bool,
+                   uefi: bool) -> list[str]:
+    problems = []
+    if not bios:
+        problems.append("no El Torito BIOS boot record")
+    if not uefi:
+        problems.append("no El Torito UEFI boot record")
+    for source in MENU_SOURCES:
+        if source not in menus:
+            problems.append(f"menu {source}: not found")
+    labels = {source: m.labels for source, m in menus.items()}
+    if len({tuple(v) for v in labels.values()}) > 1:
+        problems.append("the menus differ: " + "; ".join(
+            f"{s}: {', '.join(v)}" for s, v in labels.items()))
+    for source, parsed in menus.items():
+        for entry in parsed.entries:
+            for arg in entry.args:
+                if arg.startswith(("inst.ks=hd:LABEL=", "inst.stage2=hd:LABEL=")):
+                    label = arg.split("LABEL=", 1)[1].split(":", 1)[0]
+                    if label != volid:
+                        problems.append(f"menu {source}: {entry.label!r} looks for the disc "
+                                        f"labelled {label!r}, but this disc is {volid!r}")
+    return problems
