@@ -127,6 +127,17 @@ def render_upgrade(options: KickstartOptions) -> str:
     return render_handler(build_handler(options, upgrade=True))
 
 
+def boot_args(volid: str, ks_path: str = KS_INSTALL_PATH) -> str:
+    """Kernel arguments of a DVD menu entry: stage2 and kickstart both found by the label.
+
+    dracut mounts the stage2 device at /run/install/repo, where the kickstart's product
+    repository and answers are read from.
+    """
+    if not volid or any(c.isspace() or c in "\\'\"" for c in volid):
+        raise ValueError(f"volume label {volid!r} must be non-empty without spaces or quotes")
+    return f"inst.stage2=hd:LABEL={volid} inst.ks=hd:LABEL={volid}:{ks_path}"
+
+
 def parse(text: str, include: str | None = None) -> Any:
     """Parse kickstart text with pykickstart's RHEL 9 parser (raises on syntax errors).
 

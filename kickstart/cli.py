@@ -90,7 +90,10 @@ def render_cmd(args: argparse.Namespace) -> int:
     target = args.output.resolve()
     # A root password hash is not a secret like a password, but keep it off other users.
     mode = 0o600 if args.root_password_hash else 0o644
-    FileSink(Path("/")).write(str(target), text, mode=mode)
+    try:
+        FileSink(Path("/")).write(str(target), text, mode=mode)
+    except OSError as exc:
+        raise ExpandError(f"{target}: cannot write: {exc.strerror or exc}") from exc
     print(f"wrote {target}", file=sys.stderr)
     return 0
 

@@ -40,6 +40,8 @@ ESP_LABELS = ("EXPAND-ESP1", "EXPAND-ESP2")
 # Mount points of the ESPs: UEFI cannot boot from an md mirror, so each disk gets its own
 # and %post copies the first onto the second.
 ESP_MOUNTS = ("/boot/efi", "/boot/efi2")
+# Either disk may be the one that died: a missing ESP must not stop the boot.
+ESP_OPTIONS = '--fsoptions="umask=0077,shortname=winnt,nofail,x-systemd.device-timeout=10s"'
 MD_NAMES = {"/boot": "boot", "swap": "swap", "/": "root", DATA_MOUNT: "data"}
 
 INCLUDE_PATH = "/tmp/expand-part.ks"
@@ -177,7 +179,7 @@ def install_include(layout: Layout) -> str:
     for i, disk in enumerate(names):
         if layout.uefi:
             lines.append(f"part {ESP_MOUNTS[i]} --fstype=efi --size={ESP_MIB} "
-                         f"--ondisk={disk} --label={ESP_LABELS[i]}")
+                         f"--ondisk={disk} --label={ESP_LABELS[i]} {ESP_OPTIONS}")
         else:
             lines.append(f"part biosboot --fstype=biosboot --size={BIOSBOOT_MIB} --ondisk={disk}")
     volumes = [("/boot", "xfs", f"--size={BOOT_MIB}"),
@@ -232,7 +234,8 @@ def upgrade_include(devices: list[dict[str, str]], uefi: bool) -> tuple[str, boo
         for i, mount in enumerate(ESP_MOUNTS):
             label = ESP_LABELS[i]
             if label in labels or mount == ESP_MOUNTS[0]:
-                lines.append(f"part {mount} --onpart=LABEL={label} --fstype=efi --label={label}")
+                lines.append(f"part {mount} --onpart=LABEL={label} --fstype=efi "
+                             f"--label={label} {ESP_OPTIONS}")
     for mount, fstype in (("/boot", "xfs"), ("swap", "swap"), ("/", "xfs"), (DATA_MOUNT, "xfs")):
         keep = " --noformat" if mount == DATA_MOUNT else f" --fstype={fstype}"
         label = "" if mount == DATA_MOUNT else f" --label={LABELS[mount]}"

@@ -100,7 +100,8 @@ def post_chroot(version: str, upgraded_from: str | None) -> str:
         "# UEFI cannot boot from an md mirror: the second disk has its own ESP, a copy of",
         "# the first, with its own firmware boot entry.",
         f'if [ -z "$ROOT" ] && mountpoint -q {disks.ESP_MOUNTS[1]}; then',
-        f"    cp -a {disks.ESP_MOUNTS[0]}/. {disks.ESP_MOUNTS[1]}/",
+        # -r, not -a: vfat has no owners to preserve, and a failed chown would stop %post.
+        f"    cp -r {disks.ESP_MOUNTS[0]}/. {disks.ESP_MOUNTS[1]}/",
         f"    src=$(findmnt -no SOURCE {disks.ESP_MOUNTS[1]})",
         '    disk="/dev/$(lsblk -no PKNAME "$src")"',
         '    part=$(cat "/sys/class/block/${src##*/}/partition")',

@@ -10,6 +10,7 @@ from kickstart.build import (
     KS_INSTALL_PATH,
     KS_UPGRADE_PATH,
     KickstartOptions,
+    boot_args,
     parse,
     render_handler,
     render_install,
@@ -110,3 +111,11 @@ def test_answers_on_media_switches_the_copy() -> None:
         return script
     assert "answers.media.toml" not in nochroot(KickstartOptions())
     assert "answers.media.toml" in nochroot(KickstartOptions(answers_on_media=True))
+
+
+def test_boot_args_find_everything_by_label() -> None:
+    assert boot_args("Rocky-9-4-x86_64-dvd", KS_UPGRADE_PATH) == (
+        "inst.stage2=hd:LABEL=Rocky-9-4-x86_64-dvd "
+        "inst.ks=hd:LABEL=Rocky-9-4-x86_64-dvd:/ks/expand-upgrade.ks")
+    with pytest.raises(ValueError):
+        boot_args("My DVD")

@@ -54,6 +54,9 @@ def test_two_disks_uefi_get_one_esp_each(tmp_path: Path) -> None:
     esps = [(p.mountpoint, p.disk) for p in parse(include).partition.dataList()
             if p.fstype == "efi"]
     assert esps == [("/boot/efi", "sda"), ("/boot/efi2", "sdb")]
+    # Either disk may die: its ESP missing must not drop the boot into emergency mode.
+    assert all("nofail" in p.fsopts for p in parse(include).partition.dataList()
+               if p.fstype == "efi")
     assert "biosboot" not in include
 
 
