@@ -11,7 +11,7 @@ from pathlib import Path
 from appliance.answers import Answers, check_file
 from appliance.console import REDACTOR, print_json, print_reports
 from appliance.errors import ExpandError
-from appliance.platform import Platform
+from appliance.platform import Platform, detect
 from appliance.runner import RecordingRunner, RedactingFilter, Runner
 from firstboot import engine, paths
 from firstboot.host import Host, gather, load_host
@@ -26,6 +26,9 @@ PLATFORMS = {
 EPILOG = """\
 examples:
   expandctl firstboot                                  the wizard (on tty1 at first boot)
+  expandctl firstboot --reconfigure                    the wizard pre-filled from /etc/expand
+  expandctl firstboot --root /tmp/dry --platform debian
+                                                       try the wizard: files into /tmp/dry only
   expandctl firstboot --answers primary.toml           validate, show the plan, ask, apply
   expandctl firstboot --answers primary.toml --yes     unattended
   expandctl firstboot --answers primary.toml --yes --root /tmp/dry
@@ -92,6 +95,7 @@ def interactive(args: argparse.Namespace) -> int:
     root, live = _root(args)
     runner = Runner(REDACTOR) if live else RecordingRunner()
     host, platform = _host(args), _platform(args)
+    platform = platform or detect(root)  # an unknown distribution fails before the screens
 
     def apply(answers: Answers, progress: engine.ProgressFn) -> engine.ApplyReport:
         register_secrets(answers)  # typed in the wizard: redacted before anything is logged

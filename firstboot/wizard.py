@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from appliance.answers import Answers
+from appliance.errors import ExpandError
 from appliance.filesink import FileSink
 from appliance.runner import Runner
 from firstboot.network_safety import CONFIRM_SECONDS, SafetyNet
@@ -78,7 +79,11 @@ class WizardRun:
         safety = self.safety_net()
         if safety is not None:
             safety.save()
-        result = self.apply_with_gauge(answers)
+        try:
+            result: ApplyResult = self.apply_with_gauge(answers)
+        except ExpandError as exc:  # not a step failure: e.g. unknown distribution
+            log.error("apply failed: %s", exc)
+            result = _Failed((str(exc),))
         problems = [self.describe_step(s) for s in result.steps if _failed(s)]
         if result.ok and safety is not None:
             rolled_back = safety.verify(answers.lan_ip, answers.network.gateway,
@@ -128,7 +133,18 @@ class WizardRun:
                         "restarted.")
 
 
+@dataclass(frozen=True)
+class _Failed:
+    """An apply that raised instead of returning a report."""
+
+    steps: tuple[str, ...]
+    ok: bool = False
+    warnings: tuple[str, ...] = ()
+
+
 def _failed(step: Any) -> bool:
+    if isinstance(step, str):
+        return True
     ok = getattr(step, "ok", None)
     if ok is None:
         status = str(getattr(step, "status", "ok"))

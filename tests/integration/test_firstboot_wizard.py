@@ -136,6 +136,7 @@ def test_primary_happy_path(wizard: DialogDriver, root: Path, tmp_path: Path) ->
     confirm_and_install(wizard)
     assert saved_answers(root) == golden_answers("primary")
     assert_password_only_in_credential_map(root)
+    assert PASSWORD not in wizard.stderr()
     assert_same_tree_as_unattended(root, tmp_path)
 
 
@@ -284,3 +285,18 @@ def test_reconfigure_prefills_from_installed_answers(netns: str, root: Path,
         tui.password("Please enter email password again", PASSWORD)
         confirm_and_install(tui)
     assert saved_answers(root) == golden_answers("primary")
+
+
+@pytest.mark.parametrize(("keys", "kept"), [((), False), (("Enter",), True)])
+def test_network_countdown_restores_unless_kept(tmp_path: Path, keys: tuple[str, ...],
+                                                kept: bool) -> None:
+    """The safety net's question on the real dialog: time running out means restore."""
+    code = ("import sys; from firstboot.wizard_ui import DialogUI; "
+            "sys.exit(0 if DialogUI().countdown('Network is up at 198.51.100.11. "
+            "Keep this configuration?', 3) else 5)")
+    with DialogDriver(f"{REPO}/.venv/bin/python -c \"{code}\"", tmp_path, cwd=REPO) as tui:
+        screen = tui.wait_for("Network is up at 198.51.100.11. Keep this configuration?")
+        assert "<Restore now> < Keep >" in screen
+        if keys:
+            tui.keys(*keys)
+        assert tui.wait_exit(timeout=15) == (0 if kept else 5)

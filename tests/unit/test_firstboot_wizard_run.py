@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from appliance.answers import Answers
+from appliance.errors import ExpandError
 from appliance.platform import Platform
 from appliance.runner import RecordingRunner, Result
 from firstboot import engine, paths
@@ -120,3 +121,15 @@ def test_facts_from_saved_ip_output_prefill_the_screens(tmp_path: Path) -> None:
     assert state.facts == {"own-ip": "198.51.100.37", "netmask": "255.255.255.0",
                            "gateway": "198.51.100.1", "dns": "198.51.100.53"}
     assert state.facts_origin == "dhcp"
+
+
+def test_apply_that_raises_is_reported_on_screen(tmp_path: Path) -> None:
+    ui = installing(ScriptedUI())
+    ui.expect("message", "unsupported distribution 'plan9'", True)
+
+    def raising(answers: Answers, progress: engine.ProgressFn) -> engine.ApplyReport:
+        raise ExpandError("/etc/os-release: unsupported distribution 'plan9'")
+
+    assert WizardRun(ui, tmp_path, RecordingRunner(), False, raising).run(WizardState()) == 2
+    ui.done()
+    assert ui.gauge[-1] == (-1, "stop")  # the gauge is closed before the report
