@@ -76,7 +76,7 @@ def devices_from_answers(answers: Answers) -> tuple[StonithDevice, ...]:
 
 
 def lab_devices(nodes: tuple[str, ...], state_dir: str,
-                primary_delay: str = "2s") -> tuple[StonithDevice, ...]:
+                primary_delay: str = "1s") -> tuple[StonithDevice, ...]:
     """Devices of the namespace lab: ``fence_expand_lab`` powers a lab node off for real."""
     return tuple(
         StonithDevice(device_id(node), LAB_AGENT, node,

@@ -1,0 +1,107 @@
+"""``ha check``: is this node's cluster configured and running the way eXpand needs it?
+
+Each check reads one real source (corosync-cfgtool, corosync-quorumtool, the CIB); the
+parsers are pure so they are tested on saved outputs too.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from appliance.runner import Runner
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def parse_links(cfgtool_out: str) -> dict[int, dict[str, str]]:
+    """``corosync-cfgtool -s`` → {link id: {nodeid: state}} (the local node is left out)."""
+    links: dict[int, dict[str, str]] = {}
+    current: int | None = None
+    for line in cfgtool_out.splitlines():
+        head = re.match(r"\s*LINK ID (\d+)", line)
+        if head:
+            current = int(head.group(1))
+            links[current] = {}
+            continue
+        node = re.match(r"\s*nodeid:\s*(\d+):\s*(.+)$", line)
+        if node and current is not None and node.group(2).strip() != "localhost":
+            links[current][node.group(1)] = node.group(2).strip()
+    return links
+
+
+def check_links(cfgtool_out: str) -> list[Check]:
+    links = parse_links(cfgtool_out)
+    checks = []
+    for number, label in ((0, "interconnect"), (1, "LAN")):
+        peers = links.get(number)
+        if peers is None:
+            checks.append(Check(f"link {number} ({label})", False, "not configured"))
+        elif not peers:
+            checks.append(Check(f"link {number} ({label})", True, "no peer configured yet"))
+        else:
+            down = {n: s for n, s in peers.items() if not s.startswith("connected")}
+            checks.append(Check(f"link {number} ({label})", not down,
+                                "connected" if not down else
+                                ", ".join(f"node {n}: {s}" for n, s in down.items())))
+    return checks
+
+
+def check_quorum(quorumtool_out: str) -> list[Check]:
+    quorate = re.search(r"^Quorate:\s*(\w+)", quorumtool_out, re.M)
+    flags = re.search(r"^Flags:\s*(.*)$", quorumtool_out, re.M)
+    flag_set = set(flags.group(1).split()) if flags else set()
+    return [
+        Check("quorum", bool(quorate and quorate.group(1) == "Yes"),
+              f"quorate: {quorate.group(1) if quorate else 'unknown'}"),
+        Check("two_node", "2Node" in flag_set and "WaitForAll" in flag_set,
+              f"flags: {' '.join(sorted(flag_set)) or 'none'}"),
+    ]
+
+
+def _nvpairs(el: ET.Element | None) -> dict[str, str]:
+    if el is None:
+        return {}
+    return {nv.get("name", ""): nv.get("value", "") for nv in el.iter("nvpair")}
+
+
+def check_cib(cib_xml: str) -> list[Check]:
+    root = ET.fromstring(cib_xml)
+    props = _nvpairs(root.find("configuration/crm_config"))
+    defaults = _nvpairs(root.find("configuration/rsc_defaults"))
+    stonith = [p.get("id", "") for p in root.iter("primitive") if p.get("class") == "stonith"]
+    fencing_on = props.get("stonith-enabled", "true") == "true"
+    sticky = defaults.get("resource-stickiness", "0")
+    return [
+        Check("fencing", fencing_on and bool(stonith),
+              f"stonith-enabled={props.get('stonith-enabled', 'true (default)')}, "
+              f"devices: {', '.join(stonith) or 'none'}"),
+        Check("no-quorum-policy", props.get("no-quorum-policy", "stop") != "ignore",
+              f"no-quorum-policy={props.get('no-quorum-policy', 'stop (default)')}"),
+        Check("stickiness", (sticky.lstrip("+").isdigit() and int(sticky.lstrip("+")) > 0)
+              or sticky.upper() == "INFINITY", f"resource-stickiness={sticky}"),
+    ]
+
+
+def run_checks(runner: Runner) -> list[Check]:
+    checks: list[Check] = []
+    links = runner.run(["corosync-cfgtool", "-s"], check=False)
+    checks += (check_links(links.stdout) if links.returncode == 0
+               else [Check("links", False, "corosync is not running on this node")])
+    quorum = runner.run(["corosync-quorumtool", "-s"], check=False)
+    checks += (check_quorum(quorum.stdout) if quorum.stdout.strip()
+               else [Check("quorum", False, "corosync-quorumtool gave no answer")])
+    cib = runner.run(["cibadmin", "--query"], check=False)
+    checks += (check_cib(cib.stdout) if cib.returncode == 0
+               else [Check("cib", False, "cannot read the CIB: is pacemaker running?")])
+    return checks

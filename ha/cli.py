@@ -1,0 +1,125 @@
+"""``expandctl ha``: see the cluster at a glance and move the service on purpose."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from appliance.console import print_json
+from appliance.runner import Runner
+from ha import checks, operations
+from ha.status import ClusterStatus, read_status
+
+EPILOG_STATUS = """examples:
+  expandctl ha status
+  expandctl ha status --json | jq .vip_holder
+  expandctl lab exec expand1 -- expandctl ha status     (inside a lab node)"""
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "ha", help="the two-node cluster: status, switchover, standby, check",
+        description="Runs on a cluster node and talks to the local pacemaker/corosync. "
+                    "The active node is the one holding the virtual IP (VIP) the phones use.",
+        epilog="Run 'expandctl ha COMMAND --help' for each command's examples.",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    cmds = parser.add_subparsers(dest="ha_cmd", required=True, metavar="COMMAND")
+
+    st = cmds.add_parser("status", help="nodes, active node, VIP, storage, fencing",
+                         description="Cluster state at a glance. Warns on every call when "
+                                     "fencing is disabled.",
+                         epilog=EPILOG_STATUS, formatter_class=argparse.RawDescriptionHelpFormatter)
+    st.add_argument("--json", action="store_true", help="machine-readable state on stdout")
+    st.set_defaults(func=cmd_status)
+
+    sw = cmds.add_parser("switchover", help="move the service to the other node and wait",
+                         description="A planned move: the data, the VIP and the service go "
+                                     "to the other online node; returns when the service "
+                                     "runs there (or fails after --timeout).",
+                         epilog="example:\n  expandctl ha switchover --timeout 90",
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    sw.add_argument("--timeout", type=float, default=operations.DEFAULT_TIMEOUT,
+                    metavar="SECONDS")
+    sw.add_argument("--json", action="store_true")
+    sw.set_defaults(func=cmd_switchover)
+
+    for name, on in (("standby", True), ("unstandby", False)):
+        p = cmds.add_parser(name, help=f"put a node {'in' if on else 'out of'} standby",
+                            description="A node in standby runs no resources (for "
+                                        "maintenance); unstandby lets it run them again. "
+                                        "Stickiness: the service does not move back by itself.",
+                            epilog=f"example:\n  expandctl ha {name} expand2",
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+        p.add_argument("node", metavar="NODE")
+        p.add_argument("--timeout", type=float, default=operations.DEFAULT_TIMEOUT,
+                       metavar="SECONDS")
+        p.set_defaults(func=cmd_standby, standby_on=on)
+
+    ck = cmds.add_parser("check", help="config sanity: links, quorum, fencing, stickiness",
+                         description="Exit 0 when every check passes, 1 otherwise.",
+                         epilog="example:\n  expandctl ha check --json",
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    ck.add_argument("--json", action="store_true")
+    ck.set_defaults(func=cmd_check)
+
+
+def _warn(status: ClusterStatus) -> None:
+    for warning in status.warnings:
+        print(f"WARNING: {warning}", file=sys.stderr)
+
+
+def print_status(status: ClusterStatus) -> None:
+    nodes = [f"{n.name} ({n.state}{', DC' if n.is_dc else ''})" for n in status.nodes]
+    print(f"nodes:    {', '.join(nodes)}")
+    print(f"active:   {status.vip_holder or 'none (the VIP is not running)'}")
+    print(f"quorum:   {'yes' if status.quorate else 'NO'}")
+    print(f"fencing:  {'on' if status.stonith_enabled else 'OFF'}")
+    print(f"storage:  {status.storage()}")
+    for res in status.resources:
+        where = ",".join(res.nodes) or "-"
+        failed = "  FAILED" if res.failed else ""
+        print(f"  {res.id:16} {res.agent:28} {res.role:10} {where}{failed}")
+    if status.last_fence:
+        f = status.last_fence
+        print(f"last failover: {f['target']} fenced ({f['action']}) by {f['delegate']} "
+              f"at {f['completed']}: {f['status']}")
+    else:
+        print("last failover: none recorded")
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    status = read_status(Runner())
+    _warn(status)
+    if args.json:
+        print_json(status.as_dict())
+    else:
+        print_status(status)
+    return 0
+
+
+def cmd_switchover(args: argparse.Namespace) -> int:
+    source, target, seconds = operations.switchover(Runner(), args.timeout)
+    if args.json:
+        print_json({"from": source, "to": target, "seconds": round(seconds, 2)})
+    else:
+        print(f"switched over from {source} to {target} in {seconds:.1f} s")
+    return 0
+
+
+def cmd_standby(args: argparse.Namespace) -> int:
+    status = operations.set_standby(Runner(), args.node, args.standby_on, args.timeout)
+    _warn(status)
+    state = "in standby" if args.standby_on else "out of standby"
+    print(f"{args.node} is {state}; active node: {status.vip_holder or 'none'}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    results = checks.run_checks(Runner())
+    ok = all(c.ok for c in results)
+    if args.json:
+        print_json({"ok": ok, "checks": [c.as_dict() for c in results]})
+    else:
+        for c in results:
+            print(f"{'ok  ' if c.ok else 'FAIL'} {c.name:24} {c.detail}")
+    return 0 if ok else 1

@@ -1,0 +1,129 @@
+"""Cluster state at a glance, read from ``crm_mon --output-as=xml`` (parsing is pure)."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from appliance.errors import ExpandError
+from appliance.runner import Runner
+from ha.cib import DRBD_CLONE_ID, FS_ID, VIP_ID
+
+CRM_MON = ("crm_mon", "--one-shot", "--output-as=xml", "--inactive", "--fence-history=1")
+
+
+@dataclass(frozen=True)
+class NodeState:
+    name: str
+    state: str  # online | standby | offline | unclean | pending
+    is_dc: bool
+
+
+@dataclass(frozen=True)
+class ResourceState:
+    id: str
+    agent: str
+    role: str
+    nodes: tuple[str, ...]
+    failed: bool
+
+
+@dataclass(frozen=True)
+class ClusterStatus:
+    nodes: tuple[NodeState, ...]
+    resources: tuple[ResourceState, ...]
+    quorate: bool
+    dc: str | None
+    stonith_enabled: bool
+    last_fence: dict[str, str] | None = None
+    warnings: tuple[str, ...] = field(default=())
+
+    def resource(self, rid: str) -> ResourceState | None:
+        return next((r for r in self.resources if r.id == rid), None)
+
+    @property
+    def vip_holder(self) -> str | None:
+        vip = self.resource(VIP_ID)
+        return vip.nodes[0] if vip and vip.nodes and vip.role == "Started" else None
+
+    def online(self) -> tuple[str, ...]:
+        return tuple(n.name for n in self.nodes if n.state == "online")
+
+    def storage(self) -> str:
+        drbd = [r for r in self.resources if r.id.startswith(DRBD_CLONE_ID.rsplit("-", 1)[0])]
+        if drbd:
+            return ", ".join(f"{r.role} on {','.join(r.nodes) or '-'}" for r in drbd)
+        fs = self.resource(FS_ID)
+        if fs:
+            return f"data filesystem {fs.role} on {','.join(fs.nodes) or '-'}"
+        return "none (no shared data configured)"
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.update(active_node=self.vip_holder, vip_holder=self.vip_holder,
+                    storage=self.storage(), fencing="on" if self.stonith_enabled else "off")
+        return data
+
+
+def _bool(value: str | None) -> bool:
+    return value == "true"
+
+
+def _node_state(el: ET.Element) -> str:
+    if not _bool(el.get("online")):
+        return "unclean" if _bool(el.get("unclean")) else "offline"
+    if _bool(el.get("standby")) or _bool(el.get("standby_onfail")):
+        return "standby"
+    return "pending" if _bool(el.get("pending")) else "online"
+
+
+def _resources(parent: ET.Element) -> list[ResourceState]:
+    found = []
+    for el in parent.iter("resource"):
+        nodes = tuple(n.get("name", "") for n in el.findall("node"))
+        found.append(ResourceState(el.get("id", ""), el.get("resource_agent", ""),
+                                   el.get("role", ""), nodes, _bool(el.get("failed"))))
+    return found
+
+
+def parse_crm_mon(xml_text: str) -> ClusterStatus:
+    try:
+        root = ET.fromstring(xml_text)
+    except ET.ParseError as exc:
+        raise ExpandError(f"crm_mon gave no readable XML: {exc}") from exc
+    summary = root.find("summary")
+    dc_el = summary.find("current_dc") if summary is not None else None
+    options = summary.find("cluster_options") if summary is not None else None
+    nodes_el = root.find("nodes")
+    nodes = tuple(NodeState(n.get("name", ""), _node_state(n), _bool(n.get("is_dc")))
+                  for n in (nodes_el if nodes_el is not None else []))
+    res_el = root.find("resources")
+    resources = tuple(_resources(res_el)) if res_el is not None else ()
+    fences = root.findall("fence_history/fence_event")
+    last_fence = None
+    if fences:
+        ev = max(fences, key=lambda e: e.get("completed", ""))
+        last_fence = {k: ev.get(k, "") for k in ("target", "action", "delegate", "status",
+                                                  "completed")}
+    stonith = _bool(options.get("stonith-enabled")) if options is not None else False
+    dc = dc_el.get("name") if dc_el is not None and _bool(dc_el.get("present")) else None
+    quorate = dc_el is not None and _bool(dc_el.get("with_quorum"))
+    warnings = []
+    if not stonith:
+        warnings.append("fencing is DISABLED (stonith-enabled=false): a split can leave the "
+                        "VIP on both nodes; configure fencing (ipmi, vmware or sbd)")
+    if dc is None:
+        warnings.append("no designated controller: the cluster has not formed")
+    warnings += [f"resource {r.id} failed on {','.join(r.nodes) or '?'}"
+                 for r in resources if r.failed]
+    return ClusterStatus(nodes, resources, quorate, dc, stonith, last_fence, tuple(warnings))
+
+
+def read_status(runner: Runner) -> ClusterStatus:
+    result = runner.run(list(CRM_MON), check=False, timeout=30)
+    if not result.stdout.strip().startswith("<"):
+        raise ExpandError("cannot read the cluster state (crm_mon): "
+                          f"{(result.stderr or result.stdout).strip() or 'no output'}; "
+                          "is pacemaker running on this node?")
+    return parse_crm_mon(result.stdout)

@@ -1,0 +1,232 @@
+"""Bring a namespace-node cluster up and down; every call is its own process (state in
+``/run/expand-lab``): up → network, node roots, supervisor, nodes, CIB; down → all gone."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from appliance.answers import Answers, load_answers
+from appliance.errors import ExpandError
+from appliance.filesink import FileSink
+from appliance.runner import Runner
+from ha import cib, corosync
+from ha.fencing import lab_devices
+from ha.status import ClusterStatus, read_status
+from lab import netns
+from lab.fence_agent import SOCKET_NAME, request
+from lab.nsnode import LAB_DIR, NodeRunner, prepare_node_root, read_pid
+from lab.responder import PORT
+
+log = logging.getLogger("expand.lab")
+
+REPO = Path(__file__).resolve().parents[1]
+LAB_ANSWERS = REPO / "examples" / "answers" / "primary.toml"
+STATE_NAME = "lab.json"
+
+
+def lab_answers(path: Path = LAB_ANSWERS) -> Answers:
+    """The example answers, with the lab's storage (none) and addresses."""
+    answers = load_answers(path)
+    return replace(answers, storage=replace(answers.storage, mode="none", device=""))
+
+
+def lab_service(answers: Answers) -> cib.ServiceSpec:
+    cmdline = f"{REPO / 'lab' / 'responder.py'} --bind {answers.network.virtual_ip} --port {PORT}"
+    return cib.ServiceSpec("pbx", "ocf:heartbeat:anything",
+                           (("binfile", "/usr/bin/python3"), ("cmdline_options", cmdline)),
+                           monitor_interval="5s")
+
+
+def is_up(lab_dir: Path = LAB_DIR) -> bool:
+    return (lab_dir / STATE_NAME).exists()
+
+
+def node_names(lab_dir: Path = LAB_DIR) -> list[str]:
+    if not is_up(lab_dir):
+        raise ExpandError(f"no lab is up ({lab_dir / STATE_NAME} missing): run 'expandctl lab up'")
+    return [n["name"] for n in json.loads((lab_dir / STATE_NAME).read_text())["nodes"]]
+
+
+def node_runner(name: str, lab_dir: Path = LAB_DIR) -> NodeRunner:
+    if name not in node_names(lab_dir):
+        raise ExpandError(f"unknown lab node {name!r}; nodes: {', '.join(node_names(lab_dir))}")
+    pid = read_pid(lab_dir, name)
+    if pid is None:
+        raise ExpandError(f"lab node {name} is powered off: 'expandctl lab revive {name}'")
+    return NodeRunner(pid)
+
+
+def power(lab_dir: Path, verb: str, name: str) -> str:
+    if name not in node_names(lab_dir):
+        raise ExpandError(f"unknown lab node {name!r}; nodes: {', '.join(node_names(lab_dir))}")
+    answer = request(lab_dir, f"{verb} {name}")
+    if answer.startswith("error"):
+        raise ExpandError(f"lab supervisor: {answer}")
+    return answer
+
+
+def seed_cib(runner: Runner, lab_dir: Path) -> str:
+    """A first CIB with ``dc-deadtime=2s``: a fresh lab cluster then elects its DC in
+    seconds instead of waiting the default 20 s."""
+    seed = str(lab_dir / "cib-seed.xml")
+    cib.new_cib_file(runner, FileSink(Path("/")), seed)
+    runner.run(["pcs", "-f", seed, "property", "set", "dc-deadtime=2s"])
+    return Path(seed).read_text()
+
+
+def write_node_config(runner: Runner, lab_dir: Path, names: list[str],
+                      answers: Answers) -> None:
+    settings = corosync.settings_from_answers(answers)
+    key = os.urandom(corosync.AUTHKEY_BYTES)  # one key for the whole lab cluster
+    first_cib = seed_cib(runner, lab_dir)
+    for name in names:
+        root = prepare_node_root(lab_dir, name)
+        sink = FileSink(root)
+        corosync.write_corosync_conf(sink, settings)
+        corosync.install_authkey(sink, key)
+        sink.write("/var/lib/pacemaker/cib/cib.xml", first_cib, mode=0o600,
+                   owner="hacluster", group="haclient")
+    agent_dir = lab_dir / "agent"
+    agent_dir.mkdir(exist_ok=True)
+    link = agent_dir / "fence_expand_lab"
+    link.unlink(missing_ok=True)
+    link.symlink_to(REPO / "lab" / "fence_expand_lab")
+
+
+def start_supervisor(lab_dir: Path) -> None:
+    console = open(lab_dir / "supervisor.log", "ab")  # noqa: SIM115 - handed to the child
+    subprocess.Popen([sys.executable, "-m", "lab.supervisor", "--lab-dir", str(lab_dir)],
+                     stdin=subprocess.DEVNULL, stdout=console, stderr=console,
+                     start_new_session=True, cwd=REPO)
+    console.close()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            if (lab_dir / SOCKET_NAME).exists() and request(lab_dir, "status x", 2):
+                return
+        time.sleep(0.05)
+    raise ExpandError(f"lab supervisor did not start; see {lab_dir / 'supervisor.log'}")
+
+
+def wait_for(runner: Runner, what: str, check: Callable[[ClusterStatus], bool],
+             timeout: float) -> ClusterStatus:
+    """Poll crm_mon until ``check(status)`` is true."""
+    deadline = time.monotonic() + timeout
+    last: ClusterStatus | None = None
+    while time.monotonic() < deadline:
+        with contextlib.suppress(ExpandError):
+            last = read_status(runner)
+            if check(last):
+                return last
+        time.sleep(0.25)
+    raise ExpandError(f"lab: timed out after {timeout:.0f} s waiting for {what}"
+                      + (f" (online: {', '.join(last.online())})" if last else ""))
+
+
+def configure_cluster(lab_dir: Path, first: str, answers: Answers, names: list[str]) -> None:
+    """Build the CIB on the first node with pcs -f on a live copy, then push it."""
+    runner = node_runner(first, lab_dir)
+    cib_file = str(lab_dir / "cib-build.xml")
+    live = runner.run(["cibadmin", "--query"]).stdout
+    FileSink(Path("/")).write(cib_file, live, mode=0o600)
+    opts = cib.CibOptions(service=lab_service(answers), dc_deadtime="2s",
+                          devices=lab_devices(tuple(names), str(lab_dir)))
+    cib.apply_steps(runner, cib.build_steps(answers, cib_file, opts), cib_file)
+    cib.push_cib(runner, cib_file)
+
+
+def up(count: int = 2, lab_dir: Path = LAB_DIR, timeout: float = 90) -> ClusterStatus:
+    if os.geteuid() != 0:
+        raise ExpandError("the lab needs root (network namespaces, mounts)")
+    if count != 2:
+        raise ExpandError("the namespace lab runs exactly 2 nodes (a two-node cluster)")
+    if is_up(lab_dir):
+        raise ExpandError(f"a lab is already up ({lab_dir}); 'expandctl lab down' first")
+    runner = Runner()
+    nodes = netns.default_nodes(count)
+    names = [n.name for n in nodes]
+    answers = lab_answers()
+    lab_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        netns.create_network(runner, nodes)
+        write_node_config(runner, lab_dir, names, answers)
+        state = {"nodes": [{"name": n.name, "lan_ip": str(n.lan_ip), "ic_ip": str(n.ic_ip),
+                            "netns": n.netns} for n in nodes],
+                 "vip": str(answers.network.virtual_ip), "client_netns": netns.CLIENT_NS}
+        FileSink(Path("/")).write(str(lab_dir / STATE_NAME), json.dumps(state, indent=2))
+        start_supervisor(lab_dir)
+        for name in names:
+            power(lab_dir, "on", name)
+        first = node_runner(names[0], lab_dir)
+        wait_for(first, "both nodes online",
+                 lambda s: s.dc is not None and set(s.online()) == set(names), timeout)
+        configure_cluster(lab_dir, names[0], answers, names)
+        return wait_for(first, "the VIP to start",
+                        lambda s: s.vip_holder is not None, timeout)
+    except BaseException:
+        down(lab_dir)
+        raise
+
+
+def down(lab_dir: Path = LAB_DIR) -> list[str]:
+    """Tear everything down; safe to call on a half-built or already-gone lab."""
+    runner = Runner()
+    done = []
+    if (lab_dir / SOCKET_NAME).exists():
+        with contextlib.suppress(OSError):
+            request(lab_dir, "shutdown", 30)
+            done.append("nodes powered off")
+    sup_pid = _read_int(lab_dir / "supervisor.pid")
+    if sup_pid and _cmdline_has(sup_pid, "lab.supervisor"):
+        os.kill(sup_pid, signal.SIGKILL)
+        done.append("supervisor stopped")
+    for node_dir in (lab_dir / "nodes").glob("*") if (lab_dir / "nodes").is_dir() else []:
+        pid = read_pid(lab_dir, node_dir.name)
+        if pid and _cmdline_has(pid, "lab.nsnode"):
+            os.kill(pid, signal.SIGKILL)  # the node's PID 1: the whole node goes
+            done.append(f"{node_dir.name} killed")
+    netns.delete_network(runner)
+    done.append("namespaces deleted")
+    if lab_dir.exists():
+        subprocess.run(["rm", "-rf", "--one-file-system", str(lab_dir)], check=False)
+    return done
+
+
+def _read_int(path: Path) -> int | None:
+    try:
+        return int(path.read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def _cmdline_has(pid: int, text: str) -> bool:
+    try:
+        return text.encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except FileNotFoundError:
+        return False
+
+
+def status(lab_dir: Path = LAB_DIR) -> dict[str, object]:
+    runner = Runner()
+    state = json.loads((lab_dir / STATE_NAME).read_text()) if is_up(lab_dir) else None
+    if state is None:
+        return {"up": False}
+    nodes = []
+    for node in state["nodes"]:
+        name = node["name"]
+        addrs = netns.addresses(runner, node["netns"])
+        nodes.append({"name": name, "power": "on" if read_pid(lab_dir, name) else "off",
+                      "pid": read_pid(lab_dir, name), "lan_ip": node["lan_ip"],
+                      "holds_vip": state["vip"] in {str(a) for a in addrs}})
+    return {"up": True, "lab_dir": str(lab_dir), "vip": state["vip"],
+            "client_netns": state["client_netns"], "nodes": nodes}

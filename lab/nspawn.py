@@ -1,0 +1,243 @@
+"""Booted systemd-nspawn nodes with the toolkit inside, on a test network in namespaces.
+
+Network: one "switch" namespace holds two bridges, ``lan`` (198.51.100.0/24; the switch
+itself answers as the gateway 198.51.100.1) and ``ic`` (the HA interconnect). Each node
+gets its own namespace with ``eth0`` on the LAN bridge and ``eth1`` on the interconnect
+bridge (veth pairs). Nothing is configured on the host's side.
+
+Running commands inside: without ``--register`` there is no machined, so ``machinectl``
+and ``systemd-run -M`` cannot reach the node. ``nsenter -t LEADER -a -r -w`` (LEADER =
+the node's PID 1 as the host sees it) enters every namespace and the node's root: the
+command sees the node's systemd, D-Bus, files and network. ``Node.run`` does that.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from appliance.errors import ExpandError
+from appliance.runner import Result, Runner
+from lab.rootfs import NODE_VENV, REPO, ensure_rootfs
+
+log = logging.getLogger("expand.lab")
+
+PACKAGES_TO_COPY = ("appliance", "hardware_profiles", "kickstart", "iso", "firstboot", "ha",
+                    "tunnel", "pbx", "lab")
+NODE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+GATEWAY = "198.51.100.1/24"
+BOOT_TIMEOUT = 90.0
+
+
+@dataclass
+class Node:
+    name: str
+    netns: str
+    base: Path                  # holds upper/, work/, merged/ and console.log
+    runner: Runner
+    proc: subprocess.Popen[bytes] | None = None
+    leader: int = 0
+
+    @property
+    def root(self) -> Path:
+        return self.base / "merged"
+
+    def run(self, argv: Sequence[str], *, input: str | None = None, check: bool = True,
+            timeout: float = 120) -> Result:
+        """Run a command inside the booted node (all its namespaces, its root)."""
+        if not self.leader:
+            raise ExpandError(f"node {self.name} is not booted")
+        return self.runner.run(
+            ["nsenter", "-t", str(self.leader), "-a", "-r", "-w",
+             "env", "-i", f"PATH={NODE_PATH}", "LANG=C.UTF-8", "HOME=/root", *argv],
+            input=input, check=check, timeout=timeout)
+
+
+@dataclass
+class Lab:
+    """A switch namespace and nodes; ``close()`` tears everything down (idempotent)."""
+
+    workdir: Path
+    runner: Runner = field(default_factory=Runner)
+    token: str = field(default_factory=lambda: secrets.token_hex(3))
+    nodes: list[Node] = field(default_factory=list)
+
+    @property
+    def switch(self) -> str:
+        return f"exsw-{self.token}"
+
+    def start(self) -> None:
+        ip = ["ip", "-n", self.switch]
+        self.runner.run(["ip", "netns", "add", self.switch])
+        self.runner.run([*ip, "link", "set", "lo", "up"])
+        for bridge in ("lan", "ic"):
+            self.runner.run([*ip, "link", "add", bridge, "type", "bridge"])
+            self.runner.run([*ip, "link", "set", bridge, "up"])
+        self.runner.run([*ip, "addr", "add", GATEWAY, "dev", "lan"])
+
+    def add_node(self, name: str, *, rootfs: Path | None = None,
+                 dhcp_like: str | None = None) -> Node:
+        """Create, populate and boot a node; ``dhcp_like`` pre-sets eth0 as a DHCP lease would
+        (address/prefix plus a default route via the switch)."""
+        rootfs = rootfs or ensure_rootfs(runner=self.runner)
+        node = Node(name, f"exnd-{self.token}-{name}", self.workdir / name, self.runner)
+        self.nodes.append(node)
+        self._network(node, dhcp_like)
+        self._overlay(node, rootfs)
+        install_toolkit(node.root)
+        self._boot(node)
+        return node
+
+    def _network(self, node: Node, dhcp_like: str | None) -> None:
+        run = self.runner.run
+        run(["ip", "netns", "add", node.netns])
+        run(["ip", "-n", node.netns, "link", "set", "lo", "up"])
+        for index, bridge in enumerate(("lan", "ic")):
+            outer = f"{bridge}-{node.name}"[:15]
+            run(["ip", "-n", self.switch, "link", "add", outer, "type", "veth",
+                 "peer", "name", f"eth{index}", "netns", node.netns])
+            run(["ip", "-n", self.switch, "link", "set", outer, "master", bridge, "up"])
+            run(["ip", "-n", node.netns, "link", "set", f"eth{index}", "up"])
+        if dhcp_like:
+            run(["ip", "-n", node.netns, "addr", "add", dhcp_like, "dev", "eth0"])
+            run(["ip", "-n", node.netns, "route", "add", "default", "via",
+                 GATEWAY.split("/")[0]])
+
+    def _overlay(self, node: Node, rootfs: Path) -> None:
+        for sub in ("upper", "work", "merged"):
+            (node.base / sub).mkdir(parents=True, exist_ok=True)
+        options = f"lowerdir={rootfs},upperdir={node.base / 'upper'},workdir={node.base / 'work'}"
+        self.runner.run(["mount", "-t", "overlay", "overlay", "-o", options, str(node.root)])
+
+    def _boot(self, node: Node) -> None:
+        console = open(node.base / "console.log", "wb")  # noqa: SIM115 - lives with the node
+        argv = ["systemd-nspawn", "-b", "-D", str(node.root), "-M", node.name,
+                "--register=no", "--keep-unit", f"--network-namespace-path=/run/netns/{node.netns}",
+                "--capability=CAP_NET_ADMIN,CAP_NET_RAW", "--resolv-conf=off",
+                "--timezone=off", "--link-journal=no", "--console=read-only"]
+        log.info("+ %s", " ".join(argv))
+        # A long-lived process: Runner.run waits for exit, so this one is started directly.
+        node.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=console,
+                                     stderr=subprocess.STDOUT)
+        console.close()
+        node.leader = _wait_for_leader(node.proc.pid)
+        deadline = time.monotonic() + BOOT_TIMEOUT
+        while time.monotonic() < deadline:
+            state = node.run(["systemctl", "is-system-running"], check=False).stdout.strip()
+            if state in ("running", "degraded"):
+                return
+            if node.proc.poll() is not None:
+                break
+            time.sleep(0.2)
+        raise ExpandError(f"node {node.name} did not boot (state {state!r}); see "
+                          f"{node.base / 'console.log'}")
+
+    def close(self) -> None:
+        for node in reversed(self.nodes):
+            _stop(node)
+            with contextlib.suppress(ExpandError):
+                self.runner.run(["umount", "-l", str(node.root)], check=False)
+            with contextlib.suppress(ExpandError):
+                self.runner.run(["ip", "netns", "delete", node.netns], check=False)
+            shutil.rmtree(node.base, ignore_errors=True)
+        self.nodes.clear()
+        with contextlib.suppress(ExpandError):
+            self.runner.run(["ip", "netns", "delete", self.switch], check=False)
+
+
+@contextlib.contextmanager
+def lab(workdir: Path, runner: Runner | None = None) -> Iterator[Lab]:
+    the_lab = Lab(workdir, runner or Runner())
+    try:
+        the_lab.start()
+        yield the_lab
+    finally:
+        the_lab.close()
+
+
+def install_toolkit(root: Path) -> None:
+    """This checkout's packages into the node, importable from the root's venv, and the
+    ``expandctl`` command; the sentinel and unit as the kickstart leaves them."""
+    from firstboot import paths
+    from firstboot.unit import unit_text
+
+    src = root / "opt/expand/src"
+    shutil.rmtree(src, ignore_errors=True)
+    for package in PACKAGES_TO_COPY:
+        if (REPO / package).is_dir():
+            shutil.copytree(REPO / package, src / package,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    site = next((root / NODE_VENV.lstrip("/") / "lib").glob("python3*/site-packages"))
+    (site / "expand-src.pth").write_text("/opt/expand/src\n")
+    expandctl = root / "usr/local/bin/expandctl"
+    expandctl.write_text(f"#!{NODE_VENV}/bin/python3\nimport sys\n"
+                         "from appliance.cli import main\nsys.exit(main())\n")
+    expandctl.chmod(0o755)
+    for target, text in ((paths.UNIT_PATH, unit_text()), (paths.SENTINEL, "")):
+        host = root / target.lstrip("/")
+        host.parent.mkdir(parents=True, exist_ok=True)
+        host.write_text(text)
+
+
+def _wait_for_leader(nspawn_pid: int, timeout: float = 30.0) -> int:
+    """The node's PID 1, as the host numbers it: a descendant of nspawn that is PID 1 in
+    its own PID namespace."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for pid in _descendants(nspawn_pid):
+            nspid = _status_field(pid, "NSpid").split()
+            if len(nspid) > 1 and nspid[-1] == "1":
+                return pid
+        time.sleep(0.05)
+    raise ExpandError(f"systemd-nspawn (pid {nspawn_pid}) started no container init")
+
+
+def _descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            ppid = _status_field(int(entry.name), "PPid")
+            if ppid.isdigit():
+                children.setdefault(int(ppid), []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _status_field(pid: int, name: str) -> str:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(name + ":"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return ""
+
+
+def _stop(node: Node) -> None:
+    """Power the node off: SIGKILL of its PID 1 ends every process in it; then nspawn."""
+    proc = node.proc
+    if proc is None:
+        return
+    if node.leader:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(node.leader, signal.SIGKILL)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+    node.proc = None
+    node.leader = 0

@@ -1,0 +1,152 @@
+"""The lab's power switch: one host process that owns every node's holder process.
+
+Nodes cannot power each other off themselves (a node's PID namespace cannot see a
+sibling's processes), so the lab fence agent and ``expandctl lab kill/revive`` ask this
+process over a unix socket (``LAB_DIR/control.sock``, reachable from inside the nodes):
+
+    request:  "on NODE" | "off NODE" | "status NODE" | "shutdown"
+    answer:   "ok" | "on" | "off" | "error MESSAGE"
+
+Run as ``python -m lab.supervisor --lab-dir DIR`` (``expandctl lab up`` starts it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from ipaddress import IPv4Address
+from pathlib import Path
+
+from appliance.runner import Runner
+from lab import netns
+from lab.fence_agent import SOCKET_NAME
+from lab.nsnode import LAB_DIR, holder_argv, pid_file
+
+log = logging.getLogger("expand.lab")
+
+STATE_NAME = "lab.json"
+
+
+def load_nodes(lab_dir: Path) -> dict[str, netns.LabNode]:
+    state = json.loads((lab_dir / STATE_NAME).read_text())
+    return {n["name"]: netns.LabNode(n["name"], IPv4Address(n["lan_ip"]), IPv4Address(n["ic_ip"]))
+            for n in state["nodes"]}
+
+
+def _init_pid_of(holder: int, timeout: float = 5.0) -> int:
+    """The node's PID 1 is the single child of the ``unshare`` holder."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            children = Path(f"/proc/{holder}/task/{holder}/children").read_text().split()
+        except FileNotFoundError:
+            break
+        if children:
+            return int(children[0])
+        time.sleep(0.02)
+    raise RuntimeError(f"node holder {holder} started no init")
+
+
+class Supervisor:
+    def __init__(self, lab_dir: Path, runner: Runner) -> None:
+        self.lab_dir = lab_dir
+        self.runner = runner
+        self.nodes = load_nodes(lab_dir)
+        self.holders: dict[str, subprocess.Popen[bytes]] = {}
+        self.inits: dict[str, int] = {}
+
+    def is_on(self, name: str) -> bool:
+        holder = self.holders.get(name)
+        return holder is not None and holder.poll() is None
+
+    def power_on(self, name: str) -> None:
+        if self.is_on(name):
+            return
+        node = self.nodes[name]
+        netns.power_links(self.runner, node, on=True)
+        console = open(self.lab_dir / "nodes" / name / "console.log", "ab")  # noqa: SIM115
+        holder = subprocess.Popen(holder_argv(self.lab_dir, name, node.netns),
+                                  stdin=subprocess.DEVNULL, stdout=console, stderr=console)
+        console.close()
+        self.holders[name] = holder
+        self.inits[name] = _init_pid_of(holder.pid)
+        pid_file(self.lab_dir, name).write_text(f"{self.inits[name]}\n")
+        log.info("%s powered on (pid 1 = host pid %d)", name, self.inits[name])
+
+    def power_off(self, name: str) -> None:
+        holder = self.holders.pop(name, None)
+        init = self.inits.pop(name, None)
+        if holder is not None:
+            if init is not None:
+                # SIGKILL of a PID namespace's init kills every process in it at once.
+                os.kill(init, signal.SIGKILL)
+            holder.kill()
+            holder.wait()
+        pid_file(self.lab_dir, name).unlink(missing_ok=True)
+        netns.power_links(self.runner, self.nodes[name], on=False)
+        log.info("%s powered off", name)
+
+    def handle(self, line: str) -> str:
+        words = line.split()
+        if not words:
+            return "error empty request"
+        verb, args = words[0], words[1:]
+        if verb == "shutdown":
+            for name in list(self.holders):
+                self.power_off(name)
+            return "ok"
+        if len(args) != 1 or args[0] not in self.nodes:
+            return f"error unknown node {' '.join(args)!r}; nodes: {', '.join(self.nodes)}"
+        name = args[0]
+        if verb == "on":
+            self.power_on(name)
+            return "ok"
+        if verb == "off":
+            self.power_off(name)
+            return "ok"
+        if verb == "status":
+            return "on" if self.is_on(name) else "off"
+        return f"error unknown request {verb!r}"
+
+    def serve(self) -> None:
+        path = self.lab_dir / SOCKET_NAME
+        path.unlink(missing_ok=True)
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
+            server.bind(str(path))
+            server.listen(16)
+            (self.lab_dir / "supervisor.pid").write_text(f"{os.getpid()}\n")
+            while True:
+                conn, _ = server.accept()
+                with conn:
+                    line = conn.makefile().readline().strip()
+                    try:
+                        answer = self.handle(line)
+                    except Exception as exc:  # one bad request must not stop the lab
+                        log.exception("request %r failed", line)
+                        answer = f"error {exc}"
+                    conn.sendall(answer.encode() + b"\n")
+                if line == "shutdown":
+                    break
+        path.unlink(missing_ok=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="lab.supervisor")
+    parser.add_argument("--lab-dir", type=Path, default=LAB_DIR)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    logging.getLogger("expand").setLevel(logging.INFO)
+    Supervisor(args.lab_dir, Runner()).serve()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
