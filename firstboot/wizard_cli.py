@@ -12,10 +12,8 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from appliance.answers import Answers
 from appliance.platform import detect
-from appliance.runner import RecordingRunner, Runner
-from firstboot import engine
+from appliance.runner import Runner
 from firstboot.current import RESOLV_CONF, read_facts
 from firstboot.network_safety import CONFIRM_SECONDS
 from firstboot.wizard import ApplyFn, DescribeStep, WizardRun, describe_step
@@ -43,30 +41,17 @@ def is_live(root: Path) -> bool:
     return root.resolve() == Path("/")
 
 
-def engine_apply(root: Path, runner: Runner, live: bool) -> ApplyFn:
-    """The real engine as the wizard's apply function."""
-
-    def apply(answers: Answers, progress: engine.ProgressFn) -> engine.ApplyReport:
-        return engine.apply(answers, root=root, runner=runner, live=live, progress=progress)
-
-    return apply
-
-
 def run_interactive(
     root: Path,
     *,
-    reconfigure: bool = False,
-    apply_fn: ApplyFn | None = None,
-    runner: Runner | None = None,
+    reconfigure: bool,
+    apply_fn: ApplyFn,
+    runner: Runner,
     describe: DescribeStep = describe_step,
     confirm_seconds: int = CONFIRM_SECONDS,
 ) -> int:
     """The wizard on this terminal; returns its exit code (see ``firstboot.wizard``)."""
     live = is_live(root)
-    if runner is None:
-        runner = Runner() if live else RecordingRunner()
-    if apply_fn is None:
-        apply_fn = engine_apply(root, runner, live)
     # Current facts always come from the machine we run on (read only), even with --root:
     # they are what the technician sees on screen.
     try:

@@ -204,21 +204,3 @@ def dhcp_like_netns(address: str = "198.51.100.37/24", gateway: str = "198.51.10
             etc.rmdir()
         with contextlib.suppress(OSError):
             etc.parent.rmdir()  # only if no other namespace uses it
-
-
-def _main() -> int:
-    """``python -m tests.integration.wizard_support --root DIR``: the wizard with the real
-    engine, before ``expandctl firstboot`` is wired (kept for debugging the TUI alone)."""
-    import argparse
-
-    from firstboot.wizard_cli import run_interactive
-
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--root", type=Path, required=True)
-    parser.add_argument("--reconfigure", action="store_true")
-    args = parser.parse_args()
-    return run_interactive(args.root, reconfigure=args.reconfigure)
-
-
-if __name__ == "__main__":
-    raise SystemExit(_main())
