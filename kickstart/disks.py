@@ -99,8 +99,14 @@ def scan_disks(sysfs: Path) -> tuple[list[Disk], list[str]]:
         sectors = int(_read(entry / "size", "0") or "0")
         if _read(entry / "hidden") == "1":
             continue  # NVMe multipath path device; the namespace head is listed too
+        holders = sorted(h.name for h in (entry / "holders").glob("*"))
         if "/usb" in real:
             skipped.append(f"{name}: USB device (install media or stick), not used")
+        elif "/rport-" in real or "/session" in real:
+            # A SAN LUN (Fibre Channel or iSCSI) holds recordings; never partition it.
+            skipped.append(f"{name}: SAN LUN (FC/iSCSI), not used")
+        elif holders:
+            skipped.append(f"{name}: held by {', '.join(holders)} (multipath?), not used")
         elif _read(entry / "removable") == "1":
             skipped.append(f"{name}: removable media, not used")
         elif _read(entry / "ro") == "1":

@@ -200,6 +200,9 @@ def test_post_installs_unit_and_sentinel(tmp_path: Path) -> None:
     assert os.readlink(link) == paths.UNIT_PATH
     assert (root / paths.SENTINEL.lstrip("/")).is_file()
     assert (root / "etc/expand/release").read_text() == "3.2\n"
+    # systemd itself, offline, agrees the unit is enabled (what 'systemctl enable' makes).
+    enabled = run(["systemctl", f"--root={root}", "is-enabled", paths.UNIT_NAME])
+    assert enabled.stdout.strip() == "enabled", enabled.stdout + enabled.stderr
 
 
 def test_upgrade_post_restores_config(tmp_path: Path) -> None:

@@ -18,6 +18,8 @@ class FakeDisk:
     removable: bool = False
     read_only: bool = False
     hidden: bool = False
+    bus: str = "ata"  # ata | usb | fc | iscsi
+    holders: tuple[str, ...] = ()
 
 
 def make_sysfs(root: Path, devices: list[FakeDisk], uefi: bool = False) -> Path:
@@ -27,8 +29,12 @@ def make_sysfs(root: Path, devices: list[FakeDisk], uefi: bool = False) -> Path:
     if uefi:
         (sysfs / "firmware" / "efi").mkdir(parents=True)
     for i, dev in enumerate(devices):
-        bus = (f"pci0000:00/0000:00:14.0/usb1/1-{i}/1-{i}:1.0/host{i}/target{i}:0:0/{i}:0:0:0"
-               if dev.usb else f"pci0000:00/0000:00:1f.2/ata{i}/host{i}/target{i}:0:0/{i}:0:0:0")
+        target = f"host{i}/target{i}:0:0/{i}:0:0:0"
+        bus = {"usb": f"pci0000:00/0000:00:14.0/usb1/1-{i}/1-{i}:1.0/{target}",
+               "fc": f"pci0000:00/0000:3b:00.0/host{i}/rport-{i}:0-0/{target}",
+               "iscsi": f"platform/host{i}/session{i}/{target}",
+               "ata": f"pci0000:00/0000:00:1f.2/ata{i}/{target}",
+               }["usb" if dev.usb else dev.bus]
         node = sysfs / "devices" / bus / "block" / dev.name
         node.mkdir(parents=True)
         (node / "size").write_text(f"{int(dev.size_gib * GIB_SECTORS)}\n")
@@ -36,6 +42,9 @@ def make_sysfs(root: Path, devices: list[FakeDisk], uefi: bool = False) -> Path:
         (node / "ro").write_text("1\n" if dev.read_only else "0\n")
         if dev.hidden:
             (node / "hidden").write_text("1\n")
+        (node / "holders").mkdir()
+        for holder in dev.holders:
+            (node / "holders" / holder).mkdir()
         (node / "device").mkdir()
         (node / "device" / "model").write_text(dev.model + "\n")
         os.symlink(os.path.relpath(node, sysfs / "block"), sysfs / "block" / dev.name)

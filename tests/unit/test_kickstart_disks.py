@@ -95,6 +95,18 @@ def test_usb_stick_listed_first_is_still_ignored(tmp_path: Path) -> None:
     assert parse(include).ignoredisk.onlyuse == ["sdb", "sdc"]
 
 
+def test_san_luns_and_multipath_paths_are_never_touched(tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    devices = [FakeDisk("sda", 100), FakeDisk("sdb", 2000, bus="fc"),
+               FakeDisk("sdc", 2000, bus="iscsi"), FakeDisk("sdd", 2000, holders=("dm-0",))]
+    code, include, warnings = run_pre(tmp_path, devices)
+    assert code == 0
+    assert parse(include).ignoredisk.onlyuse == ["sda"]
+    assert "only one disk" in warnings
+    err = capsys.readouterr().err
+    assert "sdb: SAN LUN" in err and "sdc: SAN LUN" in err and "sdd: held by dm-0" in err
+
+
 def test_unequal_disks_mirror_sized_to_the_smaller(tmp_path: Path) -> None:
     code, include, warnings = run_pre(tmp_path, [FakeDisk("sda", 500), FakeDisk("sdb", 1000)])
     assert code == 0
