@@ -300,3 +300,30 @@ def test_network_countdown_restores_unless_kept(tmp_path: Path, keys: tuple[str,
         if keys:
             tui.keys(*keys)
         assert tui.wait_exit(timeout=15) == (0 if kept else 5)
+
+
+def test_dvd_answers_prefill_the_screens(netns: str, root: Path, tmp_path: Path) -> None:
+    media = root / "etc/expand/answers.media.toml"
+    media.parent.mkdir(parents=True)
+    text = (FIXTURES / "secondary.answers.toml").read_text()
+    media.write_text(text.replace('smarthost = "smtp.example.com"',
+                                  'smarthost = "relay.example.org"'))
+    for tui in start(netns, root, tmp_path):
+        tui.wait_for("Select PBX Mode")
+        tui.keys("Enter")  # the DVD's mode (Secondary) is the default item
+        tui.answer("interconnect IP address of the primary node", None)
+        screen = tui.answer("static IP address of this secondary node (value from the "
+                            "installation DVD)", None)
+        assert "198.51.100.12" in screen  # the DVD's value, not the DHCP lease
+        for prompt in ("netmask", "gateway", "DNS", "PBX domain", "primary node",
+                       "virtual IP address"):
+            tui.answer(prompt, None)
+        screen = tui.answer("Please enter FQDN smarthost (value from the installation DVD)",
+                            None)
+        assert "relay.example.org" in screen
+        tui.answer("Please enter email username", None)
+        tui.password("Please enter email password", PASSWORD)
+        tui.password("Please enter email password again", PASSWORD)
+        confirm_and_install(tui)
+    assert saved_answers(root) == golden_answers("secondary",
+                                                 **{"smtp.smarthost": "relay.example.org"})
