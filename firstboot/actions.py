@@ -77,4 +77,27 @@ class RunCommand:
         runner.run(self.argv, input=self.input, timeout=self.timeout)
 
 
-Action = WriteFile | RemoveFile | Symlink | RunCommand
+@dataclass(frozen=True)
+class EnableUnit:
+    """``systemctl enable UNIT`` unless already enabled: on Debian, enabling a unit with a
+    SysV script (postfix) runs update-rc.d and takes seconds even when nothing changes."""
+
+    unit: str
+
+    @property
+    def argv(self) -> tuple[str, ...]:
+        return ("systemctl", "enable", self.unit)
+
+    def describe(self) -> str:
+        return f"run {shlex.join(self.argv)} (unless enabled)"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"action": "run", "argv": list(self.argv), "unless": "enabled"}
+
+    def execute(self, sink: FileSink, runner: Runner) -> None:
+        probe = runner.run(("systemctl", "is-enabled", "--quiet", self.unit), check=False)
+        if probe.returncode != 0:
+            runner.run(self.argv)
+
+
+Action = WriteFile | RemoveFile | Symlink | RunCommand | EnableUnit

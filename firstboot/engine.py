@@ -72,8 +72,9 @@ def make_context(answers: Answers, *, root: Path, runner: Runner, live: bool,
     platform = platform or detect(root)
     if not live and not isinstance(runner, RecordingRunner):
         runner = RecordingRunner()  # an alternate root never touches this machine's services
+    # Gathering facts only reads (ip, /proc, /sys): done for real even for an alternate root.
     return Context(answers, Path(root), live, platform,
-                   host if host is not None else gather(runner), FileSink(root), runner)
+                   host if host is not None else gather(), FileSink(root), runner)
 
 
 def plan(answers: Answers, *, root: Path, live: bool | None = None, host: Host | None = None,

@@ -19,10 +19,11 @@ from hardware_profiles.snapshot import facts_from_dict, facts_to_dict
 
 log = logging.getLogger("expand.firstboot")
 
-ARPHRD_ETHER = "1"
-# Virtual devices that are never the appliance's LAN or interconnect.
-VIRTUAL_PREFIXES = ("veth", "ifb", "docker", "virbr", "br-", "vnet", "tap", "tun", "wg",
-                    "dummy", "bond", "team", "vxlan", "cni", "flannel", "kube")
+# Link kinds that are never the appliance's LAN or interconnect (a veth is: inside a
+# container it is the NIC). Names catch the host side of containers and VMs.
+VIRTUAL_KINDS = {"bridge", "bond", "team", "dummy", "ifb", "vxlan", "tun", "wireguard",
+                 "macvtap", "ipvlan", "vlan", "gre", "gretap", "ipip", "sit", "nlmon"}
+VIRTUAL_PREFIXES = ("veth", "docker", "virbr", "br-", "vnet", "tap", "cni", "flannel", "kube")
 
 
 @dataclass(frozen=True)
@@ -40,41 +41,35 @@ class Host:
                 "hardware": facts_to_dict(self.hardware) if self.hardware else None}
 
 
-def default_route_nics(route_table: str) -> list[str]:
-    """Interfaces holding an IPv4 default route, from /proc/net/route text."""
+def ethernet_nics(links_json: str) -> list[str]:
+    """Ethernet NICs from ``ip -j -d link`` output (netlink: right inside containers too,
+    where /sys may show the host's devices)."""
     found = []
-    for line in route_table.splitlines()[1:]:
-        cols = line.split()
-        if len(cols) > 2 and cols[1] == "00000000":
-            found.append(cols[0])
+    for link in json.loads(links_json or "[]"):
+        name = str(link.get("ifname", ""))
+        kind = link.get("linkinfo", {}).get("info_kind")
+        if (link.get("link_type") != "ether" or kind in VIRTUAL_KINDS or "master" in link
+                or name.startswith(VIRTUAL_PREFIXES)):
+            continue
+        found.append(name)
     return found
 
 
-def detect_nics(sys_class_net: Path = Path("/sys/class/net"),
-                route_file: Path = Path("/proc/net/route")) -> tuple[str, ...]:
-    """Ethernet interfaces: the one with the default route (DHCP lease) first, then by name."""
-    nics = []
-    for dev in sorted(sys_class_net.iterdir()) if sys_class_net.is_dir() else []:
-        name = dev.name
-        if name == "lo" or name.startswith(VIRTUAL_PREFIXES):
-            continue
-        if (dev / "bridge").exists() or (dev / "bonding").exists():
-            continue
-        try:
-            if (dev / "type").read_text().strip() != ARPHRD_ETHER:
-                continue
-        except OSError:
-            continue
-        nics.append(name)
-    try:
-        routed = default_route_nics(route_file.read_text())
-    except OSError:
-        routed = []
+def default_route_nics(routes_json: str) -> list[str]:
+    """Interfaces holding an IPv4 default route (a DHCP lease), from ``ip -j route``."""
+    return [str(r["dev"]) for r in json.loads(routes_json or "[]") if "dev" in r]
+
+
+def detect_nics(runner: Runner) -> tuple[str, ...]:
+    """Ethernet NICs: the one with the default route (DHCP lease) first, then by name."""
+    nics = ethernet_nics(runner.run(["ip", "-j", "-d", "link", "show"]).stdout)
+    routed = default_route_nics(runner.run(["ip", "-j", "route", "show", "default"]).stdout)
     return tuple(sorted(nics, key=lambda n: (n not in routed, n)))
 
 
 def gather(runner: Runner | None = None, *, with_hardware: bool = True) -> Host:
-    """Facts of the running machine (the one first boot configures)."""
+    """Facts of the running machine (the one first boot configures); reads only."""
+    runner = runner or Runner()
     hardware = None
     if with_hardware:
         try:
@@ -82,7 +77,7 @@ def gather(runner: Runner | None = None, *, with_hardware: bool = True) -> Host:
             hardware = gather_facts(Path("/"), runner)
         except (ImportError, OSError, ExpandError) as exc:  # the hardware step warns
             log.warning("hardware facts not gathered: %s", exc)
-    return Host(detect_nics(), hardware)
+    return Host(detect_nics(runner), hardware)
 
 
 def load_host(path: Path) -> Host:

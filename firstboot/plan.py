@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from firstboot.actions import Action, RunCommand
+from firstboot.actions import Action, EnableUnit, RunCommand
 
 
 @dataclass(frozen=True)
@@ -32,12 +32,14 @@ class Plan:
     @property
     def files(self) -> tuple[str, ...]:
         """Paths written, linked or removed, in order, each once."""
-        paths = (a.path for s in self.steps for a in s.actions if not isinstance(a, RunCommand))
+        paths = (a.path for s in self.steps for a in s.actions
+                 if not isinstance(a, RunCommand | EnableUnit))
         return tuple(dict.fromkeys(paths))
 
     @property
     def commands(self) -> tuple[tuple[str, ...], ...]:
-        return tuple(a.argv for s in self.steps for a in s.actions if isinstance(a, RunCommand))
+        return tuple(a.argv for s in self.steps for a in s.actions
+                     if isinstance(a, RunCommand | EnableUnit))
 
     @property
     def warnings(self) -> tuple[str, ...]:

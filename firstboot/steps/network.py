@@ -9,7 +9,7 @@ import uuid
 from ipaddress import IPv4Address
 
 from appliance.errors import ExpandError
-from firstboot.actions import Action, RunCommand, WriteFile
+from firstboot.actions import Action, EnableUnit, RunCommand, WriteFile
 from firstboot.steps.base import Context, PlannedStep, StepPlan
 
 NETWORKD_DIR = "/etc/systemd/network"
@@ -72,7 +72,7 @@ def networkd_actions(ctx: Context, lan: str, lan_addr: str, ic: str | None,
         actions.append(WriteFile(f"{NETWORKD_DIR}/20-{INTERCONNECT_ID}.network",
                                  networkd_file("eXpand HA interconnect", ic, ic_addr)))
     if ctx.live:
-        actions += [RunCommand(("systemctl", "enable", "systemd-networkd.service")),
+        actions += [EnableUnit("systemd-networkd.service"),
                     RunCommand(("systemctl", "restart", "systemd-networkd.service"))]
     return actions
 

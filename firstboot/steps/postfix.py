@@ -7,7 +7,7 @@ Live, main.cf is changed with ``postconf -e``; in an alternate root it is edited
 from __future__ import annotations
 
 from appliance.answers import Answers
-from firstboot.actions import Action, RemoveFile, RunCommand, WriteFile
+from firstboot.actions import Action, EnableUnit, RemoveFile, RunCommand, WriteFile
 from firstboot.steps.base import Context, PlannedStep, StepPlan
 
 MAIN_CF = "/etc/postfix/main.cf"
@@ -85,7 +85,7 @@ class PostfixStep(PlannedStep):
             actions += [RemoveFile(SASL_PASSWD), RemoveFile(SASL_PASSWD + ".db")]
         if ctx.live:
             actions.append(RunCommand(("postconf", "-e", *(f"{n}={v}" for n, v in wanted))))
-            actions += [RunCommand(("systemctl", "enable", "postfix.service")),
+            actions += [EnableUnit("postfix.service"),
                         RunCommand(("systemctl", "restart", "postfix.service"))]
         else:
             actions.append(WriteFile(MAIN_CF, edit_main_cf(ctx.sink.read_text(MAIN_CF), wanted)))

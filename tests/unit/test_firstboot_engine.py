@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 
 from appliance.answers import Answers, load_answers
+from appliance.filesink import FileSink
 from appliance.runner import RecordingRunner, Result
 from firstboot import engine, paths
-from firstboot.host import Host, default_route_nics, detect_nics, load_host
+from firstboot.actions import EnableUnit
+from firstboot.host import Host, default_route_nics, detect_nics, ethernet_nics, load_host
 from firstboot.steps.postfix import edit_main_cf
 from tests.unit.firstboot_support import (
     EXAMPLES,
@@ -140,26 +142,33 @@ def test_no_nic_at_all_fails_the_network_step(tmp_path: Path) -> None:
     assert "--lan-nic" in report.failed_step.detail
 
 
-def fake_net(base: Path, nics: dict[str, str], extra: tuple[str, ...] = ()) -> Path:
-    for name, kind in nics.items():
-        (base / name).mkdir(parents=True)
-        (base / name / "type").write_text(kind + "\n")
-    for name in extra:
-        (base / name / "bridge").mkdir(parents=True)
-        (base / name / "type").write_text("1\n")
-    return base
+LINKS = json.dumps([
+    {"ifname": "lo", "link_type": "loopback"},
+    {"ifname": "ens192", "link_type": "ether"},
+    {"ifname": "ens224", "link_type": "ether"},
+    {"ifname": "eth0", "link_type": "ether", "linkinfo": {"info_kind": "veth"}},
+    {"ifname": "ifb0", "link_type": "ether", "linkinfo": {"info_kind": "ifb"}},
+    {"ifname": "br0", "link_type": "ether", "linkinfo": {"info_kind": "bridge"}},
+    {"ifname": "ens256", "link_type": "ether", "master": "br0"},
+    {"ifname": "veth12ab", "link_type": "ether", "linkinfo": {"info_kind": "veth"}},
+    {"ifname": "wg0", "link_type": "none", "linkinfo": {"info_kind": "wireguard"}},
+])
 
 
-def test_nic_with_the_default_route_is_the_lan(tmp_path: Path) -> None:
-    net = fake_net(tmp_path / "net", {"lo": "772", "ens192": "1", "ens224": "1", "ifb0": "1",
-                                      "veth1": "1", "wlp0": "1", "sit0": "776"}, ("br0",))
-    route = tmp_path / "route"
-    route.write_text("Iface\tDestination\tGateway\tFlags\n"
-                     "ens224\t0064A8C0\t00000000\t0001\n"
-                     "ens224\t00000000\t0164A8C0\t0003\n")
-    assert default_route_nics(route.read_text()) == ["ens224"]
-    assert detect_nics(net, route) == ("ens224", "ens192", "wlp0")
-    assert detect_nics(net, tmp_path / "missing") == ("ens192", "ens224", "wlp0")
+def test_ethernet_nics_leave_out_virtual_and_enslaved_links() -> None:
+    assert ethernet_nics(LINKS) == ["ens192", "ens224", "eth0"]
+    assert ethernet_nics("") == []
+
+
+def test_nic_with_the_default_route_is_the_lan() -> None:
+    routes = json.dumps([{"dst": "default", "gateway": "198.51.100.1", "dev": "ens224"}])
+    assert default_route_nics(routes) == ["ens224"]
+    runner = RecordingRunner(answers={
+        ("ip", "-j", "-d", "link"): Result((), 0, LINKS, ""),
+        ("ip", "-j", "route"): Result((), 0, routes, "")})
+    assert detect_nics(runner) == ("ens224", "ens192", "eth0")
+    no_route = RecordingRunner(answers={("ip", "-j", "-d", "link"): Result((), 0, LINKS, "")})
+    assert detect_nics(no_route) == ("ens192", "ens224", "eth0")
 
 
 def test_nic_overrides_come_first() -> None:
@@ -187,3 +196,13 @@ def test_main_cf_edit_sets_each_value_once(current: str | None) -> None:
     assert edit_main_cf(text, wanted) == text  # idempotent
     if current:
         assert "biff = no" in text
+
+
+def test_enable_unit_only_when_not_enabled(tmp_path: Path) -> None:
+    action = EnableUnit("postfix.service")
+    enabled = RecordingRunner()  # is-enabled answers 0
+    action.execute(FileSink(tmp_path), enabled)
+    assert enabled.calls == [("systemctl", "is-enabled", "--quiet", "postfix.service")]
+    disabled = RecordingRunner(answers={("systemctl", "is-enabled"): Result((), 1, "", "")})
+    action.execute(FileSink(tmp_path), disabled)
+    assert disabled.calls[-1] == ("systemctl", "enable", "postfix.service")
