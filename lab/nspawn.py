@@ -113,10 +113,7 @@ class Lab:
                  GATEWAY.split("/")[0]])
 
     def _overlay(self, node: Node, rootfs: Path) -> None:
-        for sub in ("upper", "work", "merged"):
-            (node.base / sub).mkdir(parents=True, exist_ok=True)
-        options = f"lowerdir={rootfs},upperdir={node.base / 'upper'},workdir={node.base / 'work'}"
-        self.runner.run(["mount", "-t", "overlay", "overlay", "-o", options, str(node.root)])
+        mount_overlay(rootfs, node.base, self.runner)
 
     def _boot(self, node: Node) -> None:
         console = open(node.base / "console.log", "wb")  # noqa: SIM115 - lives with the node
@@ -162,6 +159,36 @@ def lab(workdir: Path, runner: Runner | None = None) -> Iterator[Lab]:
         yield the_lab
     finally:
         the_lab.close()
+
+
+def mount_overlay(rootfs: Path, base: Path, runner: Runner) -> Path:
+    """``base/merged``: a writable view of ``rootfs``; changes land in ``base/upper``."""
+    for sub in ("upper", "work", "merged"):
+        (base / sub).mkdir(parents=True, exist_ok=True)
+    options = f"lowerdir={rootfs},upperdir={base / 'upper'},workdir={base / 'work'}"
+    runner.run(["mount", "-t", "overlay", "overlay", "-o", options, str(base / "merged")])
+    return base / "merged"
+
+
+@contextlib.contextmanager
+def scratch_root(base: Path, runner: Runner | None = None) -> Iterator[Path]:
+    """An overlay of the cached root, not booted (for --root runs and offline checks)."""
+    runner = runner or Runner()
+    merged = mount_overlay(ensure_rootfs(runner=runner), base, runner)
+    try:
+        yield merged
+    finally:
+        runner.run(["umount", "-l", str(merged)], check=False)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def run_in_root(root: Path, argv: Sequence[str], runner: Runner | None = None,
+                check: bool = True) -> Result:
+    """Run one command in a root without booting it (``systemd-nspawn`` as a chroot)."""
+    return (runner or Runner()).run(
+        ["systemd-nspawn", "-q", "-D", str(root), "--register=no", "--keep-unit",
+         "--resolv-conf=off", "--timezone=off", "--link-journal=no", "--private-network",
+         *argv], check=check, timeout=120)
 
 
 def install_toolkit(root: Path) -> None:
