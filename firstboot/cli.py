@@ -188,7 +188,15 @@ def _root(args: argparse.Namespace) -> tuple[Path, bool]:
 
 
 def _platform(args: argparse.Namespace) -> Platform | None:
-    return PLATFORMS[args.platform] if args.platform else None
+    """--platform, else None (the root's os-release decides); a bare folder needs it."""
+    if args.platform:
+        return PLATFORMS[str(args.platform)]
+    root = args.root
+    if root is not None and not any((root / p).exists()
+                                    for p in ("etc/os-release", "usr/lib/os-release")):
+        raise ExpandError(f"--root {root}: no etc/os-release there; say which distribution "
+                          "the files are for with --platform rhel or --platform debian")
+    return None
 
 
 def _host(args: argparse.Namespace) -> Host:

@@ -36,6 +36,8 @@ PACKAGES_TO_COPY = ("appliance", "hardware_profiles", "kickstart", "iso", "first
 NODE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 GATEWAY = "198.51.100.1/24"
 BOOT_TIMEOUT = 90.0
+ROCKY_OS_RELEASE = ('NAME="Rocky Linux"\nID="rocky"\nID_LIKE="rhel centos fedora"\n'
+                    'VERSION_ID="9.4"\nPRETTY_NAME="Rocky Linux 9.4 (lab stand-in)"\n')
 
 
 @dataclass
@@ -85,15 +87,19 @@ class Lab:
         self.runner.run([*ip, "addr", "add", GATEWAY, "dev", "lan"])
 
     def add_node(self, name: str, *, rootfs: Path | None = None,
-                 dhcp_like: str | None = None) -> Node:
+                 dhcp_like: str | None = None, os_release: str | None = None) -> Node:
         """Create, populate and boot a node; ``dhcp_like`` pre-sets eth0 as a DHCP lease would
-        (address/prefix plus a default route via the switch)."""
+        (address/prefix plus a default route via the switch); ``os_release`` replaces the
+        node's /etc/os-release (ROCKY_OS_RELEASE: the toolkit takes the RHEL-family path)."""
         rootfs = rootfs or ensure_rootfs(runner=self.runner)
         node = Node(name, f"exnd-{self.token}-{name}", self.workdir / name, self.runner)
         self.nodes.append(node)
         self._network(node, dhcp_like)
         self._overlay(node, rootfs)
         install_toolkit(node.root)
+        if os_release is not None:
+            (node.root / "etc/os-release").unlink()
+            (node.root / "etc/os-release").write_text(os_release)
         self._boot(node)
         return node
 

@@ -29,6 +29,9 @@ PACKAGES: tuple[str, ...] = (
     "systemd-sysv", "dbus", "iproute2", "iputils-ping", "procps", "hostname",
     "postfix", "libsasl2-modules", "ca-certificates", "python3", "python3-venv",
 )
+# The RHEL-family stand-in: the same root plus NetworkManager, whose keyfiles the
+# appliance writes on Rocky/Alma (nodes swap in a Rocky os-release; see lab/nspawn.py).
+NM_PACKAGES: tuple[str, ...] = (*PACKAGES, "network-manager")
 NODE_VENV = "/opt/expand/venv"
 REPO = Path(__file__).resolve().parent.parent
 BASE_STAMP = ".expand-rootfs-packages"
@@ -54,20 +57,22 @@ def _build_lock(cache: Path) -> Iterator[None]:
         yield
 
 
-def rootfs_dir(suite: str = "bookworm", cache: Path = CACHE) -> Path:
-    return cache / "rootfs" / suite
+def rootfs_dir(suite: str = "bookworm", cache: Path = CACHE, flavor: str = "") -> Path:
+    return cache / "rootfs" / (f"{suite}-{flavor}" if flavor else suite)
 
 
 def ensure_rootfs(
     suite: str = "bookworm",
     *,
     packages: Sequence[str] = PACKAGES,
+    flavor: str = "",
     cache: Path = CACHE,
     runner: Runner | None = None,
 ) -> Path:
-    """The cached root for ``suite``, built or refreshed as needed; returns its path."""
+    """The cached root for ``suite`` (``flavor`` names a variant package list), built or
+    refreshed as needed; returns its path."""
     runner = runner or Runner()
-    target = rootfs_dir(suite, cache)
+    target = rootfs_dir(suite, cache, flavor)
     with _build_lock(cache):
         base_key = _digest(suite, *sorted(packages))
         if _stamp(target, BASE_STAMP) != base_key:
@@ -124,4 +129,7 @@ if __name__ == "__main__":
     import sys
 
     logging.basicConfig(level=logging.INFO)
-    print(ensure_rootfs(sys.argv[1] if len(sys.argv) > 1 else "bookworm"))
+    if sys.argv[1:] == ["nm"]:
+        print(ensure_rootfs(packages=NM_PACKAGES, flavor="nm"))
+    else:
+        print(ensure_rootfs(sys.argv[1] if len(sys.argv) > 1 else "bookworm"))

@@ -206,3 +206,13 @@ def test_enable_unit_only_when_not_enabled(tmp_path: Path) -> None:
     disabled = RecordingRunner(answers={("systemctl", "is-enabled"): Result((), 1, "", "")})
     action.execute(FileSink(tmp_path), disabled)
     assert disabled.calls[-1] == ("systemctl", "enable", "postfix.service")
+
+
+def test_bare_root_folder_needs_platform(tmp_path: Path) -> None:
+    proc = expandctl("firstboot", "plan", str(EXAMPLES / "primary.toml"), "--root", str(tmp_path),
+                     "--host-facts", str(FIXTURES / "host-two-nics.json"))
+    assert proc.returncode == 1 and "--platform rhel or --platform debian" in proc.stderr
+    proc = expandctl("firstboot", "plan", str(EXAMPLES / "primary.toml"), "--root", str(tmp_path),
+                     "--host-facts", str(FIXTURES / "host-two-nics.json"), "--platform", "rhel")
+    assert proc.returncode == 0 and "expand-lan.nmconnection" in proc.stdout
+    assert list(tmp_path.iterdir()) == []
