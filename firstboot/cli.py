@@ -62,14 +62,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     plan_p = cmds.add_parser(
         "plan", help="list the files first boot would write and the commands it would run",
         description="Validates FILE and prints the plan; writes and runs nothing.")
-    plan_p.add_argument("file", type=Path, metavar="FILE")
+    plan_p.add_argument("file", type=Path, metavar="FILE", help="answers file (TOML)")
     _target_options(plan_p)
-    plan_p.add_argument("--json", action="store_true")
+    plan_p.add_argument("--json", action="store_true",
+                        help="machine-readable plan: steps, files, commands, warnings")
     plan_p.set_defaults(func=run_plan)
 
     status_p = cmds.add_parser("status", help="is first boot pending; the journal and last report")
-    status_p.add_argument("--root", type=Path, default=Path("/"), metavar="DIR")
-    status_p.add_argument("--json", action="store_true")
+    status_p.add_argument("--root", type=Path, default=Path("/"), metavar="DIR",
+                          help="look at an alternate root (default: this system)")
+    status_p.add_argument("--json", action="store_true", help="machine-readable state")
     status_p.set_defaults(func=run_status)
 
 
