@@ -204,6 +204,13 @@ def _platform(args: argparse.Namespace) -> Platform | None:
 def _host(args: argparse.Namespace) -> Host:
     # Gathering only reads (files, systemd-detect-virt): the real runner even for --root.
     host = load_host(args.host_facts) if args.host_facts else gather(Runner(REDACTOR))
+    for option, nic in (("--lan-nic", args.lan_nic), ("--interconnect-nic", args.interconnect_nic)):
+        # On this machine a named NIC must exist; for another root it is taken on trust.
+        if nic and args.root is None and not args.host_facts and nic not in host.nics:
+            probe = Runner(REDACTOR).run(["ip", "link", "show", "dev", nic], check=False)
+            if probe.returncode != 0:
+                raise ExpandError(f"{option} {nic}: no such network interface here "
+                                  f"(found: {', '.join(host.nics) or 'none'})")
     return host.with_nic_overrides(args.lan_nic, args.interconnect_nic)
 
 
