@@ -177,7 +177,7 @@ class _Watcher:
                 self.menu_done = True
                 r.menu_screen = shown
                 keys = self.keys
-        match = re.search(re.escape(initramfs.CMDLINE) + r" (.*)", text)
+        match = re.search(re.escape(initramfs.CMDLINE) + r" (.*?)\r?\n", text)
         if match and r.cmdline is None:
             r.cmdline = match.group(1).strip()
             words = r.cmdline.split()

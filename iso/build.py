@@ -101,13 +101,14 @@ def build_iso(opts: BuildOptions, runner: Runner,
         if not VERSION_RE.match(value):
             raise ExpandError(f"{name} {value!r} is not a version such as 3.2")
     answers_text = _answers_text(opts.answers)
+    if opts.volid:
+        check_label(opts.volid, "--volid")
     if opts.out.resolve() == opts.base.resolve():
         raise ExpandError("--out must differ from --base (the base is read while writing)")
     progress(Progress("checking the base DVD"))
     base = check_base(runner, opts.base, verify_checksum=opts.verify_base)
     volid = opts.volid or base.volid
-    if opts.volid:
-        check_label(opts.volid, "--volid")
+    check_label(volid, "--volid" if opts.volid else f"{opts.base}: volume label")
     check_output_folder(opts.out, needed_bytes(base, [a.host for a in opts.add]))
     spec = menu.MenuSpec(volid, opts.version, opts.previous, _abs(KS_INSTALL_PATH),
                          _abs(KS_UPGRADE_PATH), opts.timeout_s)

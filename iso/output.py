@@ -19,11 +19,11 @@ def check_output_folder(out: Path, needed_bytes: int) -> None:
         raise ExpandError(f"output folder {folder} does not exist")
     if out.is_dir():
         raise ExpandError(f"output {out} is a folder; give a file name such as {out}/eXpand.iso")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise ExpandError(f"output folder {folder} is not writable")
     st = os.statvfs(folder)
     if st.f_flag & os.ST_RDONLY:
         raise ExpandError(f"output folder {folder} is on a read-only file system")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ExpandError(f"output folder {folder} is not writable")
     free = st.f_bavail * st.f_frsize
     if free < needed_bytes:
         raise ExpandError(
