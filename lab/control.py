@@ -21,6 +21,7 @@ from appliance.filesink import FileSink
 from appliance.runner import Runner
 from ha import cib, corosync
 from ha.fencing import lab_devices
+from ha.operations import service_on
 from ha.status import ClusterStatus, read_status
 from lab import netns
 from lab.fence_agent import SOCKET_NAME, request
@@ -41,9 +42,9 @@ def lab_answers(path: Path = LAB_ANSWERS) -> Answers:
 
 
 def lab_service(answers: Answers) -> cib.ServiceSpec:
-    cmdline = f"{REPO / 'lab' / 'responder.py'} --bind {answers.network.virtual_ip} --port {PORT}"
-    return cib.ServiceSpec("pbx", "ocf:heartbeat:anything",
-                           (("binfile", "/usr/bin/python3"), ("cmdline_options", cmdline)),
+    """The stand-in PBX: lab/responder.py through the lab's own OCF agent."""
+    return cib.ServiceSpec("pbx", "ocf:expand:responder",
+                           (("ip", str(answers.network.virtual_ip)), ("port", str(PORT))),
                            monitor_interval="5s")
 
 
@@ -101,6 +102,11 @@ def write_node_config(runner: Runner, lab_dir: Path, names: list[str],
     link = agent_dir / "fence_expand_lab"
     link.unlink(missing_ok=True)
     link.symlink_to(REPO / "lab" / "fence_expand_lab")
+    ocf_dir = lab_dir / "ocf" / "expand"
+    ocf_dir.mkdir(parents=True, exist_ok=True)
+    ocf_link = ocf_dir / "responder"
+    ocf_link.unlink(missing_ok=True)
+    ocf_link.symlink_to(REPO / "lab" / "ocf_responder")
 
 
 def start_supervisor(lab_dir: Path) -> None:
@@ -171,8 +177,9 @@ def up(count: int = 2, lab_dir: Path = LAB_DIR, timeout: float = 90) -> ClusterS
         wait_for(first, "both nodes online",
                  lambda s: s.dc is not None and set(s.online()) == set(names), timeout)
         configure_cluster(lab_dir, names[0], answers, names)
-        return wait_for(first, "the VIP to start",
-                        lambda s: s.vip_holder is not None, timeout)
+        return wait_for(first, "the VIP and the service to start",
+                        lambda s: s.vip_holder is not None and service_on(s, s.vip_holder),
+                        timeout)
     except BaseException:
         down(lab_dir)
         raise

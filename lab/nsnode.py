@@ -118,6 +118,9 @@ def mount_node(name: str, lab_dir: Path) -> None:
     # The lab fence agent appears in /usr/sbin of the node only (read-only overlay).
     _mount("-t", "overlay", "overlay", "-o", f"lowerdir={lab_dir / 'agent'}:/usr/sbin",
            "/usr/sbin")
+    # ... and the lab service's OCF agent as ocf:expand:responder.
+    _mount("-t", "overlay", "overlay", "-o",
+           f"lowerdir={lab_dir / 'ocf'}:/usr/lib/ocf/resource.d", "/usr/lib/ocf/resource.d")
     for path in BIND_DIRS:
         _mount("--bind", str(root / path.lstrip("/")), path)
     _mount("-t", "tmpfs", "-o", "mode=755", "tmpfs", "/run")

@@ -31,7 +31,7 @@ PACKAGES: tuple[str, ...] = (
 )
 # The RHEL-family stand-in: the same root plus NetworkManager, whose keyfiles the
 # appliance writes on Rocky/Alma (nodes swap in a Rocky os-release; see lab/nspawn.py).
-NM_PACKAGES: tuple[str, ...] = (*PACKAGES, "network-manager")
+NM_PACKAGES: tuple[str, ...] = (*PACKAGES, "network-manager", "libpam-systemd")
 NODE_VENV = "/opt/expand/venv"
 REPO = Path(__file__).resolve().parent.parent
 BASE_STAMP = ".expand-rootfs-packages"

@@ -1,0 +1,153 @@
+"""Failover time after a hard kill of the active node, measured from the client namespace.
+
+Brings up the namespace lab (two nodes, fencing on, corosync token 1000 ms) unless one is
+already up, then N times: power off the node holding the VIP, time until the VIP answers
+ping from the client and until the TCP service on the VIP answers (ping every 50 ms and a
+TCP connect every ~20 ms, both long-lived processes in the client namespace), while a
+watcher samples both nodes for a doubled VIP (split brain); then revive the node and
+wait until it has rejoined as passive.
+
+Run as root, under the heavy lock:
+    flock /tmp/expand-heavy.lock .venv/bin/python bench/failover.py [--runs 5]
+Last line: ``failover vip_median_s=X vip_worst_s=Y service_median_s=Z runs=N split_brain=K``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from appliance.runner import Runner  # noqa: E402
+from ha.status import read_status  # noqa: E402
+from lab import control, netns  # noqa: E402
+from lab.nsnode import LAB_DIR  # noqa: E402
+
+VIP = "198.51.100.100"
+PORT = 5060
+NODES = ("expand1", "expand2")
+# Runs inside the client namespace for the whole failover: tries the service every 20 ms
+# (100 ms connect timeout) and prints the wall-clock time of the first answer.
+TCP_PROBE = """
+import socket, sys, time
+deadline = time.time() + 60
+while time.time() < deadline:
+    try:
+        with socket.create_connection((sys.argv[1], int(sys.argv[2])), 0.1) as s:
+            if s.recv(64):
+                print(time.time()); break
+    except OSError:
+        time.sleep(0.02)
+"""
+
+
+def in_client(*argv: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(["ip", "netns", "exec", netns.CLIENT_NS, *argv],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+
+
+def first_ping_reply(proc: subprocess.Popen[str], after: float) -> float | None:
+    """``ping -D`` prints ``[epoch] 64 bytes from ...`` per reply: the first one after
+    ``after`` (the old holder is already powered off then) is the new holder answering."""
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if "bytes from" in line and line.startswith("["):
+            stamp = float(line[1:line.index("]")])
+            if stamp > after:
+                return stamp
+    return None
+
+
+def holders(runner: Runner) -> list[str]:
+    return [n for n in NODES if VIP in {str(a) for a in netns.addresses(runner, f"xlab-{n}")}]
+
+
+def wait_rejoined(node: str, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            status = read_status(control.node_runner(NODES[0] if node != NODES[0] else NODES[1]))
+            if set(status.online()) == set(NODES) and status.vip_holder:
+                return
+        except Exception:  # the node may still be booting
+            pass
+        time.sleep(0.5)
+    raise SystemExit(f"{node} did not rejoin within {timeout} s")
+
+
+def one_run(runner: Runner) -> tuple[float, float, int]:
+    victim = holders(runner)
+    if len(victim) != 1:
+        raise SystemExit(f"expected one VIP holder before the kill, got {victim}")
+    doubled = 0
+    stop = threading.Event()
+
+    def watch() -> None:
+        nonlocal doubled
+        while not stop.is_set():
+            doubled += len(holders(runner)) > 1
+            time.sleep(0.02)  # sampling every ~30 ms; leave the CPU to the cluster
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    start = time.time()
+    control.power(LAB_DIR, "off", victim[0])
+    powered_off = time.time()
+    # Both probes start once the old holder is gone: any answer now is the new holder's.
+    ping = in_client("ping", "-D", "-n", "-i", "0.05", "-w", "60", VIP)
+    tcp = in_client(sys.executable, "-c", TCP_PROBE, VIP, str(PORT))
+    try:
+        vip_at = first_ping_reply(ping, powered_off)
+        tcp_out, _ = tcp.communicate(timeout=70)
+    finally:
+        for proc in (ping, tcp):
+            proc.kill()
+            proc.wait()
+    stop.set()
+    watcher.join()
+    if vip_at is None or not tcp_out.strip():
+        raise SystemExit("no failover within 60 s")
+    times = {"vip": vip_at - start, "service": float(tcp_out.strip()) - start}
+    control.power(LAB_DIR, "on", victim[0])
+    wait_rejoined(victim[0])
+    return times["vip"], times["service"], doubled
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    runner = Runner()
+    owned = not control.is_up()
+    if owned:
+        started = time.monotonic()
+        control.up()
+        print(f"lab up in {time.monotonic() - started:.1f} s")
+    vips, services, split = [], [], 0
+    try:
+        for run in range(1, args.runs + 1):
+            victim = holders(runner)
+            vip_s, svc_s, doubled = one_run(runner)
+            vips.append(vip_s)
+            services.append(svc_s)
+            split += doubled > 0
+            print(f"run {run}: killed {victim[0]}: VIP answers after {vip_s:.2f} s, "
+                  f"service after {svc_s:.2f} s, doubled-VIP samples {doubled}", flush=True)
+    finally:
+        if owned:
+            control.down()
+    print(f"failover vip_median_s={statistics.median(vips):.2f} vip_worst_s={max(vips):.2f} "
+          f"service_median_s={statistics.median(services):.2f} runs={len(vips)} "
+          f"split_brain={split}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""Pure tests of reading the cluster: crm_mon XML, corosync tool output, CIB checks.
+The data files were captured from the namespace lab (real pacemaker 2.1 / corosync 3.1)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from appliance.errors import ExpandError
+from ha.checks import check_cib, check_links, check_quorum, parse_links
+from ha.status import parse_crm_mon
+
+DATA = Path(__file__).parent / "ha_data"
+CRM_MON = (DATA / "crm_mon_two_nodes.xml").read_text()
+CFGTOOL = (DATA / "cfgtool_connected.txt").read_text()
+QUORUM = (DATA / "quorumtool_two_node.txt").read_text()
+
+
+def test_two_node_status_from_real_crm_mon() -> None:
+    status = parse_crm_mon(CRM_MON)
+    assert status.online() == ("expand1", "expand2")
+    assert status.dc == "expand2" and status.quorate and status.stonith_enabled
+    assert status.vip_holder == "expand2"
+    assert status.warnings == ()
+    assert status.last_fence == {"target": "expand1", "action": "reboot",
+                                 "delegate": "expand2", "status": "success",
+                                 "completed": "2026-11-25 19:06:52Z"}
+    data = status.as_dict()
+    assert data["active_node"] == "expand2" and data["fencing"] == "on"
+    assert data["storage"].startswith("none")
+
+
+def test_fencing_disabled_is_warned() -> None:
+    status = parse_crm_mon(CRM_MON.replace('stonith-enabled="true"', 'stonith-enabled="false"'))
+    assert not status.stonith_enabled
+    assert any("fencing is DISABLED" in w for w in status.warnings)
+
+
+def test_node_states_offline_standby() -> None:
+    text = CRM_MON.replace('name="expand1" id="1" online="true" standby="false"',
+                           'name="expand1" id="1" online="false" standby="false"')
+    text = text.replace('name="expand2" id="2" online="true" standby="false"',
+                        'name="expand2" id="2" online="true" standby="true"')
+    states = {n.name: n.state for n in parse_crm_mon(text).nodes}
+    assert states == {"expand1": "offline", "expand2": "standby"}
+
+
+def test_stopped_vip_has_no_holder_and_failures_warn() -> None:
+    text = CRM_MON.replace('id="vip" resource_agent="ocf:heartbeat:IPaddr2" role="Started"',
+                           'id="vip" resource_agent="ocf:heartbeat:IPaddr2" role="Stopped"')
+    text = text.replace('id="pbx" resource_agent="ocf:expand:responder" role="Started" '
+                        'active="true" orphaned="false" blocked="false" managed="true" '
+                        'failed="false"',
+                        'id="pbx" resource_agent="ocf:expand:responder" role="Started" '
+                        'active="true" orphaned="false" blocked="false" managed="true" '
+                        'failed="true"')
+    status = parse_crm_mon(text)
+    assert status.vip_holder is None
+    assert any("pbx failed" in w for w in status.warnings)
+
+
+def test_unreadable_crm_mon_is_a_clear_error() -> None:
+    with pytest.raises(ExpandError, match="crm_mon"):
+        parse_crm_mon("Error: cluster is not available on this node")
+
+
+def test_links_from_real_cfgtool() -> None:
+    assert parse_links(CFGTOOL) == {0: {"2": "connected"}, 1: {"2": "connected"}}
+    assert all(c.ok for c in check_links(CFGTOOL))
+    cut = CFGTOOL.replace("2:\tconnected", "2:\tdisconnected", 1)
+    checks = {c.name: c for c in check_links(cut)}
+    assert not checks["link 0 (interconnect)"].ok
+    assert checks["link 1 (LAN)"].ok
+
+
+def test_quorum_and_two_node_flags() -> None:
+    assert all(c.ok for c in check_quorum(QUORUM))
+    no_two_node = QUORUM.replace("2Node Quorate WaitForAll", "Quorate")
+    assert [c.ok for c in check_quorum(no_two_node)] == [True, False]
+
+
+CIB_OK = """<cib><configuration><crm_config><cluster_property_set id="p">
+<nvpair id="a" name="stonith-enabled" value="true"/></cluster_property_set></crm_config>
+<rsc_defaults><meta_attributes id="d"><nvpair id="s" name="resource-stickiness" value="200"/>
+</meta_attributes></rsc_defaults><resources>
+<primitive id="fence-expand1" class="stonith" type="fence_ipmilan"/></resources>
+</configuration></cib>"""
+
+
+def test_cib_checks() -> None:
+    assert all(c.ok for c in check_cib(CIB_OK))
+    bad = (CIB_OK.replace('value="true"', 'value="false"')
+           .replace('value="200"', 'value="0"')
+           .replace('<nvpair id="a"', '<nvpair id="q" name="no-quorum-policy" value="ignore"/>'
+                                      '<nvpair id="a"'))
+    assert [c.name for c in check_cib(bad) if not c.ok] == ["fencing", "no-quorum-policy",
+                                                             "stickiness"]
