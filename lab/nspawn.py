@@ -100,6 +100,11 @@ class Lab:
         if os_release is not None:
             (node.root / "etc/os-release").unlink()
             (node.root / "etc/os-release").write_text(os_release)
+        # No DHCP server on the lab LAN: waiting to be "online" would hold the boot 60 s.
+        for unit in ("NetworkManager-wait-online.service", "systemd-networkd-wait-online.service"):
+            mask = node.root / "etc/systemd/system" / unit
+            mask.unlink(missing_ok=True)
+            mask.symlink_to("/dev/null")
         self._boot(node)
         return node
 

@@ -1,5 +1,7 @@
-"""First boot applied for real inside a booted systemd-nspawn node (Debian, systemd PID 1):
-the node's own daemons accept the result."""
+"""First boot applied for real inside booted systemd-nspawn nodes (systemd as PID 1): the
+node's own daemons accept the result. Debian path: systemd-networkd. RHEL-family path: a
+Debian root with NetworkManager and a Rocky os-release, so the toolkit writes keyfiles and
+drives nmcli exactly as on Rocky/Alma."""
 
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from firstboot import paths
-from lab.nspawn import Lab, Node, lab
+from lab.nspawn import ROCKY_OS_RELEASE, Lab, Node, lab
+from lab.rootfs import NM_PACKAGES, ensure_rootfs
 
 REPO = Path(__file__).resolve().parents[2]
 SMTP_SECRET = "demo-Smtp-Secret-42"
@@ -95,3 +98,44 @@ def test_rerun_skips_finished_steps(applied: tuple[Lab, Node, str]) -> None:
     statuses = {s["name"]: s["status"] for s in json.loads(again.stdout)["steps"]}
     assert statuses["network"] == "already-done" and statuses["postfix"] == "done"
     node.run(["postfix", "check"])
+
+
+@pytest.fixture(scope="module")
+def applied_rhel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Node, str]]:
+    rootfs = ensure_rootfs(packages=NM_PACKAGES, flavor="nm")
+    with lab(tmp_path_factory.mktemp("nspawn-nm")) as the_lab:
+        node = the_lab.add_node("fbnm", rootfs=rootfs, os_release=ROCKY_OS_RELEASE,
+                                dhcp_like="198.51.100.151/24")
+        the_lab.runner.run(["ip", "-n", the_lab.switch, "addr", "add", "203.0.113.2/30",
+                            "dev", "ic"])
+        shutil.copy(REPO / "examples/answers/primary.toml", node.root / "root/primary.toml")
+        result = node.run(["expandctl", "firstboot", "--answers", "/root/primary.toml", "--yes"],
+                          check=False, timeout=300)
+        assert result.returncode == 0, result.stdout + result.stderr
+        yield node, result.stdout
+
+
+def test_networkmanager_activates_the_keyfiles(applied_rhel: tuple[Node, str]) -> None:
+    node, output = applied_rhel
+    assert "NetworkManager keyfile" in output
+    active = node.run(["nmcli", "-t", "-f", "NAME,DEVICE", "connection", "show", "--active"])
+    assert "expand-lan:eth0" in active.stdout
+    assert "expand-interconnect:eth1" in active.stdout
+    lan = node.run(["nmcli", "-g", "IP4.ADDRESS", "device", "show", "eth0"]).stdout
+    assert "198.51.100.11/24" in lan and "198.51.100.100" not in lan
+    ic = node.run(["nmcli", "-g", "IP4.ADDRESS", "device", "show", "eth1"]).stdout
+    assert "203.0.113.1/30" in ic
+    node.run(["ping", "-c1", "-W3", "198.51.100.1"])
+    node.run(["ping", "-c1", "-W3", "203.0.113.2"])
+    assert "nameserver 198.51.100.53" in node.run(["cat", "/etc/resolv.conf"]).stdout
+
+
+def test_rhel_path_postfix_and_private_keyfiles(applied_rhel: tuple[Node, str]) -> None:
+    node, _ = applied_rhel
+    node.run(["postfix", "check"])
+    assert node.run(["postconf", "-h", "relayhost"]).stdout.strip() == "[smtp.example.com]:587"
+    for name in ("expand-lan", "expand-interconnect"):
+        path = f"/etc/NetworkManager/system-connections/{name}.nmconnection"
+        assert node.run(["stat", "-c", "%a", path]).stdout.strip() == "600"
+    zone = node.run(["readlink", "/etc/localtime"]).stdout.strip()
+    assert zone == "../usr/share/zoneinfo/America/Montevideo"
