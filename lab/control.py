@@ -21,6 +21,7 @@ from appliance.filesink import FileSink
 from appliance.runner import Runner
 from ha import cib, corosync
 from ha.fencing import lab_devices
+from ha.joincode import authkey_from_code, new_join_code
 from ha.operations import service_on
 from ha.status import ClusterStatus, read_status
 from lab import netns
@@ -88,7 +89,8 @@ def seed_cib(runner: Runner, lab_dir: Path) -> str:
 def write_node_config(runner: Runner, lab_dir: Path, names: list[str],
                       answers: Answers) -> None:
     settings = corosync.settings_from_answers(answers)
-    key = os.urandom(corosync.AUTHKEY_BYTES)  # one key for the whole lab cluster
+    # The secondary's key comes from the primary's join code, as on real appliances.
+    key = authkey_from_code(new_join_code())
     first_cib = seed_cib(runner, lab_dir)
     for name in names:
         root = prepare_node_root(lab_dir, name)

@@ -145,3 +145,30 @@ def test_drbd_res_protocol_c_and_fence_handlers(primary: Answers) -> None:
     assert "crm-fence-peer.9.sh" in text and "crm-unfence-peer.9.sh" in text
     assert "address 203.0.113.2:7789;" in text
     assert "after-sb" not in text
+
+
+def test_join_code_gives_the_same_authkey_on_both_nodes() -> None:
+    from ha import joincode
+    code = joincode.new_join_code(lambda n: bytes(range(n)))
+    assert len(code.split("-")) == 7 and all(len(g) <= 4 for g in code.split("-"))
+    key = joincode.authkey_from_code(code)
+    assert len(key) == corosync.AUTHKEY_BYTES
+    typed = code.lower().replace("-", " ")
+    assert joincode.authkey_from_code(typed) == key
+    other = joincode.new_join_code(lambda n: bytes(reversed(range(n))))
+    assert joincode.authkey_from_code(other) != key
+
+
+@pytest.mark.parametrize("typo", ["drop", "swap", "bad-char"])
+def test_join_code_typos_are_refused(typo: str) -> None:
+    from ha import joincode
+    code = joincode.new_join_code(lambda n: bytes(range(n)))
+    if typo == "drop":
+        bad = code[:-1]
+    elif typo == "swap":
+        first = code[0]
+        bad = ("B" if first != "B" else "C") + code[1:]
+    else:
+        bad = "9" + code[1:]
+    with pytest.raises(ExpandError):
+        joincode.authkey_from_code(bad)
