@@ -139,3 +139,23 @@ def test_rhel_path_postfix_and_private_keyfiles(applied_rhel: tuple[Node, str]) 
         assert node.run(["stat", "-c", "%a", path]).stdout.strip() == "600"
     zone = node.run(["readlink", "/etc/localtime"]).stdout.strip()
     assert zone == "../usr/share/zoneinfo/America/Montevideo"
+
+
+def test_live_apply_killed_after_network_resumes(tmp_path: Path) -> None:
+    """Power cut in the middle of a live first boot: the rerun finishes the job."""
+    with lab(tmp_path) as the_lab:
+        node = the_lab.add_node("fbkill", dhcp_like="198.51.100.152/24")
+        shutil.copy(REPO / "examples/answers/primary.toml", node.root / "root/primary.toml")
+        argv = ["expandctl", "firstboot", "--answers", "/root/primary.toml", "--yes", "--json"]
+        killed = node.run(["env", "EXPAND_FIRSTBOOT_KILL_AFTER=network", *argv], check=False,
+                          timeout=300)
+        assert killed.returncode == 128 + 9 or killed.returncode == -9, killed.stderr
+        assert node.run(["postconf", "-h", "relayhost"]).stdout.strip() == ""  # not reached
+        assert (node.root / paths.SENTINEL.lstrip("/")).exists()
+        rerun = json.loads(node.run(argv, timeout=300).stdout)
+        statuses = [s["status"] for s in rerun["steps"]]
+        assert rerun["ok"] and statuses[:4] == ["already-done"] * 4
+        node.run(["postfix", "check"])
+        assert node.run(["postconf", "-h", "relayhost"]).stdout.strip() == "[smtp.example.com]:587"
+        assert "198.51.100.11" in node.run(["networkctl", "status", "eth0", "--no-pager"]).stdout
+        assert not (node.root / paths.SENTINEL.lstrip("/")).exists()
