@@ -114,7 +114,7 @@ def _field(parser: configparser.ConfigParser, *where: tuple[str, str]) -> str:
 def needed_bytes(base: BaseDvd, extra_trees: list[Path], extra_bytes: int = 0) -> int:
     """Room OUT needs: the base, what is added, and slack for new directory records."""
     added = extra_bytes + sum(tree_size(t) for t in extra_trees)
-    return base.size_bytes + added + 16 * 1024 * 1024
+    return base.size_bytes + added + 64 * 1024 * 1024
 
 
 def tree_size(tree: Path) -> int:

@@ -74,6 +74,7 @@ class BuildOptions:
     answers: Path | None = None
     timeout_s: int = menu.DEFAULT_TIMEOUT_S
     verify_base: bool = True
+    rewrite: bool = False  # compact single-session image instead of copy + appended session
 
 
 @dataclass(frozen=True)
@@ -118,11 +119,10 @@ def build_iso(opts: BuildOptions, runner: Runner,
         with staged_output(opts.out) as partial:
             seconds = remaster(runner, base.path, partial, volid, maps,
                                base.size_bytes + sum(tree_size(m.host) for m in maps),
-                               progress)
+                               progress, rewrite=opts.rewrite)
             size = partial.stat().st_size
             run_watching(lambda: _implant(runner, partial), partial, 0,
                          "implanting the media checksum", progress)
-    progress(Progress("done", size, size, time.monotonic() - start, finished=True))
     return BuildResult(
         out=opts.out, volid=volid, base_product=base.product, size_bytes=size,
         menu_title=spec.title, entries=[e.label for e in menu.entries(spec)],

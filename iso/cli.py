@@ -37,7 +37,8 @@ def _register_build(cmds: argparse._SubParsersAction[argparse.ArgumentParser]) -
         formatter_class=RAW,
         description="Checks the base DVD (RHEL-family x86_64, BIOS and UEFI boot records, not "
                     "truncated or corrupt) and the output folder, then remasters it without "
-                    "extracting (xorriso replay), keeping its volume label and its BIOS, UEFI "
+                    "extracting (a copy plus one appended xorriso session, boot set-up replayed), "
+                    "keeping its volume label and its BIOS, UEFI "
                     "and USB-stick boot. Writes the eXpand boot menu into isolinux.cfg, "
                     "EFI/BOOT/grub.cfg and the grub.cfg inside the UEFI boot image, embeds the "
                     "install and upgrade kickstarts (/ks/), --add folders and the answers "
@@ -64,6 +65,9 @@ def _register_build(cmds: argparse._SubParsersAction[argparse.ArgumentParser]) -
                         "passwords are left out)")
     p.add_argument("--menu-timeout", type=int, default=menu.DEFAULT_TIMEOUT_S, metavar="S",
                    help=f"automatic boot after S seconds (default {menu.DEFAULT_TIMEOUT_S})")
+    p.add_argument("--rewrite", action="store_true",
+                   help="write a compact single-session image (slower) instead of copying "
+                        "the base and appending a session with the changes")
     p.add_argument("--json", action="store_true", help="machine-readable result on stdout")
     p.set_defaults(func=cmd_build)
 
@@ -132,7 +136,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     opts = BuildOptions(
         base=args.base, out=args.out, version=args.version, previous=args.previous,
         volid=args.volid, add=tuple(AddTree.parse(a) for a in args.add),
-        answers=args.answers, timeout_s=args.menu_timeout)
+        answers=args.answers, timeout_s=args.menu_timeout, rewrite=args.rewrite)
     result = build_iso(opts, Runner(), no_progress if args.json else for_stream(sys.stderr))
     if args.json:
         print_json(result.as_dict())

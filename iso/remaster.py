@@ -1,9 +1,17 @@
-"""Remastering without extracting: ``xorriso -indev BASE -outdev OUT -boot_image any replay``.
+"""Remastering without extracting, with ``xorriso -boot_image any replay``.
 
-xorriso copies the base's files as they are, replays its boot set-up (El Torito BIOS and
-UEFI records, isohybrid MBR, GPT) for the new image, and ``-map`` replaces or adds only
-the few files that change. Progress is read from the growing output file, so the
-command still goes through the one Runner.
+Two ways, both replaying the base's boot set-up (El Torito BIOS and UEFI records,
+isohybrid MBR, GPT) for the new image, ``-map`` replacing or adding only what changes:
+
+- append (default): copy the base (``cp``: in-kernel copy_file_range, as fast as the disk)
+  then let xorriso append one session holding the changed files and a new directory tree,
+  and rewrite the volume descriptors and system area at the start so every reader (BIOS,
+  UEFI, the kernel's isofs, blkid) sees only the new tree. The old copies of the changed
+  files stay as unreferenced blocks (a few MB on a 10 GB DVD).
+- rewrite: ``xorriso -indev BASE -outdev OUT`` writes a compact single-session image;
+  xorriso moves every byte itself, about 5x slower than the copy on a fast disk.
+
+Progress is read from the growing output file, so commands still go through the Runner.
 """
 
 from __future__ import annotations
@@ -30,9 +38,11 @@ class Mapping:
     iso_path: str  # absolute path in the image
 
 
-def remaster_argv(base: Path, out: Path, volid: str, maps: Sequence[Mapping]) -> list[str]:
-    argv = ["xorriso", "-abort_on", "FAILURE", "-return_with", "SORRY", "32",
-            "-indev", str(base), "-outdev", str(out),
+def remaster_argv(base: Path | None, out: Path, volid: str,
+                  maps: Sequence[Mapping]) -> list[str]:
+    """xorriso's command: ``base`` None appends to ``out`` (a copy of the base) in place."""
+    devices = ["-dev", str(out)] if base is None else ["-indev", str(base), "-outdev", str(out)]
+    argv = ["xorriso", "-abort_on", "FAILURE", "-return_with", "SORRY", "32", *devices,
             "-boot_image", "any", "replay",
             "-volid", volid, "-joliet", "on", "-compliance", "joliet_long_names"]
     for m in maps:
@@ -41,21 +51,30 @@ def remaster_argv(base: Path, out: Path, volid: str, maps: Sequence[Mapping]) ->
 
 
 def remaster(runner: Runner, base: Path, out: Path, volid: str, maps: Sequence[Mapping],
-             expected_bytes: int, progress: ProgressCallback) -> float:
+             expected_bytes: int, progress: ProgressCallback, *, rewrite: bool = False) -> float:
     """Write ``out``; returns the seconds it took. ``out`` is a temp path (see output.py)."""
-    argv = remaster_argv(base, out, volid, maps)
     try:
-        return run_watching(lambda: runner.run(argv, timeout=6 * 3600), out, expected_bytes,
-                            "writing the image", progress)
+        if rewrite:
+            argv = remaster_argv(base, out, volid, maps)
+            return run_watching(lambda: runner.run(argv, timeout=6 * 3600), out,
+                                expected_bytes, "writing the image", progress)
+        copy = ["cp", "--reflink=auto", "--", str(base), str(out)]
+        seconds = run_watching(lambda: runner.run(copy, timeout=6 * 3600), out,
+                               base.stat().st_size, "copying the base DVD", progress)
+        argv = remaster_argv(None, out, volid, maps)
+        copied = out.stat().st_size
+        return seconds + run_watching(lambda: runner.run(argv, timeout=3600), out,
+                                      max(expected_bytes - copied, 1),
+                                      "writing the eXpand changes", progress, offset=copied)
     except CommandFailed as exc:
-        if "No space left" in exc.stderr or "Disk full" in exc.stderr:
+        if any(m in exc.stderr for m in ("No space left", "Disk full", "No space")):
             raise ExpandError(f"no space left in {out.parent} while writing the image") from exc
         raise
 
 
 def run_watching(job: Callable[[], Result], watched: Path, expected_bytes: int, phase: str,
-                 progress: ProgressCallback) -> float:
-    """Run ``job`` in a thread, reporting the growth of ``watched`` until it ends."""
+                 progress: ProgressCallback, offset: int = 0) -> float:
+    """Run ``job`` in a thread, reporting the growth of ``watched`` past ``offset``."""
     outcome: list[Result | BaseException] = []
 
     def target() -> None:
@@ -69,11 +88,12 @@ def run_watching(job: Callable[[], Result], watched: Path, expected_bytes: int, 
     worker.start()
     while worker.is_alive():
         worker.join(POLL_S)
-        progress(Progress(phase, _size(watched), expected_bytes, time.monotonic() - start))
+        grown = max(_size(watched) - offset, 0)
+        progress(Progress(phase, grown, expected_bytes, time.monotonic() - start))
     elapsed = time.monotonic() - start
     if isinstance(outcome[0], BaseException):
         raise outcome[0]
-    size = _size(watched)
+    size = max(_size(watched) - offset, 0)
     progress(Progress(phase, size, max(size, 1), elapsed, finished=True))
     return elapsed
 

@@ -205,3 +205,16 @@ def test_read_only_output_folder(built: tuple[Path, Path], tmp_path: Path) -> No
 def test_add_must_be_a_folder(tmp_path: Path) -> None:
     with pytest.raises(ExpandError, match="is not a folder"):
         AddTree.parse(str(tmp_path / "missing"))
+
+
+def test_rewrite_mode_gives_the_same_disc_in_one_session(built: tuple[Path, Path],
+                                                         tmp_path: Path) -> None:
+    out = tmp_path / "rewritten.iso"
+    result = build_iso(BuildOptions(built[0], out, rewrite=True), Runner())
+    seen = inspect_iso(Runner(), out)
+    assert seen.problems == []
+    assert result.entries == seen.menus["efiboot-grub"].labels
+    # compact: no room taken by the base's replaced files, unlike the appended session
+    appended = tmp_path / "appended.iso"
+    build_iso(BuildOptions(built[0], appended), Runner())
+    assert out.stat().st_size < appended.stat().st_size
