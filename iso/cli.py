@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from pathlib import Path
 
 from appliance.console import print_json
@@ -17,6 +18,11 @@ from iso.inspect import inspect_iso
 from iso.progress import for_stream, no_progress
 
 RAW = argparse.RawDescriptionHelpFormatter
+
+
+def _wrap(text: str) -> str:
+    """Descriptions are raw (to keep the examples' layout): wrap them here."""
+    return textwrap.fill(text, 78)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -35,7 +41,8 @@ def _register_build(cmds: argparse._SubParsersAction[argparse.ArgumentParser]) -
     p = cmds.add_parser(
         "build", help="remaster a vendor DVD into the eXpand install DVD",
         formatter_class=RAW,
-        description="Checks the base DVD (RHEL-family x86_64, BIOS and UEFI boot records, not "
+        description=_wrap(
+                    "Checks the base DVD (RHEL-family x86_64, BIOS and UEFI boot records, not "
                     "truncated or corrupt) and the output folder, then remasters it without "
                     "extracting (a copy plus one appended xorriso session, boot set-up replayed), "
                     "keeping its volume label and its BIOS, UEFI "
@@ -43,7 +50,7 @@ def _register_build(cmds: argparse._SubParsersAction[argparse.ArgumentParser]) -
                     "EFI/BOOT/grub.cfg and the grub.cfg inside the UEFI boot image, embeds the "
                     "install and upgrade kickstarts (/ks/), --add folders and the answers "
                     "(without passwords), and implants the media checksum. OUT appears only "
-                    "when complete.",
+                    "when complete."),
         epilog="examples:\n"
                "  expandctl iso build --base Rocky-9.4-x86_64-dvd.iso --out eXpand-3.2.iso\n"
                "  expandctl iso build --base rocky.iso --out eXpand-3.2.iso --add ./repo \\\n"
@@ -76,10 +83,10 @@ def _register_inspect(cmds: argparse._SubParsersAction[argparse.ArgumentParser])
     p = cmds.add_parser(
         "inspect", help="show what a DVD holds; exit 1 when something is wrong",
         formatter_class=RAW,
-        description="Reads the image itself: volume label, boot records (BIOS, UEFI, hybrid "
+        description=_wrap("Reads the image itself: volume label, boot records (BIOS, UEFI, hybrid "
                     "MBR/GPT), the menu entries of isolinux.cfg, EFI/BOOT/grub.cfg and the "
                     "grub.cfg inside the UEFI boot image, whether the kickstarts are there and "
-                    "valid, and whether the media checksum is implanted and correct.",
+                    "valid, and whether the media checksum is implanted and correct."),
         epilog="examples:\n  expandctl iso inspect eXpand-3.2.iso\n"
                "  expandctl iso inspect --json eXpand-3.2.iso | jq .menus.isolinux")
     p.add_argument("iso", type=Path, metavar="ISO")
@@ -91,10 +98,10 @@ def _register_demo_base(cmds: argparse._SubParsersAction[argparse.ArgumentParser
     p = cmds.add_parser(
         "demo-base", help="build a small DEMO stand-in for a Rocky 9 DVD (for demos and tests)",
         formatter_class=RAW,
-        description=f"Builds {DEMO_LABEL}: the Rocky 9 DVD layout with a Debian kernel and a "
+        description=_wrap(f"Builds {DEMO_LABEL}: the Rocky 9 DVD layout with a Debian kernel and a "
                     "busybox initramfs that prints the kernel command line and the kickstart "
                     "it points to, then powers off. Not an installer. The kernel package is "
-                    f"downloaded once (apt-get download) and cached in {DEFAULT_CACHE}.",
+                    f"downloaded once (apt-get download) and cached in {DEFAULT_CACHE}."),
         epilog="example:\n  expandctl iso demo-base --out build/demo/base.iso\n"
                "  expandctl iso build --base build/demo/base.iso --out build/demo/eXpand.iso")
     p.add_argument("--out", type=Path, required=True, metavar="BASE.iso")
@@ -107,11 +114,12 @@ def _register_boot_test(cmds: argparse._SubParsersAction[argparse.ArgumentParser
     p = cmds.add_parser(
         "boot-test", help="boot the DVD in QEMU and check menu, kernel arguments and kickstart",
         formatter_class=RAW,
-        description="Boots ISO in QEMU (TCG, no KVM needed) with the serial console, checks the "
+        description=_wrap(
+                    "Boots ISO in QEMU (TCG, no KVM needed) with the serial console, checks the "
                     "menu shows every entry, boots the default entry (Enter) or the chosen one "
                     "(arrow keys), and checks the kernel got the entry's arguments and the "
                     "kickstart was read from the disc found by its label. Exit 0 only when all "
-                    "of that was seen. The console log is kept (--log).",
+                    "of that was seen. The console log is kept (--log)."),
         epilog="examples:\n"
                "  expandctl iso boot-test eXpand-3.2.iso --firmware bios --media cdrom\n"
                "  expandctl iso boot-test eXpand-3.2.iso --firmware uefi --media disk --entry 2")

@@ -8,6 +8,7 @@ cache and unpacked with ``dpkg-deb -x``. A second build reuses the unpacked tree
 from __future__ import annotations
 
 import logging
+import os
 import re
 import shutil
 from dataclasses import dataclass
@@ -34,12 +35,16 @@ class DemoKernel:
 
 def kernel_package(runner: Runner) -> str:
     """The versioned package (``linux-image-6.1.0-NN-amd64``) the meta package points at."""
-    out = runner.run(["apt-cache", "depends", META_PACKAGE], check=False).stdout
-    match = re.search(r"Depends:\s+(linux-image-\d\S*-amd64)\b", out)
-    if not match:
-        raise ExpandError(f"cannot tell which kernel package {META_PACKAGE} depends on "
-                          "(run 'apt-get update' first)")
-    return match.group(1)
+    for attempt in range(2):
+        out = runner.run(["apt-cache", "depends", META_PACKAGE], check=False).stdout
+        match = re.search(r"Depends:\s+(linux-image-\d\S*-amd64)\b", out)
+        if match:
+            return match.group(1)
+        if attempt == 0 and os.geteuid() == 0:
+            # A fresh machine (CI) may have no package lists yet.
+            runner.run(["apt-get", "update", "-q"], check=False, timeout=900)
+    raise ExpandError(f"cannot tell which kernel package {META_PACKAGE} depends on "
+                      "(run 'apt-get update' first)")
 
 
 def fetch_kernel(runner: Runner, cache: Path = DEFAULT_CACHE) -> DemoKernel:

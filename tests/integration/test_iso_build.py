@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
 from collections.abc import Iterator
@@ -218,3 +219,32 @@ def test_rewrite_mode_gives_the_same_disc_in_one_session(built: tuple[Path, Path
     appended = tmp_path / "appended.iso"
     build_iso(BuildOptions(built[0], appended), Runner())
     assert out.stat().st_size < appended.stat().st_size
+
+
+def _expandctl(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(REPO / ".venv/bin/expandctl"), *args], capture_output=True,
+                          text=True, check=False)
+
+
+def test_cli_inspect_json_and_build_error(built: tuple[Path, Path], tmp_path: Path) -> None:
+    proc = _expandctl("iso", "inspect", "--json", str(built[1]))
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["ok"] and data["menus"]["isolinux"]["title"] == "Welcome to eXpand 3.2!"
+    junk = tmp_path / "junk.iso"
+    junk.write_bytes(b"\x00" * 100_000)
+    out = tmp_path / "out.iso"
+    proc = _expandctl("iso", "build", "--base", str(junk), "--out", str(out))
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("expandctl: error: ") and "not an ISO 9660" in proc.stderr
+    assert not out.exists()
+
+
+def test_cli_build_quiet_lines_when_not_a_terminal(built: tuple[Path, Path],
+                                                   tmp_path: Path) -> None:
+    out = tmp_path / "cli.iso"
+    proc = _expandctl("iso", "build", "--base", str(built[0]), "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "\r" not in proc.stderr  # no redrawn progress line in logs
+    assert "checking the base DVD" in proc.stderr.splitlines()
+    assert "1. Install eXpand (3.2)  (default)" in proc.stdout
