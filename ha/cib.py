@@ -61,6 +61,7 @@ class CibOptions:
     dc_deadtime: str | None = None  # lab only: a fresh cluster forms in seconds
     fs_type: str = "xfs"
     fs_options: str = ""
+    storage_device: str | None = None  # None: storage.device from the answers
 
 
 def _pcs(cib: str, *args: str) -> tuple[str, ...]:
@@ -91,7 +92,8 @@ def storage_steps(cib: str, answers: Answers, opts: CibOptions) -> list[CibStep]
         fs_params.append(("options", opts.fs_options))
     if mode == "san":
         return [CibStep(_pcs(cib, "resource", "create", FS_ID, "ocf:heartbeat:Filesystem",
-                             f"device={answers.storage.device}", *_kv(fs_params),
+                             f"device={opts.storage_device or answers.storage.device}",
+                             *_kv(fs_params),
                              "op", "monitor", "interval=20s"),
                         "SAN data filesystem")]
     if mode == "drbd":

@@ -35,6 +35,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     up = cmds.add_parser("up", help="create the network and nodes, form the cluster")
     up.add_argument("--nodes", type=int, default=2, help="number of nodes (2)")
+    up.add_argument("--storage", choices=["none", "san"], default="none",
+                    help="san: a shared folder mounted (bind) by the active node as the "
+                         "data filesystem, ordered before the VIP")
     up.add_argument("--timeout", type=float, default=90, metavar="SECONDS")
     up.add_argument("--json", action="store_true")
     up.set_defaults(func=cmd_up)
@@ -68,7 +71,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def cmd_up(args: argparse.Namespace) -> int:
     started = time.monotonic()
-    status = control.up(args.nodes, timeout=args.timeout)
+    status = control.up(args.nodes, timeout=args.timeout, storage=args.storage)
     seconds = time.monotonic() - started
     if args.json:
         print_json({"seconds": round(seconds, 1), **status.as_dict()})

@@ -36,10 +36,14 @@ LAB_ANSWERS = REPO / "examples" / "answers" / "primary.toml"
 STATE_NAME = "lab.json"
 
 
-def lab_answers(path: Path = LAB_ANSWERS) -> Answers:
-    """The example answers, with the lab's storage (none) and addresses."""
+SAN_DIR_NAME = "san"  # the lab's "SAN": a folder both nodes bind-mount (one at a time)
+
+
+def lab_answers(storage: str = "none", path: Path = LAB_ANSWERS) -> Answers:
+    """The example answers with the lab's storage: none, or san (a shared folder)."""
     answers = load_answers(path)
-    return replace(answers, storage=replace(answers.storage, mode="none", device=""))
+    device = "/dev/disk/by-id/expand-lab-san" if storage == "san" else ""
+    return replace(answers, storage=replace(answers.storage, mode=storage, device=device))
 
 
 def lab_service(answers: Answers) -> cib.ServiceSpec:
@@ -141,19 +145,23 @@ def wait_for(runner: Runner, what: str, check: Callable[[ClusterStatus], bool],
                       + (f" (online: {', '.join(last.online())})" if last else ""))
 
 
-def configure_cluster(lab_dir: Path, first: str, answers: Answers, names: list[str]) -> None:
+def configure_cluster(lab_dir: Path, first: str, answers: Answers, names: list[str],
+                      ) -> None:
     """Build the CIB on the first node with pcs -f on a live copy, then push it."""
     runner = node_runner(first, lab_dir)
     cib_file = str(lab_dir / "cib-build.xml")
     live = runner.run(["cibadmin", "--query"]).stdout
     FileSink(Path("/")).write(cib_file, live, mode=0o600)
     opts = cib.CibOptions(service=lab_service(answers), dc_deadtime="2s",
-                          devices=lab_devices(tuple(names), str(lab_dir)))
+                          devices=lab_devices(tuple(names), str(lab_dir)),
+                          fs_type="none", fs_options="bind",
+                          storage_device=str(lab_dir / SAN_DIR_NAME))
     cib.apply_steps(runner, cib.build_steps(answers, cib_file, opts), cib_file)
     cib.push_cib(runner, cib_file)
 
 
-def up(count: int = 2, lab_dir: Path = LAB_DIR, timeout: float = 90) -> ClusterStatus:
+def up(count: int = 2, lab_dir: Path = LAB_DIR, timeout: float = 90,
+       storage: str = "none") -> ClusterStatus:
     if os.geteuid() != 0:
         raise ExpandError("the lab needs root (network namespaces, mounts)")
     if count != 2:
@@ -163,14 +171,19 @@ def up(count: int = 2, lab_dir: Path = LAB_DIR, timeout: float = 90) -> ClusterS
     runner = Runner()
     nodes = netns.default_nodes(count)
     names = [n.name for n in nodes]
-    answers = lab_answers()
+    if storage not in ("none", "san"):
+        raise ExpandError(f"lab storage {storage!r}: the namespace lab has none or san "
+                          "(DRBD needs kernels: the VM lab)")
+    answers = lab_answers(storage)
     lab_dir.mkdir(parents=True, exist_ok=True)
+    (lab_dir / SAN_DIR_NAME).mkdir(exist_ok=True)
     try:
         netns.create_network(runner, nodes)
         write_node_config(runner, lab_dir, names, answers)
         state = {"nodes": [{"name": n.name, "lan_ip": str(n.lan_ip), "ic_ip": str(n.ic_ip),
                             "netns": n.netns} for n in nodes],
-                 "vip": str(answers.network.virtual_ip), "client_netns": netns.CLIENT_NS}
+                 "vip": str(answers.network.virtual_ip), "client_netns": netns.CLIENT_NS,
+                 "storage": storage}
         FileSink(Path("/")).write(str(lab_dir / STATE_NAME), json.dumps(state, indent=2))
         start_supervisor(lab_dir)
         for name in names:

@@ -121,6 +121,14 @@ def mount_node(name: str, lab_dir: Path) -> None:
     # ... and the lab service's OCF agent as ocf:expand:responder.
     _mount("-t", "overlay", "overlay", "-o",
            f"lowerdir={lab_dir / 'ocf'}:/usr/lib/ocf/resource.d", "/usr/lib/ocf/resource.d")
+    # /var/lib is the host's, seen through a per-node overlay: what the node writes there
+    # (e.g. its data directory /var/lib/expand/data) stays its own. The cluster state
+    # directories are then bound on top.
+    upper, work = root.parent / "varlib-upper", root.parent / "varlib-work"
+    upper.mkdir(exist_ok=True)
+    work.mkdir(exist_ok=True)
+    _mount("-t", "overlay", "overlay", "-o",
+           f"lowerdir=/var/lib,upperdir={upper},workdir={work}", "/var/lib")
     for path in BIND_DIRS:
         _mount("--bind", str(root / path.lstrip("/")), path)
     _mount("-t", "tmpfs", "-o", "mode=755", "tmpfs", "/run")
