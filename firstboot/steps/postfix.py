@@ -13,6 +13,9 @@ from firstboot.steps.base import Context, PlannedStep, StepPlan
 MAIN_CF = "/etc/postfix/main.cf"
 SASL_PASSWD = "/etc/postfix/sasl_passwd"
 SASL_MAP = f"hash:{SASL_PASSWD}"
+# Where Cyrus SASL looks for mechanisms; PLAIN/LOGIN come in a separate package.
+SASL_PLUGIN_GLOBS = ("usr/lib64/sasl2/libplain.so*", "usr/lib/*/sasl2/libplain.so*",
+                     "usr/lib/sasl2/libplain.so*")
 
 
 def relayhost(answers: Answers) -> str:
@@ -90,4 +93,9 @@ class PostfixStep(PlannedStep):
         else:
             actions.append(WriteFile(MAIN_CF, edit_main_cf(ctx.sink.read_text(MAIN_CF), wanted)))
         login = f" as {a.smtp.username}" if a.smtp.username else " without login"
-        return StepPlan(tuple(actions), f"relay via {relayhost(a)}{login}")
+        warnings: tuple[str, ...] = ()
+        plugins = (p for g in SASL_PLUGIN_GLOBS for p in ctx.root.glob(g))
+        if ctx.live and a.smtp.username and next(plugins, None) is None:
+            warnings = (f"the SASL PLAIN mechanism is not installed: postfix cannot log in to "
+                        f"the smarthost until {ctx.platform.postfix_sasl_package} is installed",)
+        return StepPlan(tuple(actions), f"relay via {relayhost(a)}{login}", warnings)

@@ -216,3 +216,14 @@ def test_bare_root_folder_needs_platform(tmp_path: Path) -> None:
                      "--host-facts", str(FIXTURES / "host-two-nics.json"), "--platform", "rhel")
     assert proc.returncode == 0 and "expand-lan.nmconnection" in proc.stdout
     assert list(tmp_path.iterdir()) == []
+
+
+def test_live_plan_warns_when_sasl_plain_is_missing(tmp_path: Path) -> None:
+    root = seed_root(tmp_path, "rocky9")
+    plan = engine.plan(primary(), root=root, live=True, host=TWO_NICS)
+    assert any("cyrus-sasl-plain" in w for w in plan.warnings)
+    plugin = root / "usr/lib64/sasl2/libplain.so.3"
+    plugin.parent.mkdir(parents=True)
+    plugin.write_text("")
+    plan = engine.plan(primary(), root=root, live=True, host=TWO_NICS)
+    assert not any("SASL" in w for w in plan.warnings)
