@@ -172,3 +172,25 @@ def test_join_code_typos_are_refused(typo: str) -> None:
         bad = "9" + code[1:]
     with pytest.raises(ExpandError):
         joincode.authkey_from_code(bad)
+
+
+def test_bootstrap_primary_makes_a_code_and_the_secondary_derives_the_same_key() -> None:
+    from ha import bootstrap
+    primary = load_answers(EXAMPLES / "primary.toml")
+    secondary = load_answers(EXAMPLES / "secondary.toml")
+    first = bootstrap.plan_bootstrap(primary, with_secondary=False)
+    assert first.join_code and first.cib_steps
+    files = {f.path: f for f in first.files}
+    assert files[corosync.AUTHKEY_PATH].mode == 0o400 and files[corosync.AUTHKEY_PATH].secret
+    assert b"two_node" not in files[corosync.CONF_PATH].content  # standalone first
+    second = bootstrap.plan_bootstrap(secondary, with_secondary=True,
+                                      join_code=first.join_code)
+    assert second.join_code is None and second.cib_steps == ()
+    keys = {f.path: f.content for f in second.files}
+    assert keys[corosync.AUTHKEY_PATH] == files[corosync.AUTHKEY_PATH].content
+    assert b"two_node: 1" in keys[corosync.CONF_PATH]
+    with pytest.raises(ExpandError, match="join code"):
+        bootstrap.plan_bootstrap(secondary, with_secondary=True)
+    rerun = bootstrap.plan_bootstrap(primary, with_secondary=False, authkey_exists=True)
+    assert rerun.join_code is None
+    assert corosync.AUTHKEY_PATH not in {f.path for f in rerun.files}
