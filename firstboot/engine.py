@@ -8,6 +8,7 @@ leaves both, and the report names the step and why.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -143,7 +144,10 @@ def _run_step(ctx: Context, step: Step, journal: Journal) -> tuple[StepOutcome, 
         result = step.plan(ctx) if skip else step.apply(ctx)
     except (ExpandError, OSError) as exc:
         log.error("step %s failed: %s", step.name, exc)
-        return StepOutcome(step.name, step.title, "failed", str(exc), ()), journal
+        return _failed(ctx, step.name, step.title, str(exc)), journal
+    except Exception as exc:  # a bug must still end in a report, not a half-drawn screen
+        log.exception("step %s: internal error", step.name)
+        return _failed(ctx, step.name, step.title, f"internal error: {exc!r}"), journal
     if not skip:
         journal = journal.with_done(step.name)
         save_journal(ctx.sink, journal)
@@ -167,9 +171,16 @@ def _finish(ctx: Context, outcomes: list[StepOutcome], journal: Journal, *,
             save_journal(ctx.sink, Journal(journal.key, journal.done, complete=True))
     except (ExpandError, OSError) as exc:
         log.error("finishing failed: %s", exc)
-        failed = StepOutcome(*FINISH, "failed", str(exc), ())
-        return ApplyReport(False, (*outcomes, failed), warnings)
+        failed = ApplyReport(False, (*outcomes, _failed(ctx, *FINISH, str(exc))), warnings)
+        with contextlib.suppress(ExpandError, OSError):  # best effort: the report must not lie
+            ctx.sink.write(paths.REPORT, json.dumps(failed.as_dict(), indent=2) + "\n")
+        return failed
     return report
+
+
+def _failed(ctx: Context, name: str, title: str, why: str) -> StepOutcome:
+    # Details quote stderr: scrub the answers' secrets whatever the runner did.
+    return StepOutcome(name, title, "failed", Redactor(ctx.answers.secrets())(why), ())
 
 
 def _tell(progress: ProgressFn | None, percent: int, title: str) -> None:
@@ -185,4 +196,8 @@ def _maybe_die(point: str) -> None:
 
 def read_report(root: Path) -> dict[str, Any] | None:
     text = FileSink(root).read_text(paths.REPORT)
-    return json.loads(text) if text else None
+    try:
+        data = json.loads(text) if text else None
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None

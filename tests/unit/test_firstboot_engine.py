@@ -14,6 +14,7 @@ from appliance.runner import RecordingRunner, Result
 from firstboot import engine, paths
 from firstboot.actions import EnableUnit
 from firstboot.host import Host, default_route_nics, detect_nics, ethernet_nics, load_host
+from firstboot.steps import Context, StepPlan, default_steps
 from firstboot.steps.postfix import edit_main_cf
 from tests.unit.firstboot_support import (
     EXAMPLES,
@@ -227,3 +228,26 @@ def test_live_plan_warns_when_sasl_plain_is_missing(tmp_path: Path) -> None:
     plugin.write_text("")
     plan = engine.plan(primary(), root=root, live=True, host=TWO_NICS)
     assert not any("SASL" in w for w in plan.warnings)
+
+
+class BrokenStep:
+    name = "broken"
+    title = "A step with a bug"
+    secret_inputs = False
+
+    def plan(self, ctx: Context) -> StepPlan:
+        return StepPlan()
+
+    def apply(self, ctx: Context) -> StepPlan:
+        raise KeyError(f"oops {SMTP_SECRET}")
+
+
+def test_a_bug_in_a_step_still_ends_in_a_report(tmp_path: Path) -> None:
+    root = seed_root(tmp_path, "rocky9")
+    steps = (*default_steps()[:2], BrokenStep())
+    report = engine.apply(primary(), root=root, runner=RecordingRunner(), live=False,
+                          host=TWO_NICS, steps=steps)
+    assert report.failed_step is not None and report.failed_step.name == "broken"
+    assert report.failed_step.detail.startswith("internal error: KeyError")
+    assert SMTP_SECRET not in report.failed_step.detail
+    assert json.loads((root / paths.REPORT.lstrip("/")).read_text())["failed_step"] == "broken"
