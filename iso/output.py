@@ -46,6 +46,11 @@ def staged_output(out: Path) -> Iterator[Path]:
         if not tmp.is_file():
             raise ExpandError(f"internal error: {tmp} was not written")
         os.chmod(tmp, 0o644)
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)  # on disk before it gets the final name
+        finally:
+            os.close(fd)
         os.replace(tmp, out)
     finally:
         with contextlib.suppress(FileNotFoundError):

@@ -42,7 +42,10 @@ def remaster_argv(base: Path | None, out: Path, volid: str,
                   maps: Sequence[Mapping]) -> list[str]:
     """xorriso's command: ``base`` None appends to ``out`` (a copy of the base) in place."""
     devices = ["-dev", str(out)] if base is None else ["-indev", str(base), "-outdev", str(out)]
-    argv = ["xorriso", "-abort_on", "FAILURE", "-return_with", "SORRY", "32", *devices,
+    # -stdio_sync off: no fsync per session; the finished image is fsync'ed once before
+    # its rename (output.staged_output), after the checksum is implanted.
+    argv = ["xorriso", "-abort_on", "FAILURE", "-return_with", "SORRY", "32",
+            "-stdio_sync", "off", *devices,
             "-boot_image", "any", "replay",
             "-volid", volid, "-joliet", "on", "-compliance", "joliet_long_names"]
     for m in maps:
