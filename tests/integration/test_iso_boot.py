@@ -13,6 +13,7 @@ import pytest
 
 from appliance.runner import Runner
 from iso.boottest import BootTestOptions, BootTestResult, boot_test
+from iso.build import BuildOptions, build_iso
 from kickstart.build import KS_INSTALL_PATH, KS_UPGRADE_PATH
 from tests.integration.iso_support import build_demo_and_branded, heavy_lock
 
@@ -77,3 +78,15 @@ def test_disc_not_found_fails_early_with_a_clear_message(branded: Path,
     assert "initramfs failed" in result.failure and "no disc labelled" in result.failure
     assert result.seconds < 200  # ended on the marker, not on the timeout
     assert log.exists()
+
+
+def test_countdown_boots_the_default_entry_without_keys(branded: Path, tmp_path: Path) -> None:
+    base = branded.with_name("base.iso")
+    quick = tmp_path / "quick.iso"
+    build_iso(BuildOptions(base, quick, timeout_s=3), Runner())
+    with heavy_lock():
+        result = boot_test(Runner(), BootTestOptions(
+            quick, "uefi", "cdrom", None, timeout_s=240, log_path=tmp_path / "console.log",
+            wait_countdown=True))
+    assert result.ok, result.failure
+    assert result.kickstart == KS_INSTALL_PATH and result.kickstart_read

@@ -236,7 +236,8 @@ def test_cli_inspect_json_and_build_error(built: tuple[Path, Path], tmp_path: Pa
     out = tmp_path / "out.iso"
     proc = _expandctl("iso", "build", "--base", str(junk), "--out", str(out))
     assert proc.returncode == 1
-    assert proc.stderr.startswith("expandctl: error: ") and "not an ISO 9660" in proc.stderr
+    last = proc.stderr.splitlines()[-1]
+    assert last.startswith("expandctl: error: ") and "not an ISO 9660" in last
     assert not out.exists()
 
 
