@@ -9,11 +9,12 @@ leaves both, and the report names the step and why.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import logging
 import os
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -118,7 +119,29 @@ def apply(answers: Answers, *, root: Path, runner: Runner, live: bool,
     """
     ctx = make_context(answers, root=root, runner=runner, live=live, host=host,
                        platform=platform)
-    todo = tuple(steps or default_steps())
+    with _only_run(ctx.sink):
+        return _apply(ctx, tuple(steps or default_steps()), progress)
+
+
+@contextlib.contextmanager
+def _only_run(sink: FileSink) -> Iterator[None]:
+    """One apply at a time per root (the tty1 unit and an SSH session could race): an
+    exclusive lock on the state directory itself, so no lock file is left behind."""
+    sink.mkdir(paths.STATE_DIR, 0o755)
+    fd = os.open(sink.target(paths.STATE_DIR), os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise ExpandError("another first boot is applying to this system right now; "
+                              "wait for it (expandctl firstboot status)") from exc
+        yield
+    finally:
+        os.close(fd)
+
+
+def _apply(ctx: Context, todo: tuple[Step, ...], progress: ProgressFn | None) -> ApplyReport:
+    answers = ctx.answers
     key = journal_key(answers, ctx.platform.family, *ctx.host.nics)
     journal = load_journal(ctx.sink)
     if journal is None or journal.key != key:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import json
+import os
 from pathlib import Path
 
 import pytest
 
 from appliance.answers import Answers, load_answers
+from appliance.errors import ExpandError
 from appliance.filesink import FileSink
 from appliance.runner import RecordingRunner, Result
 from firstboot import engine, paths
@@ -251,3 +254,19 @@ def test_a_bug_in_a_step_still_ends_in_a_report(tmp_path: Path) -> None:
     assert report.failed_step.detail.startswith("internal error: KeyError")
     assert SMTP_SECRET not in report.failed_step.detail
     assert json.loads((root / paths.REPORT.lstrip("/")).read_text())["failed_step"] == "broken"
+
+
+def test_a_second_apply_at_the_same_time_is_refused(tmp_path: Path) -> None:
+    root = seed_root(tmp_path, "rocky9")
+    state = root / paths.STATE_DIR.lstrip("/")
+    fd = os.open(state, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # as a running apply holds it
+        with pytest.raises(ExpandError, match="another first boot is applying"):
+            engine.apply(primary(), root=root, runner=RecordingRunner(), live=False,
+                         host=TWO_NICS)
+        assert not (root / paths.JOURNAL.lstrip("/")).exists()
+    finally:
+        os.close(fd)
+    assert engine.apply(primary(), root=root, runner=RecordingRunner(), live=False,
+                        host=TWO_NICS).ok
