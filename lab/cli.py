@@ -38,6 +38,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     up.add_argument("--storage", choices=["none", "san"], default="none",
                     help="san: a shared folder mounted (bind) by the active node as the "
                          "data filesystem, ordered before the VIP")
+    up.add_argument("--no-fencing", action="store_true",
+                    help="stonith-enabled=false (to see what 'ha status' warns about); "
+                         "never on a real cluster")
     up.add_argument("--timeout", type=float, default=90, metavar="SECONDS")
     up.add_argument("--json", action="store_true")
     up.set_defaults(func=cmd_up)
@@ -71,7 +74,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def cmd_up(args: argparse.Namespace) -> int:
     started = time.monotonic()
-    status = control.up(args.nodes, timeout=args.timeout, storage=args.storage)
+    status = control.up(args.nodes, timeout=args.timeout, storage=args.storage,
+                        no_fencing=args.no_fencing)
     seconds = time.monotonic() - started
     if args.json:
         print_json({"seconds": round(seconds, 1), **status.as_dict()})

@@ -146,7 +146,7 @@ def wait_for(runner: Runner, what: str, check: Callable[[ClusterStatus], bool],
 
 
 def configure_cluster(lab_dir: Path, first: str, answers: Answers, names: list[str],
-                      ) -> None:
+                      no_fencing: bool = False) -> None:
     """Build the CIB on the first node with pcs -f on a live copy, then push it."""
     runner = node_runner(first, lab_dir)
     cib_file = str(lab_dir / "cib-build.xml")
@@ -155,13 +155,14 @@ def configure_cluster(lab_dir: Path, first: str, answers: Answers, names: list[s
     opts = cib.CibOptions(service=lab_service(answers), dc_deadtime="2s",
                           devices=lab_devices(tuple(names), str(lab_dir)),
                           fs_type="none", fs_options="bind",
-                          storage_device=str(lab_dir / SAN_DIR_NAME))
+                          storage_device=str(lab_dir / SAN_DIR_NAME),
+                          no_fencing=no_fencing)
     cib.apply_steps(runner, cib.build_steps(answers, cib_file, opts), cib_file)
     cib.push_cib(runner, cib_file)
 
 
 def up(count: int = 2, lab_dir: Path = LAB_DIR, timeout: float = 90,
-       storage: str = "none") -> ClusterStatus:
+       storage: str = "none", no_fencing: bool = False) -> ClusterStatus:
     if os.geteuid() != 0:
         raise ExpandError("the lab needs root (network namespaces, mounts)")
     if count != 2:
@@ -191,7 +192,7 @@ def up(count: int = 2, lab_dir: Path = LAB_DIR, timeout: float = 90,
         first = node_runner(names[0], lab_dir)
         wait_for(first, "both nodes online",
                  lambda s: s.dc is not None and set(s.online()) == set(names), timeout)
-        configure_cluster(lab_dir, names[0], answers, names)
+        configure_cluster(lab_dir, names[0], answers, names, no_fencing)
         return wait_for(first, "the VIP and the service to start",
                         lambda s: s.vip_holder is not None and service_on(s, s.vip_holder),
                         timeout)
