@@ -52,6 +52,7 @@ test-vm: sysdeps venv
 	$(BIN)/pytest -m vm
 
 DEMO := build/demo
+DRY_RUN := --root $(DEMO)/root --platform rhel --lan-nic eth0 --interconnect-nic eth1
 demo: sysdeps venv
 	@mkdir -p $(DEMO)
 	@echo "== 1. hardware check of this machine"
@@ -63,6 +64,11 @@ demo: sysdeps venv
 	$(BIN)/expandctl kickstart validate $(DEMO)/ks.cfg
 	@echo; echo "== 4. example answers validated"
 	$(BIN)/expandctl answers validate examples/answers/*.toml
+	@echo; echo "== 5. first boot: plan, then a dry run into $(DEMO)/root (files only)"
+	@rm -rf $(DEMO)/root && mkdir -p $(DEMO)/root
+	$(BIN)/expandctl firstboot plan examples/answers/primary.toml $(DRY_RUN)
+	$(BIN)/expandctl firstboot --answers examples/answers/primary.toml --yes $(DRY_RUN)
+	$(BIN)/expandctl firstboot status --root $(DEMO)/root
 
 clean:
 	rm -rf build .mypy_cache .pytest_cache .ruff_cache
