@@ -175,6 +175,11 @@ def up(count: int = 2, lab_dir: Path = LAB_DIR, timeout: float = 90,
     if storage not in ("none", "san"):
         raise ExpandError(f"lab storage {storage!r}: the namespace lab has none or san "
                           "(DRBD needs kernels: the VM lab)")
+    leftovers = sorted(ns for ns in netns.existing_netns(runner)
+                       if ns.startswith(f"{netns.PREFIX}-"))
+    if leftovers:
+        raise ExpandError(f"namespaces of an earlier lab are still there ({', '.join(leftovers)})"
+                          ": run 'expandctl lab down' first")
     answers = lab_answers(storage)
     lab_dir.mkdir(parents=True, exist_ok=True)
     (lab_dir / SAN_DIR_NAME).mkdir(exist_ok=True)
