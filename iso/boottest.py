@@ -34,6 +34,8 @@ log = logging.getLogger("expand.iso")
 
 OVMF = Path("/usr/share/ovmf/OVMF.fd")
 DOWN, ENTER = b"\x1b[B", b"\r"
+COUNTDOWN_TEXTS = ("Automatic boot in", "executed automatically in")  # isolinux, GRUB
+MENU_SETTLE_S = 2.0
 FAILURE_MARKERS = {
     "Kernel panic": "the kernel panicked",
     initramfs.FAILED: "the installer's initramfs failed",
@@ -153,6 +155,8 @@ class _Watcher:
         self.entry, self.ks_md5, self.keys, self.result = entry, ks_md5, keys, result
         self.screen = Screen()
         self.menu_done = False
+        self.menu_done_at: float | None = None
+        self.keys_sent = False
 
     def step(self, console: bytes) -> tuple[bytes, bool]:
         """Keys to send now, and whether the test is over."""
@@ -167,16 +171,23 @@ class _Watcher:
                 r.failure = f"{meaning}: {line.strip()[:200]}"
                 return b"", True
         keys = b""
-        if not self.menu_done:
+        if not self.keys_sent:
             self.screen = Screen()
             self.screen.feed(console)
             shown = self.screen.text()
             r.menu_seen = [w for w in self.wanted if w in shown or w in text]
             r.menu_missing = [w for w in self.wanted if w not in r.menu_seen]
             if not r.menu_missing:
+                if self.menu_done_at is None:
+                    self.menu_done_at = time.monotonic()
                 self.menu_done = True
-                r.menu_screen = shown
-                keys = self.keys
+                r.menu_screen = shown.strip("\n")
+                # Keys once the menu is fully drawn (its countdown shows), so the snapshot
+                # holds the whole screen and the boot loader is reading the keyboard.
+                settled = any(c in shown for c in COUNTDOWN_TEXTS)
+                if settled or time.monotonic() - self.menu_done_at > MENU_SETTLE_S:
+                    self.keys_sent = True
+                    keys = self.keys
         match = re.search(re.escape(initramfs.CMDLINE) + r" (.*?)\r?\n", text)
         if match and r.cmdline is None:
             r.cmdline = match.group(1).strip()

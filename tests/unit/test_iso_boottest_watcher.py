@@ -10,7 +10,7 @@ LABELS = ["Install eXpand (3.2)", "Memory test"]
 ARGS = ("inst.ks=hd:LABEL=X:/ks/a.ks", "quiet")
 MD5 = "0123456789abcdef0123456789abcdef"
 MENU = (b"\x1b[2J\x1b[1;10HWelcome to eXpand 3.2!\x1b[3;10H\x1b[7mInstall eXpand (3.2)"
-        b"\x1b[0m\x1b[4;10HMemory test\r\n")
+        b"\x1b[0m\x1b[4;10HMemory test\x1b[6;10HAutomatic boot in 60 seconds\r\n")
 BOOT = (f"{CMDLINE} BOOT_IMAGE=vmlinuz inst.ks=hd:LABEL=X:/ks/a.ks quiet\r\n"
         f"{KS_BEGIN} /ks/a.ks\r\nKernel panic is only a word here\r\n"
         f"{KS_END} md5={MD5}\r\n{DONE}\r\n").encode()
@@ -74,3 +74,12 @@ def test_menu_missing_an_entry_is_reported() -> None:
     _feed(w, MENU.replace(b"Memory test", b"Memtest"), 4096)
     assert w.result.menu_missing == ["Memory test"]
     assert not w.menu_done
+
+
+def test_keys_wait_until_the_menu_is_fully_drawn() -> None:
+    w = _watcher(b"\r")
+    partial = MENU.split(b"\x1b[6;10H")[0]
+    assert w.step(partial) == (b"", False)  # entries shown, countdown not yet
+    assert w.menu_done and not w.keys_sent
+    assert w.step(MENU) == (b"\r", False)
+    assert "Automatic boot in 60 seconds" in w.result.menu_screen
