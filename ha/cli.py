@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
+from appliance.answers import load_answers
 from appliance.console import print_json
+from appliance.filesink import FileSink
 from appliance.runner import Runner
-from ha import checks, operations
+from firstboot.paths import ANSWERS
+from ha import checks, grow, operations
 from ha.status import ClusterStatus, read_status
 
 EPILOG_STATUS = """examples:
@@ -54,6 +58,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         p.add_argument("--timeout", type=float, default=operations.DEFAULT_TIMEOUT,
                        metavar="SECONDS")
         p.set_defaults(func=cmd_standby, standby_on=on)
+
+    add = cmds.add_parser(
+        "add-secondary", help="grow the standalone primary into a two-node cluster",
+        description="On the primary: rewrite corosync.conf for both nodes (from the "
+                    "answers) and reload corosync; the VIP stays where it is. Then boot "
+                    "the secondary with the join code from the primary's first-boot report.",
+        epilog="example:\n  expandctl ha add-secondary --answers /etc/expand/answers.toml",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    add.add_argument("--answers", type=Path, default=Path(ANSWERS), metavar="FILE",
+                     help=f"the primary's answers (default {ANSWERS})")
+    add.set_defaults(func=cmd_add_secondary)
 
     ck = cmds.add_parser("check", help="config sanity: links, quorum, fencing, stickiness",
                          description="Exit 0 when every check passes, 1 otherwise.",
@@ -111,6 +126,15 @@ def cmd_standby(args: argparse.Namespace) -> int:
     _warn(status)
     state = "in standby" if args.standby_on else "out of standby"
     print(f"{args.node} is {state}; active node: {status.vip_holder or 'none'}")
+    return 0
+
+
+def cmd_add_secondary(args: argparse.Namespace) -> int:
+    answers = load_answers(args.answers)
+    changed = grow.add_secondary(Runner(), FileSink(Path("/")), answers)
+    print(f"corosync.conf lists {answers.nodes.primary_hostname} and "
+          f"{answers.nodes.secondary_hostname}"
+          + (" (reloaded)" if changed else " already: nothing to do"))
     return 0
 
 

@@ -38,6 +38,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     up.add_argument("--storage", choices=["none", "san"], default="none",
                     help="san: a shared folder mounted (bind) by the active node as the "
                          "data filesystem, ordered before the VIP")
+    up.add_argument("--standalone", action="store_true",
+                    help="only the primary, as a one-node cluster owning the VIP; add the "
+                         "secondary later: lab exec expand1 -- expandctl ha add-secondary "
+                         "--answers examples/answers/primary.toml, then lab revive expand2")
     up.add_argument("--no-fencing", action="store_true",
                     help="stonith-enabled=false (to see what 'ha status' warns about); "
                          "never on a real cluster")
@@ -75,7 +79,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def cmd_up(args: argparse.Namespace) -> int:
     started = time.monotonic()
     status = control.up(args.nodes, timeout=args.timeout, storage=args.storage,
-                        no_fencing=args.no_fencing)
+                        no_fencing=args.no_fencing, standalone=args.standalone)
     seconds = time.monotonic() - started
     if args.json:
         print_json({"seconds": round(seconds, 1), **status.as_dict()})

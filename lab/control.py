@@ -91,7 +91,7 @@ def seed_cib(runner: Runner, lab_dir: Path) -> str:
 
 
 def write_node_config(runner: Runner, lab_dir: Path, names: list[str],
-                      answers: Answers) -> None:
+                      answers: Answers, standalone: bool = False) -> None:
     settings = corosync.settings_from_answers(answers)
     # The secondary's key comes from the primary's join code, as on real appliances.
     key = authkey_from_code(new_join_code())
@@ -99,7 +99,11 @@ def write_node_config(runner: Runner, lab_dir: Path, names: list[str],
     for name in names:
         root = prepare_node_root(lab_dir, name)
         sink = FileSink(root)
-        corosync.write_corosync_conf(sink, settings)
+        # Standalone: the primary starts as a one-node cluster; the secondary's files are
+        # what its own first boot would write (two nodes).
+        one_node = standalone and name == names[0]
+        corosync.write_corosync_conf(sink, corosync.settings_from_answers(
+            answers, with_secondary=False) if one_node else settings)
         corosync.install_authkey(sink, key)
         sink.write("/var/lib/pacemaker/cib/cib.xml", first_cib, mode=0o600,
                    owner="hacluster", group="haclient")
@@ -162,7 +166,8 @@ def configure_cluster(lab_dir: Path, first: str, answers: Answers, names: list[s
 
 
 def up(count: int = 2, lab_dir: Path = LAB_DIR, timeout: float = 90,
-       storage: str = "none", no_fencing: bool = False) -> ClusterStatus:
+       storage: str = "none", no_fencing: bool = False,
+       standalone: bool = False) -> ClusterStatus:
     if os.geteuid() != 0:
         raise ExpandError("the lab needs root (network namespaces, mounts)")
     if count != 2:
@@ -185,18 +190,19 @@ def up(count: int = 2, lab_dir: Path = LAB_DIR, timeout: float = 90,
     (lab_dir / SAN_DIR_NAME).mkdir(exist_ok=True)
     try:
         netns.create_network(runner, nodes)
-        write_node_config(runner, lab_dir, names, answers)
+        write_node_config(runner, lab_dir, names, answers, standalone)
         state = {"nodes": [{"name": n.name, "lan_ip": str(n.lan_ip), "ic_ip": str(n.ic_ip),
                             "netns": n.netns} for n in nodes],
                  "vip": str(answers.network.virtual_ip), "client_netns": netns.CLIENT_NS,
                  "storage": storage}
         FileSink(Path("/")).write(str(lab_dir / STATE_NAME), json.dumps(state, indent=2))
         start_supervisor(lab_dir)
-        for name in names:
+        running = names[:1] if standalone else names
+        for name in running:
             power(lab_dir, "on", name)
         first = node_runner(names[0], lab_dir)
-        wait_for(first, "both nodes online",
-                 lambda s: s.dc is not None and set(s.online()) == set(names), timeout)
+        wait_for(first, f"{', '.join(running)} online",
+                 lambda s: s.dc is not None and set(s.online()) == set(running), timeout)
         configure_cluster(lab_dir, names[0], answers, names, no_fencing)
         return wait_for(first, "the VIP and the service to start",
                         lambda s: s.vip_holder is not None and service_on(s, s.vip_holder),
