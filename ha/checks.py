@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from appliance.runner import Runner
+from ha.cib import DRBD_RESOURCE
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,21 @@ def check_cib(cib_xml: str) -> list[Check]:
     ]
 
 
+def check_drbd(status_out: str) -> list[Check]:
+    """``drbdadm status`` (DRBD 9 format) or /proc/drbd (8.4): both disks UpToDate, peer
+    connected."""
+    disks = re.findall(r"(?:^|\s)disk:(\w+)", status_out)
+    peers = re.findall(r"peer-disk:(\w+)", status_out)
+    legacy = re.search(r"cs:(\w+) .*ds:(\w+)/(\w+)", status_out)
+    if legacy:
+        conn, disks, peers = legacy.group(1), [legacy.group(2)], [legacy.group(3)]
+    else:
+        conn = "Connected" if peers else "not connected"
+    ok = disks == ["UpToDate"] and peers == ["UpToDate"] and conn == "Connected"
+    return [Check("drbd", ok, f"local disk {','.join(disks) or '?'}, peer disk "
+                              f"{','.join(peers) or '?'}, {conn}")]
+
+
 def run_checks(runner: Runner) -> list[Check]:
     checks: list[Check] = []
     links = runner.run(["corosync-cfgtool", "-s"], check=False)
@@ -104,4 +120,9 @@ def run_checks(runner: Runner) -> list[Check]:
     cib = runner.run(["cibadmin", "--query"], check=False)
     checks += (check_cib(cib.stdout) if cib.returncode == 0
                else [Check("cib", False, "cannot read the CIB: is pacemaker running?")])
+    if cib.returncode == 0 and 'provider="linbit"' in cib.stdout:
+        drbd = runner.run(["drbdadm", "status", DRBD_RESOURCE], check=False)
+        if drbd.returncode != 0:
+            drbd = runner.run(["cat", "/proc/drbd"], check=False)
+        checks += check_drbd(drbd.stdout)
     return checks

@@ -96,3 +96,23 @@ def test_cib_checks() -> None:
                                       '<nvpair id="a"'))
     assert [c.name for c in check_cib(bad) if not c.ok] == ["fencing", "no-quorum-policy",
                                                              "stickiness"]
+
+
+DRBD9_OK = """expand role:Primary
+  disk:UpToDate
+  expand2 role:Secondary
+    peer-disk:UpToDate
+"""
+PROC_DRBD_84 = """version: 8.4.11 (api:1/proto:86-101)
+ 0: cs:Connected ro:Primary/Secondary ds:UpToDate/UpToDate C r-----
+    ns:0 nr:0 dw:0 dr:0 al:0 bm:0 lo:0 pe:0 ua:0 ap:0 ep:1 wo:f oos:0
+"""
+
+
+def test_drbd_check_both_formats() -> None:
+    from ha.checks import check_drbd
+    assert check_drbd(DRBD9_OK)[0].ok
+    assert check_drbd(PROC_DRBD_84)[0].ok
+    assert not check_drbd(DRBD9_OK.replace("peer-disk:UpToDate", "peer-disk:Outdated"))[0].ok
+    assert not check_drbd(PROC_DRBD_84.replace("cs:Connected", "cs:WFConnection"))[0].ok
+    assert not check_drbd("expand role:Secondary\n  disk:Inconsistent\n")[0].ok
