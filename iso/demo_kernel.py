@@ -7,6 +7,7 @@ cache and unpacked with ``dpkg-deb -x``. A second build reuses the unpacked tree
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import re
@@ -52,6 +53,13 @@ def fetch_kernel(runner: Runner, cache: Path = DEFAULT_CACHE) -> DemoKernel:
     cached = _cached(cache)
     if cached is not None:
         return cached
+    cache.mkdir(parents=True, exist_ok=True)
+    with (cache / ".lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two builds at once (parallel tests) take turns
+        return _cached(cache) or _download(runner, cache)
+
+
+def _download(runner: Runner, cache: Path) -> DemoKernel:
     debs = cache / "debs"
     debs.mkdir(parents=True, exist_ok=True)
     package = kernel_package(runner)
