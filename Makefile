@@ -69,6 +69,11 @@ demo: sysdeps venv
 	$(BIN)/expandctl firstboot plan examples/answers/primary.toml $(DRY_RUN)
 	$(BIN)/expandctl firstboot --answers examples/answers/primary.toml --yes $(DRY_RUN)
 	$(BIN)/expandctl firstboot status --root $(DEMO)/root
+	@echo; echo "== 6. install DVD: demo base, branded ISO, BIOS boot (menu as seen on the serial console)"
+	$(BIN)/expandctl iso demo-base --out $(DEMO)/base.iso
+	$(BIN)/expandctl iso build --base $(DEMO)/base.iso --out $(DEMO)/eXpand-3.2.iso --answers examples/answers/primary.toml
+	$(BIN)/expandctl iso inspect $(DEMO)/eXpand-3.2.iso
+	$(BIN)/expandctl iso boot-test $(DEMO)/eXpand-3.2.iso --firmware bios --media cdrom --show-menu --log $(DEMO)/boot-bios-cdrom.log
 
 clean:
 	rm -rf build .mypy_cache .pytest_cache .ruff_cache
