@@ -59,8 +59,10 @@ def format_line(p: Progress) -> str:
         return p.phase
     eta = "done" if p.finished else (
         f"ETA {_clock(p.eta_s)}" if p.eta_s is not None else "ETA ?")
+    # xorriso's size estimate can fall short of what it writes: never show done > total.
+    total = max(p.total_bytes, p.done_bytes)
     return (f"{p.phase}: {frac * 100:5.1f}%  {p.done_bytes / MB:8.0f} / "
-            f"{p.total_bytes / MB:.0f} MB  {p.mb_per_s:6.1f} MB/s  {eta}")
+            f"{total / MB:.0f} MB  {p.mb_per_s:6.1f} MB/s  {eta}")
 
 
 class TerminalProgress:
