@@ -9,7 +9,8 @@ PYTEST_TIERS ?= unit or integration or vm
 # Debian packages the toolkit and its tests drive for real (see ../shared/TESTBED.md).
 APT_PACKAGES := python3-venv xorriso isolinux syslinux-common grub-efi-amd64-bin grub-common \
 	mtools dosfstools isomd5sum dialog tmux qemu-system-x86 qemu-utils ovmf \
-	busybox-static cpio debootstrap systemd-container iproute2 kmod
+	busybox-static cpio debootstrap systemd-container iproute2 kmod iputils-ping \
+	corosync pacemaker pacemaker-cli-utils pcs resource-agents fence-agents drbd-utils
 
 .PHONY: demo test test-unit test-integration test-vm lint sysdeps venv clean
 
@@ -74,6 +75,13 @@ demo: sysdeps venv
 	$(BIN)/expandctl iso build --base $(DEMO)/base.iso --out $(DEMO)/eXpand-3.2.iso --answers examples/answers/primary.toml
 	$(BIN)/expandctl iso inspect $(DEMO)/eXpand-3.2.iso
 	$(BIN)/expandctl iso boot-test $(DEMO)/eXpand-3.2.iso --firmware bios --media cdrom --show-menu --log $(DEMO)/boot-bios-cdrom.log
+	@echo; echo "== 7. HA lab: two namespace nodes, real corosync/pacemaker, fencing on"
+	$(BIN)/expandctl lab up
+	@sh -c '$(BIN)/expandctl lab exec expand1 -- $(BIN)/expandctl ha status && \
+	  echo && echo "== 8. hard kill of the active node; failover timed from the client" && \
+	  $(BIN)/python bench/failover.py --runs 1 && \
+	  $(BIN)/expandctl lab exec expand2 -- $(BIN)/expandctl ha status; \
+	  rc=$$?; $(BIN)/expandctl lab down; exit $$rc'
 
 clean:
 	rm -rf build .mypy_cache .pytest_cache .ruff_cache
