@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -16,34 +13,30 @@ from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from appliance.runner import Runner
 from lab import netns
+from tests.support import heavy_lock, require_tools
 
-HEAVY_LOCK = "/tmp/expand-heavy.lock"
 EXPANDCTL = str(Path(sys.executable).parent / "expandctl")
 VIP = IPv4Address("198.51.100.100")
 NODES = ("expand1", "expand2")
 
 
 def require_cluster_tools() -> None:
-    if os.geteuid() != 0:
-        pytest.skip("needs root (namespaces, mounts)")
-    for tool in ("corosync", "pacemakerd", "pcs", "crm_mon", "nsenter", "ping"):
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} is not installed")
+    require_tools("corosync", "pacemakerd", "pcs", "crm_mon", "nsenter", "ping")
 
 
 @contextmanager
-def heavy_lock() -> Iterator[None]:
-    """One CPU-heavy job at a time on this box (same lock file as `flock` users)."""
-    with open(HEAVY_LOCK, "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
+def lab_up(*args: str) -> Iterator[None]:
+    """A lab for a whole test module, under the heavy lock, always torn down."""
+    require_cluster_tools()
+    with heavy_lock():
+        expandctl("lab", "down", check=False)
         try:
+            expandctl("lab", "up", *args, timeout=180)
             yield
         finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+            expandctl("lab", "down", check=False)
 
 
 def expandctl(*args: str, check: bool = True,

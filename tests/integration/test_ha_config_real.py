@@ -3,7 +3,6 @@ drbdadm. Under the heavy lock (pcs is slow-ish); about 30 s."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import replace
@@ -15,16 +14,10 @@ from appliance.answers import Answers, load_answers
 from appliance.filesink import FileSink
 from appliance.runner import CommandFailed, Runner
 from ha import cib, corosync, drbd
-from tests.integration.ha_support import heavy_lock
+from tests.support import heavy_lock, require_tools
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "answers"
 NETNS = "xha-cfgcheck"
-
-
-def need(*tools: str) -> None:
-    for tool in tools:
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} is not installed")
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -41,7 +34,7 @@ def primary() -> Answers:
 @pytest.fixture
 def node_netns() -> Iterator[str]:
     """A namespace holding the primary's addresses, so corosync finds its own node."""
-    need("corosync", "ip")
+    require_tools("corosync", "ip")
     run = Runner().run
     run(["ip", "netns", "add", NETNS])
     try:
@@ -79,7 +72,7 @@ def test_corosync_accepts_rendered_conf(tmp_path: Path, primary: Answers,
                                                   ("none", "sbd")])
 def test_pcs_builds_a_cib_that_crm_verify_accepts(tmp_path: Path, primary: Answers,
                                                   storage: str, fencing: str) -> None:
-    need("pcs", "cibadmin", "crm_verify")
+    require_tools("pcs", "cibadmin", "crm_verify")
     answers = replace(primary,
                       storage=replace(primary.storage, mode=storage,
                                       device="" if storage == "none" else "/dev/vdb"),
@@ -98,7 +91,7 @@ def test_pcs_builds_a_cib_that_crm_verify_accepts(tmp_path: Path, primary: Answe
 
 
 def test_pcs_rejects_a_bad_step(tmp_path: Path) -> None:
-    need("pcs", "cibadmin")
+    require_tools("pcs", "cibadmin")
     runner = Runner()
     path = str(tmp_path / "cib.xml")
     cib.new_cib_file(runner, FileSink(Path("/")), path)
@@ -109,7 +102,7 @@ def test_pcs_rejects_a_bad_step(tmp_path: Path) -> None:
 
 
 def test_drbdadm_parses_the_resource(tmp_path: Path, primary: Answers) -> None:
-    need("drbdadm", "unshare")
+    require_tools("drbdadm", "unshare")
     answers = replace(primary, storage=replace(primary.storage, mode="drbd", device="/dev/vdb"))
     res = tmp_path / "expand.res"
     res.write_text(drbd.render_drbd_res(answers))

@@ -18,8 +18,7 @@ from tests.integration.ha_support import (
     client_tcp,
     expandctl,
     ha_json,
-    heavy_lock,
-    require_cluster_tools,
+    lab_up,
     vip_holders,
     wait_for,
 )
@@ -27,14 +26,8 @@ from tests.integration.ha_support import (
 
 @pytest.fixture(scope="module", autouse=True)
 def lab() -> Iterator[None]:
-    require_cluster_tools()
-    with heavy_lock():
-        expandctl("lab", "down", check=False)  # a lab left over by a crashed run
-        try:
-            expandctl("lab", "up", timeout=180)
-            yield
-        finally:
-            expandctl("lab", "down", check=False)
+    with lab_up():
+        yield
 
 
 def active() -> str:

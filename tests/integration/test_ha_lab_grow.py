@@ -16,8 +16,7 @@ from tests.integration.ha_support import (
     client_tcp,
     expandctl,
     ha_json,
-    heavy_lock,
-    require_cluster_tools,
+    lab_up,
     vip_holders,
     wait_for,
 )
@@ -27,14 +26,8 @@ PRIMARY_ANSWERS = Path(__file__).resolve().parents[2] / "examples" / "answers" /
 
 @pytest.fixture(scope="module", autouse=True)
 def lab() -> Iterator[None]:
-    require_cluster_tools()
-    with heavy_lock():
-        expandctl("lab", "down", check=False)
-        try:
-            expandctl("lab", "up", "--standalone", timeout=180)
-            yield
-        finally:
-            expandctl("lab", "down", check=False)
+    with lab_up("--standalone"):
+        yield
 
 
 def test_standalone_primary_owns_the_vip() -> None:

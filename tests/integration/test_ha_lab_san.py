@@ -17,8 +17,7 @@ from tests.integration.ha_support import (
     client_tcp,
     expandctl,
     ha_json,
-    heavy_lock,
-    require_cluster_tools,
+    lab_up,
     vip_holders,
     wait_for,
 )
@@ -26,14 +25,8 @@ from tests.integration.ha_support import (
 
 @pytest.fixture(scope="module", autouse=True)
 def lab() -> Iterator[None]:
-    require_cluster_tools()
-    with heavy_lock():
-        expandctl("lab", "down", check=False)
-        try:
-            expandctl("lab", "up", "--storage", "san", timeout=180)
-            yield
-        finally:
-            expandctl("lab", "down", check=False)
+    with lab_up("--storage", "san"):
+        yield
 
 
 def mounted_on(node: str) -> bool:
