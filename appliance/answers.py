@@ -79,6 +79,11 @@ class Fencing:
 
 
 @dataclass(frozen=True)
+class Cluster:
+    join_code: str = field(default="", repr=False)  # secondary: the primary's join code
+
+
+@dataclass(frozen=True)
 class Support:
     enabled: bool
     hub_host: str
@@ -97,6 +102,7 @@ class Answers:
     storage: Storage
     fencing: Fencing
     support: Support
+    cluster: Cluster = field(default=Cluster())
 
     @property
     def is_primary(self) -> bool:
@@ -129,7 +135,8 @@ class Answers:
         return ic.secondary_address if self.is_primary else ic.primary_address
 
     def secrets(self) -> tuple[str, ...]:
-        return tuple(s for s in (self.smtp.password, self.fencing.password) if s)
+        return tuple(s for s in (self.smtp.password, self.fencing.password,
+                                 self.cluster.join_code) if s)
 
 
 def normalize_key(key: str) -> str:
@@ -213,6 +220,7 @@ def build(values: Mapping[str, Any]) -> Answers:
         storage=Storage(**section("storage")),
         fencing=Fencing(**section("fencing")),
         support=Support(**section("support")),
+        cluster=Cluster(**section("cluster")),
     )
 
 

@@ -125,8 +125,18 @@ def fencing(values: Mapping[str, Any]) -> Iterator[Problem]:
                 yield key, f"{target} is not a device path (sbd needs a shared disk)"
 
 
+def cluster(values: Mapping[str, Any]) -> Iterator[Problem]:
+    code, mode = values.get("cluster.join-code"), values.get("mode")
+    if mode == "secondary" and not code:
+        yield ("cluster.join-code", "is required when mode is secondary: type the join code "
+               "shown in the primary's first-boot report (expandctl ha join-code on the primary)")
+    if mode == "primary" and code:
+        yield "cluster.join-code", "is only for the secondary: the primary makes the join code"
+
+
 RULES: tuple[Rule, ...] = (
     lan_addresses, distinct_addresses, interconnect, smtp_login, hostnames, storage, fencing,
+    cluster,
 )
 
 

@@ -74,6 +74,9 @@ FIELDS: tuple[Field, ...] = (
     Field("fencing.username", v.text, "", "fencing login (ipmi, vmware)"),
     Field("fencing.password", v.secret, "", "fencing password (never saved or logged)",
           secret=True),
+    Field("cluster.join-code", v.join_code, "",
+          "secondary only: the join code shown in the primary's first-boot report "
+          "(never saved or logged)", secret=True),
     Field("support.enabled", v.boolean, True, "open the reverse support tunnel"),
     Field("support.hub-host", v.fqdn_or_ip, "hub.expand.com.uy", "support hub to connect to"),
     Field("support.hub-port", v.port, 22, "SSH port of the support hub"),

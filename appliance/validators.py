@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
+from appliance.errors import ExpandError
+
 Check = Callable[[Any], tuple[Any, str | None]]
 
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
@@ -195,3 +197,20 @@ def boolean(value: Any) -> tuple[bool | None, str | None]:
 def text(value: Any) -> tuple[str | None, str | None]:
     got = _text(value)
     return (got, None) if got is not None else (None, f"{value!r} is not a string")
+
+
+def join_code(value: Any) -> tuple[str | None, str | None]:
+    """The cluster join code shown on the primary; empty means none given. The message
+    never repeats the code."""
+    if not isinstance(value, str):
+        return None, "must be a string"
+    text = value.strip()
+    if not text:
+        return "", None
+    from ha.joincode import parse_join_code  # ha imports the answers model: import late
+    try:
+        parse_join_code(text)
+    except ExpandError as exc:
+        return None, str(exc)
+    # Stored as typed minus spaces; the authkey derivation forgives case and dashes.
+    return text.upper().replace(" ", ""), None

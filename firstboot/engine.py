@@ -15,7 +15,7 @@ import logging
 import os
 import signal
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,7 @@ class StepOutcome:
     status: str  # "done" | "already-done" | "failed"
     detail: str
     warnings: tuple[str, ...]
+    shown_once: str = field(default="", repr=False)  # screen only: never in as_dict()
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "title": self.title, "status": self.status,
@@ -58,6 +59,11 @@ class ApplyReport:
     ok: bool
     steps: tuple[StepOutcome, ...]
     warnings: tuple[str, ...]
+
+    @property
+    def shown_once(self) -> tuple[str, ...]:
+        """What the operator must see on screen (the join code) and no file may hold."""
+        return tuple(s.shown_once for s in self.steps if s.shown_once)
 
     @property
     def failed_step(self) -> StepOutcome | None:
@@ -176,7 +182,8 @@ def _run_step(ctx: Context, step: Step, journal: Journal) -> tuple[StepOutcome, 
         save_journal(ctx.sink, journal)
     log.info("step %s %s: %s", step.name, "already done" if skip else "done", result.detail)
     status = "already-done" if skip else "done"
-    return StepOutcome(step.name, step.title, status, result.detail, result.warnings), journal
+    return StepOutcome(step.name, step.title, status, result.detail, result.warnings,
+                       result.shown_once), journal
 
 
 def _finish(ctx: Context, outcomes: list[StepOutcome], journal: Journal, *,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from firstboot.actions import Action, EnableUnit, RunCommand
+from firstboot.actions import Action, ConfigureCluster, EnableUnit, RunCommand
 
 
 @dataclass(frozen=True)
@@ -33,13 +33,19 @@ class Plan:
     def files(self) -> tuple[str, ...]:
         """Paths written, linked or removed, in order, each once."""
         paths = (a.path for s in self.steps for a in s.actions
-                 if not isinstance(a, RunCommand | EnableUnit))
+                 if not isinstance(a, RunCommand | EnableUnit | ConfigureCluster))
         return tuple(dict.fromkeys(paths))
 
     @property
     def commands(self) -> tuple[tuple[str, ...], ...]:
-        return tuple(a.argv for s in self.steps for a in s.actions
-                     if isinstance(a, RunCommand | EnableUnit))
+        found: list[tuple[str, ...]] = []
+        for step in self.steps:
+            for action in step.actions:
+                if isinstance(action, RunCommand | EnableUnit):
+                    found.append(action.argv)
+                elif isinstance(action, ConfigureCluster):
+                    found += action.commands
+        return tuple(found)
 
     @property
     def warnings(self) -> tuple[str, ...]:

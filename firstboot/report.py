@@ -25,6 +25,7 @@ def report_lines(report: ApplyReport) -> list[str]:
     failed = report.failed_step
     if failed is None:
         lines.append("eXpand installed")
+        lines += report.shown_once
     else:
         lines.append(f"eXpand NOT installed: step '{failed.name}' failed; fix the cause and run "
                      "again (finished steps are skipped)")

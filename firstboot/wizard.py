@@ -115,7 +115,8 @@ class WizardRun:
     @staticmethod
     def report_text(ok: bool, problems: Sequence[str], result: ApplyResult) -> str:
         if ok:
-            lines = ["eXpand installed"]
+            # The join code for the secondary: on this screen only (see steps/cluster.py).
+            lines = ["eXpand installed", *getattr(result, "shown_once", ())]
         else:
             found = problems or ["the installation did not complete (see the log)"]
             lines = ["eXpand installation found problems:", "", *(f"- {p}" for p in found),

@@ -177,11 +177,12 @@ def summary_text(values: Mapping[str, Any]) -> str:
         "network.pbx-domain", "network.secondary-ip", "network.virtual-ip",
         "smtp.smarthost", "smtp.username")]
     password = "(entered, not shown)" if values.get("smtp.password") else "(none)"
+    join = ["Join code: (entered, not shown)"] if mode == "secondary" else []
     host = values["nodes.primary-hostname" if mode == "primary" else "nodes.secondary-hostname"]
     return "\n".join([
         "Please confirm the configuration:", "",
         f"PBX mode: {mode.capitalize()} (host name {host})",
-        *lines, f"Email password: {password}", "",
+        *lines, f"Email password: {password}", *join, "",
         "No: ask everything again, with these answers as defaults.",
     ])
 
@@ -194,6 +195,8 @@ def collect(ui: WizardUI, state: WizardState) -> Answers:
                 ask_screen(ui, screen, state)
             elif screen.name == "email-password":
                 state.raw.pop("smtp.password", None)  # no login: no password
+            elif screen.name == "join-code":
+                state.raw.pop("cluster.join-code", None)  # a primary makes its own
         values = fix_problems(ui, state)
         while True:
             agreed = ui.yesno(summary_text(values))

@@ -86,6 +86,10 @@ def _fencing_login(raw: Mapping[str, Any]) -> bool:
     return needs and not raw.get("fencing.password")
 
 
+def _secondary(raw: Mapping[str, Any]) -> bool:
+    return raw.get("mode") == "secondary"
+
+
 SCREENS: tuple[Screen, ...] = (
     Screen("mode", "menu", _fixed("mode"), _same("Select PBX Mode")),
     Screen("interconnect", "input", _fixed("interconnect.primary-address"), _interconnect_text),
@@ -100,6 +104,12 @@ SCREENS: tuple[Screen, ...] = (
     Screen("virtual-ip", "input", _fixed("network.virtual-ip"),
            _same("Please enter virtual IP address: the floating (service) IP held by the "
                  "active node, in the same network as the PBX IP")),
+    # Visible while typed: it is copied from the primary's screen, and its two check
+    # characters catch typos. Never in the summary, the saved answers or the log.
+    Screen("join-code", "input", _fixed("cluster.join-code"),
+           _same("Please enter the join code shown on the primary"), _secondary,
+           hint="It ends the primary's first-boot report; 'expandctl ha join-code' on the "
+                "primary shows it again."),
     Screen("smarthost", "input", _fixed("smtp.smarthost"), _same("Please enter FQDN smarthost")),
     Screen("email-user", "input", _fixed("smtp.username"),
            _same("Please enter email username (user@domain; leave empty for no login)")),
@@ -132,6 +142,7 @@ LABELS = {
     "smtp.username": "Email username",
     "smtp.password": "Email password",
     "fencing.password": "Fencing password",
+    "cluster.join-code": "Join code",
 }
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from appliance.answers import load_answers
 from appliance.console import print_json
+from appliance.errors import ExpandError
 from appliance.filesink import FileSink
 from appliance.runner import Runner
 from firstboot.paths import ANSWERS
@@ -69,6 +70,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add.add_argument("--answers", type=Path, default=Path(ANSWERS), metavar="FILE",
                      help=f"the primary's answers (default {ANSWERS})")
     add.set_defaults(func=cmd_add_secondary)
+
+    jc = cmds.add_parser(
+        "join-code", help="show the join code the secondary's first boot asks for",
+        description="On the primary (root only): the one-time join code made by its first "
+                    "boot, from which the secondary derives the cluster authkey. Whoever "
+                    "has it can join the cluster: show it to the installer only.",
+        epilog="example (on the primary):\n  expandctl ha join-code",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    jc.set_defaults(func=cmd_join_code)
 
     ck = cmds.add_parser("check", help="config sanity: links, quorum, fencing, stickiness",
                          description="Exit 0 when every check passes, 1 otherwise.",
@@ -135,6 +145,20 @@ def cmd_add_secondary(args: argparse.Namespace) -> int:
     print(f"corosync.conf lists {answers.nodes.primary_hostname} and "
           f"{answers.nodes.secondary_hostname}"
           + (" (reloaded)" if changed else " already: nothing to do"))
+    return 0
+
+
+def cmd_join_code(args: argparse.Namespace) -> int:
+    from firstboot.steps.cluster import JOIN_CODE
+
+    try:
+        code = FileSink(Path("/")).read_text(JOIN_CODE)
+    except PermissionError as exc:
+        raise ExpandError(f"{JOIN_CODE}: permission denied (run as root)") from exc
+    if not code:
+        raise ExpandError(f"no join code here ({JOIN_CODE} missing): it is made by the "
+                          "primary's first boot; run this on the primary")
+    print(code.strip())
     return 0
 
 

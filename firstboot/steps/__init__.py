@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from firstboot.steps.base import Context, PlannedStep, Step, StepPlan
+from firstboot.steps.cluster import ClusterStep
 from firstboot.steps.hardware import HardwareStep
 from firstboot.steps.network import DnsStep, NetworkStep
 from firstboot.steps.postfix import PostfixStep
@@ -14,4 +15,4 @@ __all__ = ["Context", "PlannedStep", "Step", "StepPlan", "default_steps"]
 def default_steps() -> tuple[Step, ...]:
     """The steps of a first boot; names are journal keys and must stay stable."""
     return (HardwareStep(), TimezoneStep(), HostnameStep(), NetworkStep(), DnsStep(),
-            PostfixStep())
+            PostfixStep(), ClusterStep())

@@ -43,6 +43,9 @@ class StepPlan:
     actions: tuple[Action, ...] = ()
     detail: str = ""                      # one line for the report
     warnings: tuple[str, ...] = field(default=())
+    # For the operator's screen only (the cluster join code): never journaled, logged or
+    # put in firstboot-report.json; the CLI and the wizard show it with the final report.
+    shown_once: str = field(default="", repr=False)
 
 
 class Step(Protocol):

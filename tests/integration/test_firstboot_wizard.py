@@ -24,6 +24,9 @@ FIXTURES = REPO / "tests/unit/fixtures/wizard"
 EXPANDCTL = REPO / ".venv/bin/expandctl"
 HOST_FACTS = FIXTURES / "host-facts.json"
 PASSWORD = "wiz-Smtp-Secret-73"
+JOIN_CODE = "AEBA-GBAF-AYDQ-QCIK-BMGA-2DQP-CABE"
+# The primary's join code is random, and so its authkey: compared by presence and mode.
+RANDOM_SECRET_FILES = {"etc/corosync/authkey": 0o400, "var/lib/expand/cluster-join-code": 0o600}
 EXIT_QUIT = 3
 
 pytestmark = pytest.mark.skipif(
@@ -79,13 +82,15 @@ def primary_screens(tui: DialogDriver, *, vip: str = "198.51.100.100",
     tui.password("Please enter email password again", PASSWORD)
 
 
-def confirm_and_install(tui: DialogDriver) -> None:
+def confirm_and_install(tui: DialogDriver) -> str:
+    """Confirm, install, leave; returns the final report's screen."""
     tui.ok("Please confirm the configuration")
     tui.ok("Press OK to restart network and start eXpand installation")
-    tui.ok("eXpand installed", timeout=60)
+    report = tui.ok("eXpand installed", timeout=60)
     tui.ok("Please remove the installation DVD")
     tui.ok("Nothing was restarted")
     assert tui.wait_exit() == 0, tui.stderr()
+    return report
 
 
 def saved_answers(root: Path) -> dict[str, object]:
@@ -102,16 +107,23 @@ def golden_answers(name: str, **changes: object) -> dict[str, object]:
 
 def files_of(root: Path) -> dict[str, tuple[int, bytes]]:
     skip = {"var/log/expand/firstboot.log"}  # timestamps
-    return {str(p.relative_to(root)): (p.stat().st_mode & 0o7777, p.read_bytes())
-            for p in sorted(root.rglob("*")) if p.is_file() and
-            str(p.relative_to(root)) not in skip}
+    files = {str(p.relative_to(root)): (p.stat().st_mode & 0o7777, p.read_bytes())
+             for p in sorted(root.rglob("*")) if p.is_file() and
+             str(p.relative_to(root)) not in skip}
+    if "var/lib/expand/cluster-join-code" in files:  # a primary: its own random code
+        for path in RANDOM_SECRET_FILES:
+            files[path] = (files[path][0], b"(random)")
+    return files
 
 
 def assert_same_tree_as_unattended(root: Path, tmp_path: Path) -> None:
     """The unattended path with the saved answers (+ the password) writes the same tree."""
     answers = tmp_path / "with-password.toml"
     text = (root / "etc/expand/answers.toml").read_text()
-    answers.write_text(text.replace("[smtp]\n", f'[smtp]\npassword = "{PASSWORD}"\n'))
+    text = text.replace("[smtp]\n", f'[smtp]\npassword = "{PASSWORD}"\n')
+    if 'mode = "secondary"' in text:
+        text += f'\n[cluster]\njoin-code = "{JOIN_CODE}"\n'
+    answers.write_text(text)
     other = make_root(tmp_path / "unattended")
     subprocess.run([str(EXPANDCTL), "firstboot", "--answers", str(answers), "--yes", "--root",
                     str(other), "--host-facts", str(HOST_FACTS)], check=True,
@@ -133,7 +145,13 @@ def test_primary_happy_path(wizard: DialogDriver, root: Path, tmp_path: Path) ->
     summary = wizard.wait_for("Please confirm the configuration")
     assert "Email password: (entered, not shown)" in summary
     assert PASSWORD not in summary
-    confirm_and_install(wizard)
+    report = confirm_and_install(wizard)
+    # The join code for the secondary: on the final screen, and in no file but its 0600 one.
+    code = (root / "var/lib/expand/cluster-join-code").read_text().strip()
+    assert "Join code for the secondary" in report and code in report
+    assert code not in wizard.stderr()
+    assert [p for p in root.rglob("*") if p.is_file() and code.encode() in p.read_bytes()] \
+        == [root / "var/lib/expand/cluster-join-code"]
     assert saved_answers(root) == golden_answers("primary")
     assert_password_only_in_credential_map(root)
     assert PASSWORD not in wizard.stderr()
@@ -153,16 +171,21 @@ def test_secondary_asks_its_own_ip_then_the_primary(wizard: DialogDriver, root: 
     wizard.answer("Please enter PBX domain")
     wizard.answer("static PBX IP address of the primary node", "198.51.100.11")
     wizard.answer("Please enter virtual IP address", "198.51.100.100")
+    wizard.answer("Please enter the join code shown on the primary", JOIN_CODE)
     wizard.answer("Please enter FQDN smarthost", "smtp.example.com")
     wizard.answer("Please enter email username", "pbx@example.com")
     wizard.password("Please enter email password", PASSWORD)
     wizard.password("Please enter email password again", PASSWORD)
     summary = wizard.wait_for("Please confirm the configuration")
     assert "Secondary IP address: 198.51.100.12 (this node)" in summary
+    assert "Join code: (entered, not shown)" in summary and JOIN_CODE not in summary
     assert "PBX mode: Secondary (host name expand2)" in summary
     confirm_and_install(wizard)
     assert saved_answers(root) == golden_answers("secondary")
     assert "expand2" in (root / "etc/hostname").read_text()
+    assert not [p for p in root.rglob("*") if p.is_file() and
+                JOIN_CODE.encode() in p.read_bytes()]  # never written, not even 0600
+    assert JOIN_CODE not in wizard.stderr()
     assert_same_tree_as_unattended(root, tmp_path)
 
 
@@ -318,6 +341,9 @@ def test_dvd_answers_prefill_the_screens(netns: str, root: Path, tmp_path: Path)
         for prompt in ("netmask", "gateway", "DNS", "PBX domain", "primary node",
                        "virtual IP address"):
             tui.answer(prompt, None)
+        # Never on the DVD (a secret, and only known once the primary is installed).
+        screen = tui.answer("Please enter the join code shown on the primary", JOIN_CODE)
+        assert "installation DVD" not in screen
         screen = tui.answer("Please enter FQDN smarthost (value from the installation DVD)",
                             None)
         assert "relay.example.org" in screen

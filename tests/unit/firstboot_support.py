@@ -17,6 +17,10 @@ EXAMPLES = REPO / "examples/answers"
 EXPANDCTL = Path(sys.executable).parent / "expandctl"
 SMTP_SECRET = "demo-Smtp-Secret-42"
 FENCING_SECRET = "demo-Ipmi-Secret-17"
+JOIN_CODE_SECONDARY = "AEBA-GBAF-AYDQ-QCIK-BMGA-2DQP-CABE"  # examples/answers/secondary.toml
+AUTHKEY = "/etc/corosync/authkey"
+JOIN_CODE_FILE = "/var/lib/expand/cluster-join-code"
+CLUSTER_SECRET_FILES = (AUTHKEY, JOIN_CODE_FILE)
 
 OS_RELEASE = {
     "rocky9": 'NAME="Rocky Linux"\nID="rocky"\nID_LIKE="rhel centos fedora"\nVERSION_ID="9.4"\n',
@@ -51,8 +55,10 @@ def seed_root(root: Path, platform: str) -> Path:
     return root
 
 
-def tree(root: Path, *, skip: tuple[str, ...] = ()) -> dict[str, str]:
-    """path → 'mode content' (or link target) of every file below root."""
+def tree(root: Path, *, skip: tuple[str, ...] = (), mask: bool = False) -> dict[str, str]:
+    """path → 'mode content' (or link target) of every file below root. The cluster's
+    secret files show their size and digest; ``mask``: their size only (the primary's
+    join code, hence its authkey, is random: golden trees and fresh roots differ)."""
     out: dict[str, str] = {}
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames.sort()
@@ -63,6 +69,11 @@ def tree(root: Path, *, skip: tuple[str, ...] = ()) -> dict[str, str]:
                 continue
             if host.is_symlink():
                 out[rel] = f"link -> {os.readlink(host)}"
+            elif rel in CLUSTER_SECRET_FILES:
+                mode = host.stat().st_mode & 0o7777
+                data = host.read_bytes()
+                digest = "" if mask else f", sha256 {hashlib.sha256(data).hexdigest()}"
+                out[rel] = f"mode {mode:04o}\n<secret: {len(data)} bytes{digest}>"
             else:
                 mode = host.stat().st_mode & 0o7777
                 out[rel] = f"mode {mode:04o}\n{host.read_text()}"

@@ -64,9 +64,12 @@ def test_minimal_file_gets_defaults() -> None:
 
 
 def test_secondary_takes_its_own_addresses() -> None:
-    data = base() | {"mode": "secondary"}
+    data = base() | {"mode": "secondary",
+                     "cluster": {"join-code": "aeba gbaf aydq qcik bmga 2dqp cabe"}}
     answers, _ = parse_answers(data, "t.toml")
     assert answers is not None
+    assert answers.cluster.join_code == "AEBAGBAFAYDQQCIKBMGA2DQPCABE"
+    assert answers.cluster.join_code in answers.secrets()
     assert answers.lan_ip == IPv4Address("198.51.100.12")
     assert answers.peer_lan_ip == IPv4Address("198.51.100.11")
     assert answers.interconnect_ip == IPv4Address("169.254.200.2")
@@ -140,13 +143,24 @@ def test_network_rules(changes: dict[str, Any], key: str, fragment: str) -> None
     ("support", {"hub-port": "ssh"}, "support.hub-port", "not a port"),
     ("support", {"enabled": "yes"}, "support.enabled", "true or false"),
     ("nodes", {"tertiary-hostname": "x"}, "nodes.tertiary-hostname", "unknown key"),
+    ("cluster", {"join-code": "AEBA-GBAF-AYDQ-QCIK-BMGA-2DQP-CABE"}, "cluster.join-code",
+     "only for the secondary"),
+    ("cluster", {"join-code": "AEBA-GBAF-AYDQ-QCIK-BMGA-2DQP-CABF"}, "cluster.join-code",
+     "does not check out"),
 ])
+
 def test_section_rules(section: str, values: dict[str, Any], key: str, fragment: str) -> None:
     data = base()
     data.setdefault(section, {}).update(values)
     found = problems(data)
     assert key in found, found
     assert fragment in found[key]
+
+
+def test_secondary_needs_the_join_code() -> None:
+    _, reports = parse_answers(base() | {"mode": "secondary"}, "t.toml")
+    assert [r.key for r in reports] == ["cluster.join-code"]
+    assert "required when mode is secondary" in reports[0].message
 
 
 @pytest.mark.parametrize(("top", "key", "fragment"), [
@@ -211,9 +225,10 @@ def test_dump_round_trips_without_secrets(path: Path) -> None:
     for secret in answers.secrets():
         assert secret not in text
     again, reports = parse_answers(tomllib.loads(text), "dumped")
-    if answers.smtp.password or answers.fencing.password:
+    if answers.secrets():
         # Without the secrets the file is incomplete on purpose, and says so by key.
-        assert {r.key for r in reports} <= {"smtp.password", "fencing.password"}
+        assert {r.key for r in reports} <= {"smtp.password", "fencing.password",
+                                            "cluster.join-code"}
         assert reports
     else:
         assert again == answers

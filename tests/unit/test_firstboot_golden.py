@@ -14,11 +14,15 @@ import pytest
 
 from firstboot import paths
 from tests.unit.firstboot_support import (
+    AUTHKEY,
     EXAMPLES,
     FENCING_SECRET,
+    FIXTURES,
     GOLDEN,
+    JOIN_CODE_FILE,
     SMTP_SECRET,
     apply_cli,
+    expandctl,
     render_tree,
     seed_root,
     tree,
@@ -42,7 +46,7 @@ def applied_tree(tmp_path: Path, name: str, facts: str, platform: str) -> tuple[
 @pytest.mark.parametrize(("name", "facts"), CASES)
 def test_tree_matches_golden(tmp_path: Path, name: str, facts: str, platform: str) -> None:
     root, _ = applied_tree(tmp_path, name, facts, platform)
-    got = render_tree(tree(root, skip=(paths.LOG,)))
+    got = render_tree(tree(root, skip=(paths.LOG,), mask=True))
     golden = GOLDEN / f"{name}-{platform}.tree"
     if os.environ.get("UPDATE_GOLDEN"):
         golden.parent.mkdir(parents=True, exist_ok=True)
@@ -61,14 +65,22 @@ def test_success_removes_sentinel_and_unit_link(tmp_path: Path, platform: str) -
     report = json.loads((root / paths.REPORT.lstrip("/")).read_text())
     assert report["ok"] is True
     assert [s["name"] for s in report["steps"]] == [
-        "hardware", "timezone", "hostname", "network", "dns", "postfix"]
+        "hardware", "timezone", "hostname", "network", "dns", "postfix", "cluster"]
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
 def test_no_secret_in_any_written_file_or_log(tmp_path: Path, platform: str) -> None:
     root, output = applied_tree(tmp_path, "primary", "host-two-nics.json", platform)
+    code = (root / JOIN_CODE_FILE.lstrip("/")).read_text().strip()
+    key = (root / AUTHKEY.lstrip("/")).read_bytes()
+    assert output.count(code) == 1  # the final report on screen shows the join code once
+    output = output.replace(code, "")
     # -v: every command logged on stderr too; that must be clean as well.
-    proc = apply_cli(EXAMPLES / "primary.toml", root, "host-two-nics.json", "-v")
+    proc = expandctl("-v", "firstboot", "--answers", str(EXAMPLES / "primary.toml"), "--yes",
+                     "--root", str(root), "--host-facts", str(FIXTURES / "host-two-nics.json"),
+                     "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert "cibadmin --replace" in proc.stderr  # the verbose log really was captured
     output += proc.stdout + proc.stderr
     assert (root / paths.LOG.lstrip("/")).stat().st_size > 0
     hits = []
@@ -80,8 +92,15 @@ def test_no_secret_in_any_written_file_or_log(tmp_path: Path, platform: str) -> 
             assert path.stat().st_mode & 0o777 == 0o600
             continue
         hits += [f"{rel}: {s}" for s in (SMTP_SECRET, FENCING_SECRET) if s.encode() in text]
+        if rel != JOIN_CODE_FILE:  # the one place the code is kept, 0600 (steps/cluster.py)
+            hits += [f"{rel}: join code" for c in (code, code.replace("-", ""))
+                     if c.encode() in text]
+        if rel != AUTHKEY:
+            hits += [f"{rel}: authkey" for k in (key[:24], key.hex()[:48].encode())
+                     if k in text]
     assert hits == []
-    assert SMTP_SECRET not in output and FENCING_SECRET not in output
+    for secret in (SMTP_SECRET, FENCING_SECRET, code, code.replace("-", ""), key.hex()[:48]):
+        assert secret not in output
 
 
 def test_log_is_private(tmp_path: Path) -> None:

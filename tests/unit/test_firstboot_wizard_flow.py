@@ -20,10 +20,13 @@ FACTS = NetworkFacts("eth0", IPv4Address("198.51.100.37"), IPv4Address("255.255.
 REPO = Path(__file__).resolve().parents[2]
 
 
+JOIN_CODE = "AEBA-GBAF-AYDQ-QCIK-BMGA-2DQP-CABE"
+
+
 def test_screens_follow_the_seed_order() -> None:
-    assert [s.name for s in SCREENS][:12] == [
+    assert [s.name for s in SCREENS][:13] == [
         "mode", "interconnect", "own-ip", "netmask", "gateway", "dns", "pbx-domain", "peer-ip",
-        "virtual-ip", "smarthost", "email-user", "email-password"]
+        "virtual-ip", "join-code", "smarthost", "email-user", "email-password"]
 
 
 def test_primary_answers_come_out_as_typed() -> None:
@@ -61,13 +64,22 @@ def test_secondary_asks_own_ip_first_and_primary_ip_later(tmp_path: Path) -> Non
     for prompt in ("netmask", "gateway", "DNS", "PBX domain"):
         ui.expect("input", prompt, KEEP)
     ui.expect("input", "IP address of the primary node", "198.51.100.11")
-    for prompt in ("virtual IP address", "FQDN smarthost", "email username"):
+    ui.expect("input", "virtual IP address", PRIMARY_TEXT["virtual IP address"])
+    # A typo is caught by the code's check characters, named, and asked again.
+    ui.expect("input", "Please enter the join code shown on the primary", JOIN_CODE[:-1] + "F")
+    ui.expect("message", "Join code: join code does not check out", None)
+    ui.expect("input", "Please enter the join code shown on the primary", JOIN_CODE.lower())
+    for prompt in ("FQDN smarthost", "email username"):
         ui.expect("input", prompt, PRIMARY_TEXT[prompt])
     ui.expect("password", "email password", PASSWORD)
     ui.expect("password", "again", PASSWORD)
     ui.expect("yesno", "Secondary IP address: 198.51.100.12 (this node)", True)
     answers = collect(ui, state)
     ui.done()
+    summary = ui.shown[-1].text
+    assert "Join code: (entered, not shown)" in summary and JOIN_CODE not in summary
+    assert JOIN_CODE[:4] not in summary.replace("Join code", "")
+    assert answers.cluster.join_code == JOIN_CODE
     assert ui.shown[2].init == "198.51.100.37"  # DHCP value on the secondary's own IP
     assert answers.mode == "secondary" and answers.hostname == "expand2"
     assert answers.lan_ip == IPv4Address("198.51.100.12")

@@ -1,0 +1,108 @@
+"""The cluster as a first-boot step: a thin wrapper over ``ha.bootstrap.plan_bootstrap``.
+
+Primary ("standalone first"): a one-node cluster that already owns the virtual IP, so the
+secondary is added later without renumbering the phones. Its final report shows the join
+code the secondary's first boot needs. Secondary: the two-node files, the authkey derived
+from that code (``cluster.join-code``), corosync and pacemaker started: it joins the
+primary once the primary lists it (``expandctl ha add-secondary`` there).
+
+Where the join code is kept: on screen in the final report (the CLI's text and the
+wizard), never in the journal, the log, the saved answers or firstboot-report.json. It is
+also stored in ``JOIN_CODE`` (0600 root), because (1) a first boot cut after the authkey
+was written must show the *same* code when it resumes (the key is derived from it), and
+(2) the secondary is often installed weeks later: ``expandctl ha join-code`` shows it again.
+This adds no exposure: the code is worth exactly the authkey, which already sits on the
+same disk readable by root only.
+
+Idempotent: the code file is read back, so a rerun writes the same authkey; the CIB is
+pushed only while the live cluster has no VIP resource (``ConfigureCluster``).
+"""
+
+from __future__ import annotations
+
+from appliance.answers import Answers
+from firstboot import paths
+from firstboot.actions import Action, ConfigureCluster, RunCommand, WriteFile
+from firstboot.steps.base import Context, PlannedStep, StepPlan
+from ha.bootstrap import CIB_WORK_FILE, plan_bootstrap
+from ha.cib import VIP_ID
+from ha.corosync import AUTHKEY_PATH
+from ha.joincode import new_join_code
+
+JOIN_CODE = f"{paths.STATE_DIR}/cluster-join-code"
+# The daemons the step starts; without them (a bare test root) files are written only.
+SOFTWARE = ("/usr/sbin/corosync", "/usr/sbin/pacemakerd")
+PACKAGES = "corosync pacemaker pacemaker-cli-utils pcs resource-agents"
+
+
+class ClusterStep(PlannedStep):
+    name = "cluster"
+    title = "Setting up the cluster (corosync, pacemaker, virtual IP)"
+    # Join code and fencing password are inputs: applied on every run; every action is
+    # idempotent (same files, `enable --now`, the CIB pushed only once).
+    secret_inputs = True
+
+    def plan(self, ctx: Context) -> StepPlan:
+        a = ctx.answers
+        code, key_kept = self._join_code(ctx)
+        if code:
+            ctx.runner.redactor.add(code)  # defence in depth: no command ever carries it
+        boot = plan_bootstrap(a, with_secondary=not a.is_primary, join_code=code,
+                              authkey_exists=key_kept, no_fencing=a.fencing.mode == "none")
+        actions: list[Action] = []
+        if boot.join_code:  # before the authkey: a cut run resumes with the same code
+            actions.append(WriteFile(JOIN_CODE, boot.join_code + "\n", mode=0o600, secret=True))
+        actions += [WriteFile(f.path, f.content, f.mode, secret=f.secret) for f in boot.files]
+        warnings = self._warnings(ctx, key_kept)
+        installed = all(ctx.sink.exists(p) for p in SOFTWARE)
+        if installed or not ctx.live:  # --root: recorded, as a live run would run them
+            actions += [RunCommand(argv) for argv in boot.start_commands]
+            if boot.cib_steps:
+                actions.append(ConfigureCluster(CIB_WORK_FILE, boot.cib_steps, VIP_ID))
+        return StepPlan(tuple(actions), _detail(a), tuple(warnings),
+                        _join_text(a, boot.join_code) if boot.join_code else "")
+
+    @staticmethod
+    def _join_code(ctx: Context) -> tuple[str | None, bool]:
+        """(code to derive the authkey from, keep the existing authkey instead)."""
+        a, sink = ctx.answers, ctx.sink
+        if a.is_primary:
+            code = (sink.read_text(JOIN_CODE) or "").strip() or None
+            if code is None and sink.exists(AUTHKEY_PATH):
+                return None, True  # made before the code was stored: never replace the key
+            return code or new_join_code(), False
+        # A secondary rerun with the same code writes the same bytes; a corrected code
+        # (a typo the first time) replaces a key that could never have joined.
+        return a.cluster.join_code or None, not a.cluster.join_code and sink.exists(AUTHKEY_PATH)
+
+    @staticmethod
+    def _warnings(ctx: Context, key_kept: bool) -> list[str]:
+        a = ctx.answers
+        warnings = []
+        if ctx.live and not all(ctx.sink.exists(p) for p in SOFTWARE):
+            warnings.append(f"the cluster software is not installed ({PACKAGES}): its files "
+                            "are written but the cluster is not started")
+        if a.fencing.mode == "none":
+            warnings.append("fencing is off (fencing.mode = none): choose ipmi, vmware or sbd "
+                            "before the secondary joins, or a split can corrupt data")
+        if a.is_primary and key_kept:
+            warnings.append(f"{AUTHKEY_PATH} predates the stored join code: no code to show; "
+                            "copy the authkey to the secondary by hand (0400 root)")
+        return warnings
+
+
+def _detail(a: Answers) -> str:
+    if a.is_primary:
+        return (f"one-node cluster on {a.hostname} owning the virtual IP "
+                f"{a.network.virtual_ip}; storage {a.storage.mode}, fencing {a.fencing.mode}")
+    return (f"{a.hostname} joins {a.nodes.primary_hostname} (two-node corosync.conf, authkey "
+            "from the join code); run 'expandctl ha add-secondary' on the primary first")
+
+
+def _join_text(a: Answers, code: str) -> str:
+    return "\n".join([
+        f"Join code for the secondary ({a.nodes.secondary_hostname}):",
+        f"    {code}",
+        "  Type it in the secondary's first boot. Before that, run 'expandctl ha "
+        "add-secondary' here. 'expandctl ha join-code' shows it again.",
+    ])
