@@ -46,8 +46,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "firstboot", help="configure this appliance: wizard, answers file, plan, status",
         description="First-boot configuration: network, host names, DNS, mail relay, time "
-                    "zone, hardware report. Steps are journaled: a run cut short resumes "
-                    "where it stopped. The SMTP password is never logged or saved.",
+                    "zone, hardware report, then the cluster (corosync, pacemaker, the "
+                    "virtual IP): a primary starts as a one-node cluster and its final "
+                    "report shows the join code the secondary's first boot asks for. "
+                    "Steps are journaled: a run cut short resumes where it stopped. "
+                    "Passwords and the join code are never logged or saved in answers.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--answers", type=Path, metavar="FILE",
                         help="apply this answers file instead of asking (unattended)")

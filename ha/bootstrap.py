@@ -3,9 +3,9 @@ wires HA in (issue 4's engine) stays thin: write these files, run these commands
 
 Primary, no secondary yet ("standalone first"): a one-node cluster that already owns the
 VIP; a join code is made and shown once in the final report. Secondary: the same files for
-two nodes, with the authkey derived from the primary's join code. (Growing the primary
-from one node to two, `corosync-cfgtool -R` after rewriting its corosync.conf, is the
-step still to wire: see the report of issue 5.)
+two nodes, with the authkey derived from the primary's join code. Growing the primary
+from one node to two is ``expandctl ha add-secondary`` (ha/grow.py). The first-boot step
+that writes and runs this plan is firstboot/steps/cluster.py.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ class ClusterBootstrap:
     files: tuple[ClusterFile, ...]
     start_commands: tuple[tuple[str, ...], ...]
     cib_steps: tuple[cib.CibStep, ...]  # run on the primary only, then push_cib
-    join_code: str | None = field(default=None, repr=False)  # show once; never store
+    join_code: str | None = field(default=None, repr=False)  # screen; never logged
 
 
 def plan_bootstrap(answers: Answers, *, with_secondary: bool, join_code: str | None = None,

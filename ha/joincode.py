@@ -2,10 +2,11 @@
 
 The primary's first boot draws 128 random bits, shows them once in its final report as a
 code like ``K7QM-2XWA-...-R4`` (base32, groups of four, two check characters against
-typos), and derives the corosync authkey from it (HKDF-SHA256, 256 bytes). The code
-itself is never stored. The technician types it into the secondary's first boot, which
-derives the same key. Whoever has the code can join the cluster: it is shown on the
-primary's console only, never logged, never put in a file.
+typos), and derives the corosync authkey from it (HKDF-SHA256, 256 bytes). The technician
+types it into the secondary's first boot, which derives the same key. Whoever has the code
+can join the cluster: it is shown on the primary's console, never logged, never in the
+answers or reports; the primary keeps it only root-readable next to the authkey it equals
+in worth (0600, see firstboot/steps/cluster.py for why), for ``expandctl ha join-code``.
 """
 
 from __future__ import annotations

@@ -32,6 +32,10 @@ PACKAGES: tuple[str, ...] = (
 # The RHEL-family stand-in: the same root plus NetworkManager, whose keyfiles the
 # appliance writes on Rocky/Alma (nodes swap in a Rocky os-release; see lab/nspawn.py).
 NM_PACKAGES: tuple[str, ...] = (*PACKAGES, "network-manager", "libpam-systemd")
+# Nodes whose own first boot runs the cluster step for real (corosync, pacemaker, the
+# offline CIB tools and the IPaddr2 agent).
+HA_PACKAGES: tuple[str, ...] = (*PACKAGES, "corosync", "pacemaker", "pacemaker-cli-utils",
+                                "pcs", "resource-agents")
 NODE_VENV = "/opt/expand/venv"
 REPO = Path(__file__).resolve().parent.parent
 BASE_STAMP = ".expand-rootfs-packages"
@@ -131,5 +135,7 @@ if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO)
     if sys.argv[1:] == ["nm"]:
         print(ensure_rootfs(packages=NM_PACKAGES, flavor="nm"))
+    elif sys.argv[1:] == ["ha"]:
+        print(ensure_rootfs(packages=HA_PACKAGES, flavor="ha"))
     else:
         print(ensure_rootfs(sys.argv[1] if len(sys.argv) > 1 else "bookworm"))
