@@ -24,15 +24,18 @@ from appliance.answers import Answers
 from firstboot import paths
 from firstboot.actions import Action, ConfigureCluster, RunCommand, WriteFile
 from firstboot.steps.base import Context, PlannedStep, StepPlan
-from ha.bootstrap import CIB_WORK_FILE, plan_bootstrap
+from ha.bootstrap import CIB_WORK_FILE, ClusterFile, plan_bootstrap
 from ha.cib import VIP_ID
-from ha.corosync import AUTHKEY_PATH
+from ha.corosync import AUTHKEY_PATH, CONF_PATH
 from ha.joincode import new_join_code
 
 JOIN_CODE = f"{paths.STATE_DIR}/cluster-join-code"
 # The daemons the step starts; without them (a bare test root) files are written only.
 SOFTWARE = ("/usr/sbin/corosync", "/usr/sbin/pacemakerd")
 PACKAGES = "corosync pacemaker pacemaker-cli-utils pcs resource-agents"
+STOP_COMMAND = ("systemctl", "stop", "pacemaker.service", "corosync.service")
+CIB_DIR = "/var/lib/pacemaker/cib"
+OUR_MARK = "Written by expandctl"  # ha/corosync.py's header line
 
 
 class ClusterStep(PlannedStep):
@@ -55,6 +58,8 @@ class ClusterStep(PlannedStep):
         actions += [WriteFile(f.path, f.content, f.mode, secret=f.secret) for f in boot.files]
         warnings = self._warnings(ctx, key_kept)
         installed = all(ctx.sink.exists(p) for p in SOFTWARE)
+        if installed and ctx.live:
+            actions = _replace_running(ctx, boot.files) + actions
         if installed or not ctx.live:  # --root: recorded, as a live run would run them
             actions += [RunCommand(argv) for argv in boot.start_commands]
             if boot.cib_steps:
@@ -89,6 +94,31 @@ class ClusterStep(PlannedStep):
             warnings.append(f"{AUTHKEY_PATH} predates the stored join code: no code to show; "
                             "copy the authkey to the secondary by hand (0400 root)")
         return warnings
+
+
+def _replace_running(ctx: Context, files: tuple[ClusterFile, ...]) -> list[Action]:
+    """Debian enables corosync and pacemaker on install and starts them with its sample
+    corosync.conf (one node "node1" on 127.0.0.1), whose CIB then names that node. Before
+    new files land: stop both (``enable --now`` would leave the old config running), and
+    when the running config was not ours, drop that sample cluster's CIB. Nothing when the
+    files are already these (a rerun never bounces the cluster)."""
+    changed = [f for f in files if not _holds(ctx, f)]
+    if not changed:
+        return []
+    actions: list[Action] = [RunCommand(STOP_COMMAND)]
+    current = ctx.sink.read_text(CONF_PATH)
+    if current is not None and OUR_MARK not in current:
+        actions.append(RunCommand(("find", CIB_DIR, "-mindepth", "1", "-type", "f",
+                                   "-delete")))
+    return actions
+
+
+def _holds(ctx: Context, wanted: ClusterFile) -> bool:
+    host = ctx.sink.target(wanted.path)
+    try:
+        return (host.stat().st_mode & 0o7777) == wanted.mode and host.read_bytes() == wanted.content
+    except FileNotFoundError:
+        return False
 
 
 def _detail(a: Answers) -> str:

@@ -171,3 +171,21 @@ def test_code_never_in_journal_saved_answers_or_log(tmp_path: Path, name: str) -
         data = host_file(root, path).read_bytes()
         assert code.encode() not in data and code.replace("-", "").encode() not in data, path
         assert key[:16] not in data and key.hex()[:32].encode() not in data, path
+
+
+def test_debian_sample_cluster_is_stopped_and_its_cib_dropped_once(tmp_path: Path) -> None:
+    root = with_cluster_software(seed_root(tmp_path / "root", "debian12"))
+    conf = host_file(root, "/etc/corosync/corosync.conf")
+    conf.parent.mkdir(parents=True)
+    conf.write_text("totem {\n    cluster_name: debian\n}\n")  # the package's sample
+    runner = RecordingRunner()
+    assert live_apply(root, answers("standalone"), runner).ok
+    stop = ("systemctl", "stop", "pacemaker.service", "corosync.service")
+    wipe = ("find", "/var/lib/pacemaker/cib", "-mindepth", "1", "-type", "f", "-delete")
+    assert runner.calls.index(stop) < runner.calls.index(wipe) < runner.calls.index(
+        ("systemctl", "enable", "--now", "corosync.service"))
+    # Our files in place: a rerun neither stops the cluster nor touches its CIB.
+    rerun = RecordingRunner(answers={("cibadmin", "--query", "--scope", "resources"):
+                                     VIP_RESOURCE})
+    assert live_apply(root, answers("standalone"), rerun).ok
+    assert stop not in rerun.calls and wipe not in rerun.calls
