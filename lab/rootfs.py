@@ -34,8 +34,10 @@ PACKAGES: tuple[str, ...] = (
 NM_PACKAGES: tuple[str, ...] = (*PACKAGES, "network-manager", "libpam-systemd")
 # Nodes whose own first boot runs the cluster step for real (corosync, pacemaker, the
 # offline CIB tools and the IPaddr2 agent).
+# debootstrap does not resolve virtual packages: pcs → python3-cryptography needs the
+# cffi backend named explicitly ("python3-cffi-backend-api-min ... is not installed").
 HA_PACKAGES: tuple[str, ...] = (*PACKAGES, "corosync", "pacemaker", "pacemaker-cli-utils",
-                                "pcs", "resource-agents")
+                                "pcs", "resource-agents", "python3-cffi-backend")
 NODE_VENV = "/opt/expand/venv"
 REPO = Path(__file__).resolve().parent.parent
 BASE_STAMP = ".expand-rootfs-packages"
