@@ -44,7 +44,7 @@ test: sysdeps venv
 	$(BIN)/pytest -m "$(PYTEST_TIERS)"
 
 test-unit: venv
-	$(BIN)/pytest -m unit
+	$(BIN)/pytest -m unit tests/unit
 
 test-integration: sysdeps venv
 	$(BIN)/pytest -m integration

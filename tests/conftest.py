@@ -19,8 +19,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             raise pytest.UsageError(f"{item.nodeid}: tests live in tests/unit, "
                                     "tests/integration or tests/vm")
         item.add_marker(getattr(pytest.mark, tier))
-    # The root tiers fail loudly rather than skip: a skipped tier would pass CI silently.
-    needs_root = [i.nodeid for i in items if i.get_closest_marker("unit") is None]
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # After -m deselection. The root tiers fail loudly rather than skip: a skipped tier
+    # would pass CI silently.
+    needs_root = [i.nodeid for i in session.items if i.get_closest_marker("unit") is None]
     if needs_root and os.geteuid() != 0:
         raise pytest.UsageError(f"{len(needs_root)} integration/vm tests need root "
                                 f"(first: {needs_root[0]}); run them as root or use -m unit")

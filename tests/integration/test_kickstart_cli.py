@@ -27,7 +27,9 @@ BIN = Path(sys.executable).parent
 EXPANDCTL = str(BIN / "expandctl")
 KSVALIDATOR = str(BIN / "ksvalidator")
 PY39 = Path("/root/.pyenv/versions/3.9.18/bin/python3")
-INTERPRETERS = [sys.executable] + ([str(PY39)] if PY39.exists() else [])
+# anaconda's runtime is Python 3.9: also run the %pre on it where pyenv has one (os.access:
+# no error when an unprivileged user collects this module).
+INTERPRETERS = [sys.executable] + ([str(PY39)] if os.access(PY39, os.X_OK) else [])
 
 BROKEN_RAID = """text
 harddrive --partition=LABEL=X --dir=/
