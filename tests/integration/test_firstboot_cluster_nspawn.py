@@ -1,6 +1,8 @@
 """The cluster first-boot step for real: a booted systemd-nspawn node with corosync,
 pacemaker and pcs runs the unattended first boot of examples/answers/standalone.toml and
-ends as a one-node cluster that holds the virtual IP ("standalone first")."""
+ends as a one-node cluster that holds the virtual IP ("standalone first"). Then the
+primary is grown (``ha add-secondary``) and a second node's first boot, given the join
+code, joins it as passive: the VIP never moves."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from firstboot import paths
-from lab.nspawn import Node, lab
+from lab.nspawn import Lab, Node, lab
 from lab.rootfs import HA_PACKAGES, ensure_rootfs
 from tests.support import heavy_lock
 
@@ -23,6 +25,12 @@ REPO = Path(__file__).resolve().parents[2]
 VIP = "198.51.100.100"
 ANSWERS = "/root/standalone.toml"
 FIRSTBOOT = ["expandctl", "firstboot", "--answers", ANSWERS, "--yes"]
+# The PBX service resource is systemd:asterisk; Asterisk itself is not in the node's root.
+# Without a unit its start fails, pacemaker bans it there and drags the VIP (colocated)
+# to any node where it could run: a stand-in unit keeps the test about the cluster.
+ASTERISK_STAND_IN = ("[Unit]\nDescription=Asterisk stand-in (test)\n[Service]\n"
+                     "ExecStart=/bin/sleep infinity\n")
+SERVICE_STARTED = re.compile(r"asterisk\s+\(systemd:asterisk\):\s+Started expand1")
 CODE = re.compile(r"\b[A-Z2-7]{4}(?:-[A-Z2-7]{1,4}){6}\b")
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="nspawn nodes need root")
@@ -37,13 +45,15 @@ def vip_holder(node: Node) -> str | None:
 
 
 def wait_for_vip(node: Node, timeout: float = 90) -> float:
+    """Seconds until the VIP and the service both run on expand1."""
     started = time.monotonic()
     while time.monotonic() - started < timeout:
-        if vip_holder(node) == "expand1":
+        crm = node.run(["crm_mon", "-1", "-r"], check=False).stdout
+        if vip_holder(node) == "expand1" and SERVICE_STARTED.search(crm):
             return time.monotonic() - started
         time.sleep(1)
-    crm = node.run(["crm_mon", "-1", "-r"], check=False)
-    raise AssertionError(f"VIP not started after {timeout} s:\n{crm.stdout}{crm.stderr}")
+    last = node.run(["crm_mon", "-1", "-r"], check=False)
+    raise AssertionError(f"VIP not started after {timeout} s:\n{last.stdout}{last.stderr}")
 
 
 def cib_epoch(node: Node) -> str:
@@ -54,18 +64,30 @@ def cib_epoch(node: Node) -> str:
     return f"{epoch.group(1)}:{len(head)}"
 
 
+def add_asterisk_stand_in(node: Node) -> None:
+    (node.root / "etc/systemd/system/asterisk.service").write_text(ASTERISK_STAND_IN)
+    node.run(["systemctl", "daemon-reload"])
+
+
 @pytest.fixture(scope="module")
-def booted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Node, str, float]]:
+def booted_lab(tmp_path_factory: pytest.TempPathFactory
+               ) -> Iterator[tuple[Lab, Node, str, float]]:
     with heavy_lock():
         rootfs = ensure_rootfs(packages=HA_PACKAGES, flavor="ha")
         with lab(tmp_path_factory.mktemp("nspawn-ha")) as the_lab:
             node = the_lab.add_node("fbha", rootfs=rootfs, dhcp_like="198.51.100.153/24")
+            add_asterisk_stand_in(node)
             shutil.copy(REPO / "examples/answers/standalone.toml", node.root / ANSWERS[1:])
             started = time.monotonic()
             result = node.run(FIRSTBOOT, check=False, timeout=400)
             seconds = time.monotonic() - started
             assert result.returncode == 0, result.stdout + result.stderr
-            yield node, result.stdout + result.stderr, seconds
+            yield the_lab, node, result.stdout + result.stderr, seconds
+
+
+@pytest.fixture(scope="module")
+def booted(booted_lab: tuple[Lab, Node, str, float]) -> tuple[Node, str, float]:
+    return booted_lab[1:]
 
 
 def test_first_boot_ends_as_a_one_node_cluster_holding_the_vip(
@@ -76,6 +98,7 @@ def test_first_boot_ends_as_a_one_node_cluster_holding_the_vip(
     print(f"first boot {seconds:.1f} s; VIP started {waited:.1f} s after it returned")
     crm = node.run(["crm_mon", "-1", "-r"]).stdout
     assert re.search(r"vip\s+\(ocf:heartbeat:IPaddr2\):\s+Started expand1", crm), crm
+    assert SERVICE_STARTED.search(crm), crm
     pcs = node.run(["pcs", "status"]).stdout
     assert "Online: [ expand1 ]" in pcs, pcs
     assert f"inet {VIP}/24" in node.run(["ip", "-4", "addr", "show", "eth0"]).stdout
@@ -115,3 +138,40 @@ def test_rerun_keeps_the_key_and_does_not_recreate_the_cluster(
     assert node.run(["sha256sum", "/etc/corosync/authkey"]).stdout == key
     assert cib_epoch(node) == before
     assert vip_holder(node) == "expand1"
+
+
+def test_secondary_first_boot_with_the_join_code_joins_as_passive(
+        booted_lab: tuple[Lab, Node, str, float]) -> None:
+    the_lab, primary, _, _ = booted_lab
+    wait_for_vip(primary)
+    code = primary.run(["expandctl", "ha", "join-code"]).stdout.strip()
+    primary.run(["expandctl", "ha", "add-secondary"])  # from the saved /etc/expand answers
+    secondary = the_lab.add_node("fbha2", rootfs=ensure_rootfs(packages=HA_PACKAGES,
+                                                                  flavor="ha"),
+                                 dhcp_like="198.51.100.154/24")
+    add_asterisk_stand_in(secondary)
+    text = (REPO / "examples/answers/standalone.toml").read_text()
+    text = text.replace('mode = "primary"', 'mode = "secondary"')
+    (secondary.root / "root/secondary.toml").write_text(
+        text + f'\n[cluster]\njoin-code = "{code.lower()}"\n')
+    result = secondary.run(["expandctl", "firstboot", "--answers", "/root/secondary.toml",
+                            "--yes"], check=False, timeout=400)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert code not in result.stdout + result.stderr
+    assert (secondary.run(["sha256sum", "/etc/corosync/authkey"]).stdout.split()[0]
+            == primary.run(["sha256sum", "/etc/corosync/authkey"]).stdout.split()[0])
+    started = time.monotonic()
+    while time.monotonic() - started < 90:
+        state = json.loads(primary.run(["expandctl", "ha", "status", "--json"]).stdout)
+        online = sorted(n["name"] for n in state["nodes"] if n["state"] == "online")
+        if online == ["expand1", "expand2"]:
+            break
+        time.sleep(1)
+    else:
+        raise AssertionError(primary.run(["crm_mon", "-1", "-r"], check=False).stdout)
+    print(f"secondary joined {time.monotonic() - started:.1f} s after its first boot")
+    assert state["vip_holder"] == "expand1"  # stickiness: the VIP did not move
+    theirs = json.loads(secondary.run(["expandctl", "ha", "status", "--json"]).stdout)
+    assert theirs["vip_holder"] == "expand1" and theirs["quorate"] is True
+    kept = secondary.run(["test", "-e", "/var/lib/expand/cluster-join-code"], check=False)
+    assert kept.returncode != 0  # only the primary keeps the code
