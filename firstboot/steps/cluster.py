@@ -20,11 +20,14 @@ pushed only while the live cluster has no VIP resource (``ConfigureCluster``).
 
 from __future__ import annotations
 
+import time
+from dataclasses import replace
+
 from appliance.answers import Answers
 from firstboot import paths
 from firstboot.actions import Action, ConfigureCluster, RunCommand, WriteFile
 from firstboot.steps.base import Context, PlannedStep, StepPlan
-from ha.bootstrap import CIB_WORK_FILE, ClusterFile, plan_bootstrap
+from ha.bootstrap import CIB_WORK_FILE, START_COMMANDS, ClusterFile, plan_bootstrap
 from ha.cib import VIP_ID
 from ha.corosync import AUTHKEY_PATH, CONF_PATH
 from ha.joincode import new_join_code
@@ -36,6 +39,7 @@ PACKAGES = "corosync pacemaker pacemaker-cli-utils pcs resource-agents"
 STOP_COMMAND = ("systemctl", "stop", "pacemaker.service", "corosync.service")
 CIB_DIR = "/var/lib/pacemaker/cib"
 OUR_MARK = "Written by expandctl"  # ha/corosync.py's header line
+JOIN_WAIT_SECONDS = 30.0
 
 
 class ClusterStep(PlannedStep):
@@ -67,6 +71,18 @@ class ClusterStep(PlannedStep):
         return StepPlan(tuple(actions), _detail(a), tuple(warnings),
                         _join_text(a, boot.join_code) if boot.join_code else "")
 
+    def apply(self, ctx: Context) -> StepPlan:
+        planned = super().apply(ctx)
+        started = any(isinstance(a, RunCommand) and a.argv in START_COMMANDS
+                      for a in planned.actions)
+        if ctx.live and started and not ctx.answers.is_primary and not _sees_peer(ctx):
+            a = ctx.answers
+            late = (f"{a.hostname} does not see {a.nodes.primary_hostname} yet: check the join "
+                    "code, that 'expandctl ha add-secondary' ran on the primary and the "
+                    "interconnect; the cluster forms as soon as both agree")
+            return replace(planned, warnings=(*planned.warnings, late))
+        return planned
+
     @staticmethod
     def _join_code(ctx: Context) -> tuple[str | None, bool]:
         """(code to derive the authkey from, keep the existing authkey instead)."""
@@ -94,6 +110,18 @@ class ClusterStep(PlannedStep):
             warnings.append(f"{AUTHKEY_PATH} predates the stored join code: no code to show; "
                             "copy the authkey to the secondary by hand (0400 root)")
         return warnings
+
+
+def _sees_peer(ctx: Context, seconds: float = JOIN_WAIT_SECONDS) -> bool:
+    """True once corosync lists two joined members (a wrong key never gets there)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        members = ctx.runner.run(["corosync-cmapctl", "-b", "runtime.members"], check=False)
+        if members.stdout.count("= joined") >= 2:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(1)
 
 
 def _replace_running(ctx: Context, files: tuple[ClusterFile, ...]) -> list[Action]:

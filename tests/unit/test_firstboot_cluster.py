@@ -89,11 +89,16 @@ def test_rerun_keeps_code_and_key_and_json_never_carries_the_code(tmp_path: Path
     assert host_file(root, JOIN_CODE_FILE).read_text().strip() == code
 
 
+JOINED = Result(("corosync-cmapctl",), 0, "runtime.members.1.status (str) = joined\n"
+                "runtime.members.2.status (str) = joined\n", "")
+
+
 def test_secondary_derives_the_primary_key_and_pushes_no_cib(tmp_path: Path) -> None:
     root = with_cluster_software(seed_root(tmp_path / "root", "debian12"))
-    runner = RecordingRunner()
+    runner = RecordingRunner(answers={("corosync-cmapctl",): JOINED})
     report = live_apply(root, answers("secondary"), runner)
     assert report.ok, report.as_dict()
+    assert not [w for w in report.warnings if "does not see" in w]
     assert host_file(root, AUTHKEY).read_bytes() == authkey_from_code(JOIN_CODE_SECONDARY)
     assert not host_file(root, JOIN_CODE_FILE).exists()  # only the primary keeps a code
     assert report.shown_once == ()
@@ -189,3 +194,16 @@ def test_debian_sample_cluster_is_stopped_and_its_cib_dropped_once(tmp_path: Pat
                                      VIP_RESOURCE})
     assert live_apply(root, answers("standalone"), rerun).ok
     assert stop not in rerun.calls and wipe not in rerun.calls
+
+
+def test_secondary_that_never_sees_the_primary_says_what_to_check(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from firstboot.steps import cluster
+
+    monkeypatch.setattr(cluster._sees_peer, "__defaults__", (0.0,))  # no 30 s wait
+    root = with_cluster_software(seed_root(tmp_path / "root", "debian12"))
+    alone = Result(("corosync-cmapctl",), 0, "runtime.members.2.status (str) = joined\n", "")
+    report = live_apply(root, answers("secondary"), RecordingRunner(
+        answers={("corosync-cmapctl",): alone}))
+    assert report.ok  # the files are right; the operator is told what to check
+    assert any("does not see expand1 yet: check the join code" in w for w in report.warnings)
