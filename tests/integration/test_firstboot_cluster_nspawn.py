@@ -158,6 +158,7 @@ def test_secondary_first_boot_with_the_join_code_joins_as_passive(
                             "--yes"], check=False, timeout=400)
     assert result.returncode == 0, result.stdout + result.stderr
     assert code not in result.stdout + result.stderr
+    assert "does not see expand1" not in result.stdout  # it saw the primary during the step
     assert (secondary.run(["sha256sum", "/etc/corosync/authkey"]).stdout.split()[0]
             == primary.run(["sha256sum", "/etc/corosync/authkey"]).stdout.split()[0])
     started = time.monotonic()
