@@ -6,7 +6,6 @@ drives nmcli exactly as on Rocky/Alma."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +20,6 @@ REPO = Path(__file__).resolve().parents[2]
 SMTP_SECRET = "demo-Smtp-Secret-42"
 FENCING_SECRET = "demo-Ipmi-Secret-17"
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="nspawn nodes need root")
 
 
 @pytest.fixture(scope="module")

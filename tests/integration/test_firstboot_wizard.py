@@ -8,8 +8,6 @@ golden answers, and the tree written must equal the unattended run of the same a
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import tomllib
 from collections.abc import Iterator
@@ -18,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.wizard_support import DialogDriver, dhcp_like_netns, tree_digest
+from tests.support import require_tools
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests/unit/fixtures/wizard"
@@ -29,13 +28,11 @@ JOIN_CODE = "AEBA-GBAF-AYDQ-QCIK-BMGA-2DQP-CABE"
 RANDOM_SECRET_FILES = {"etc/corosync/authkey": 0o400, "var/lib/expand/cluster-join-code": 0o600}
 EXIT_QUIT = 3
 
-pytestmark = pytest.mark.skipif(
-    os.geteuid() != 0 or not shutil.which("dialog") or not shutil.which("tmux"),
-    reason="needs root (network namespace), dialog and tmux")
 
 
 @pytest.fixture
 def netns() -> Iterator[str]:
+    require_tools("dialog", "tmux")
     with dhcp_like_netns() as name:
         yield name
 
