@@ -76,6 +76,8 @@ class Result:
 class Runner:
     """Runs commands for real."""
 
+    not_run = ""  # log prefix of runners that only record
+
     def __init__(self, redactor: Redactor | None = None) -> None:
         self.redactor = redactor or Redactor()
 
@@ -91,8 +93,17 @@ class Runner:
     ) -> Result:
         """Run ``argv``; ``input`` is how secrets reach a command (never on argv)."""
         shown = self.redactor(shlex.join(argv))
-        log.info("+ %s", shown)
+        log.info("%s+ %s", self.not_run, shown)
         data = input.encode() if isinstance(input, str) else input
+        result = self._execute(tuple(argv), data, env, cwd, timeout, shown)
+        if check and result.returncode != 0:
+            raise CommandFailed([self.redactor(a) for a in argv], result.returncode,
+                                result.stderr)
+        return result
+
+    def _execute(self, argv: tuple[str, ...], data: bytes | None,
+                 env: Mapping[str, str] | None, cwd: Path | None, timeout: float | None,
+                 shown: str) -> Result:
         try:
             proc = subprocess.run(
                 list(argv),
@@ -107,11 +118,8 @@ class Runner:
             raise ExpandError(f"command not found: {argv[0]} (is its package installed?)") from exc
         except subprocess.TimeoutExpired as exc:
             raise ExpandError(f"command timed out after {timeout} s: {shown}") from exc
-        stdout = proc.stdout.decode(errors="replace")
-        stderr = self.redactor(proc.stderr.decode(errors="replace"))
-        if check and proc.returncode != 0:
-            raise CommandFailed([self.redactor(a) for a in argv], proc.returncode, stderr)
-        return Result(tuple(argv), proc.returncode, stdout, stderr)
+        return Result(argv, proc.returncode, proc.stdout.decode(errors="replace"),
+                      self.redactor(proc.stderr.decode(errors="replace")))
 
 
 @dataclass
@@ -120,26 +128,16 @@ class RecordingRunner(Runner):
 
     calls: list[tuple[str, ...]] = field(default_factory=list)
     answers: dict[tuple[str, ...], Result] = field(default_factory=dict)
+    not_run = "(not run) "
 
     def __post_init__(self) -> None:
         super().__init__()
 
-    def run(
-        self,
-        argv: Sequence[str],
-        *,
-        input: str | bytes | None = None,
-        check: bool = True,
-        env: Mapping[str, str] | None = None,
-        cwd: Path | None = None,
-        timeout: float | None = None,
-    ) -> Result:
-        call = tuple(argv)
-        self.calls.append(call)
-        log.info("(not run) + %s", self.redactor(shlex.join(call)))
+    def _execute(self, argv: tuple[str, ...], data: bytes | None,
+                 env: Mapping[str, str] | None, cwd: Path | None, timeout: float | None,
+                 shown: str) -> Result:
+        self.calls.append(argv)
         for prefix, result in self.answers.items():
-            if call[: len(prefix)] == prefix:
-                if check and result.returncode != 0:
-                    raise CommandFailed(call, result.returncode, result.stderr)
+            if argv[: len(prefix)] == prefix:
                 return result
-        return Result(call, 0, "", "")
+        return Result(argv, 0, "", "")
