@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import textwrap
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,11 @@ from appliance.reports import Report
 from appliance.runner import RedactingFilter, Redactor
 
 REDACTOR = Redactor()
+
+
+def wrap_help(text: str) -> str:
+    """Wrap a --help description by hand: parsers use the raw formatter to keep examples' layout."""
+    return textwrap.fill(text, 78)
 
 
 def print_json(data: Any) -> None:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import textwrap
 from pathlib import Path
 
-from appliance.console import print_json
+from appliance.console import print_json, wrap_help
 from hardware_profiles.facts import gather_facts
 from hardware_profiles.judge import judge
 from hardware_profiles.render import facts_lines, sizing_lines, verdict_dict, verdict_lines
@@ -45,7 +44,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     check = cmds.add_parser(
         "check", help="gather facts (or load a snapshot) and judge them",
-        description=_wrap("Prints the facts of this machine (or of a saved snapshot) and a "
+        description=wrap_help("Prints the facts of this machine (or of a saved snapshot) and a "
                     "verdict: the largest tier it carries, shortfalls (what and by how "
                     "much), warnings (no RAID-1, degraded RAID-1, one NIC, a VM with one "
                     "NIC, unequal or small disks) and notes. Reads only; writes nothing."),
@@ -63,7 +62,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     facts = cmds.add_parser(
         "facts", help="print (and save) the facts of this machine",
-        description=_wrap("Gathers CPU, memory, disks (/sys/block), md arrays (/proc/mdstat), "
+        description=wrap_help("Gathers CPU, memory, disks (/sys/block), md arrays (/proc/mdstat), "
                     "NICs (/sys/class/net) and virtualization, without judging them. "
                     "A saved snapshot can be judged later with 'check --facts FILE'."),
         epilog="examples:\n  expandctl hardware facts\n"
@@ -77,7 +76,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     sizing = cmds.add_parser(
         "size", help="the hardware N concurrent calls need",
-        description=_wrap("Tier, cores, memory, disks and NICs for N concurrent calls, and the "
+        description=wrap_help("Tier, cores, memory, disks and NICs for N concurrent calls, and the "
                           "storage M minutes of recordings need. Recordings: "
                           f"{RECORDING.explanation}."),
         epilog="exit codes:\n  0  sized\n  1  bad value (N must be 1 or more, M 0 or more)\n"
@@ -97,10 +96,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         help="recordings live on a SAN (local disks of 100 GB)")
     sizing.add_argument("--json", action="store_true", help="the sizing as JSON")
     sizing.set_defaults(func=run_size)
-
-
-def _wrap(text: str) -> str:
-    return textwrap.fill(text, width=78)
 
 
 def _source_options(parser: argparse.ArgumentParser) -> None:
