@@ -14,6 +14,7 @@ from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
 from appliance.errors import ExpandError
+from ha.joincode import parse_join_code
 
 Check = Callable[[Any], tuple[Any, str | None]]
 
@@ -207,7 +208,6 @@ def join_code(value: Any) -> tuple[str | None, str | None]:
     text = value.strip()
     if not text:
         return "", None
-    from ha.joincode import parse_join_code  # ha imports the answers model: import late
     try:
         parse_join_code(text)
     except ExpandError as exc:

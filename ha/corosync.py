@@ -27,10 +27,10 @@ from appliance.answers import Answers
 from appliance.errors import ExpandError
 from appliance.filesink import FileSink
 from appliance.runner import Runner
+from ha.joincode import AUTHKEY_BYTES as AUTHKEY_BYTES  # the size corosync needs
 
 CONF_PATH = "/etc/corosync/corosync.conf"
 AUTHKEY_PATH = "/etc/corosync/authkey"
-AUTHKEY_BYTES = 256
 CLUSTER_NAME = "expand"
 TOKEN_MS = 1000
 

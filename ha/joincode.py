@@ -18,8 +18,10 @@ import os
 from collections.abc import Callable
 
 from appliance.errors import ExpandError
-from ha.corosync import AUTHKEY_BYTES
 
+# corosync's authkey size; the key is derived here, so the size lives here (no import of
+# ha.corosync, which lets the answers validators import this module directly).
+AUTHKEY_BYTES = 256
 SECRET_BYTES = 16
 CHECK_CHARS = 2
 INFO = b"expand corosync authkey v1"
