@@ -13,6 +13,7 @@ from typing import Any
 
 from appliance.runner import Runner
 from ha.cib import DRBD_RESOURCE
+from ha.fencing import HEURISTICS_AGENT
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,24 @@ def check_cib(cib_xml: str) -> list[Check]:
     ]
 
 
+def gateway_check_targets(cib_xml: str) -> list[str]:
+    """The addresses the fencing gateway check pings (fence_heuristics_ping devices)."""
+    targets: list[str] = []
+    for prim in ET.fromstring(cib_xml).iter("primitive"):
+        if prim.get("class") == "stonith" and prim.get("type") == HEURISTICS_AGENT:
+            targets += _nvpairs(prim).get("ping_targets", "").split(",")
+    return [t for t in targets if t]
+
+
+def check_gateway(runner: Runner, target: str) -> Check:
+    # The same probe the heuristics device sends: a node that fails it may not fence.
+    answered = runner.run(["ping", "-c", "1", "-W", "1", "-n", target],
+                          check=False).returncode == 0
+    return Check(f"fencing gateway {target}", answered,
+                 "answers ping: this node may fence its peer" if answered else
+                 "no answer: this node will not fence its peer (it looks cut off)")
+
+
 def check_drbd(status_out: str) -> list[Check]:
     """``drbdadm status`` (DRBD 9 format) or /proc/drbd (8.4): both disks UpToDate, peer
     connected."""
@@ -120,6 +139,8 @@ def run_checks(runner: Runner) -> list[Check]:
     cib = runner.run(["cibadmin", "--query"], check=False)
     checks += (check_cib(cib.stdout) if cib.returncode == 0
                else [Check("cib", False, "cannot read the CIB: is pacemaker running?")])
+    if cib.returncode == 0:
+        checks += [check_gateway(runner, t) for t in gateway_check_targets(cib.stdout)]
     if cib.returncode == 0 and 'provider="linbit"' in cib.stdout:
         drbd = runner.run(["drbdadm", "status", DRBD_RESOURCE], check=False)
         if drbd.returncode != 0:

@@ -20,7 +20,12 @@ from appliance.answers import Answers
 from appliance.errors import ExpandError
 from appliance.filesink import FileSink
 from appliance.runner import Runner
-from ha.fencing import StonithDevice, devices_from_answers
+from ha.fencing import (
+    HEURISTICS_AGENT,
+    GatewayHeuristics,
+    StonithDevice,
+    devices_from_answers,
+)
 
 DATA_DIR = "/var/lib/expand/data"
 DRBD_RESOURCE = "expand"
@@ -145,8 +150,14 @@ def service_steps(cib: str, answers: Answers, opts: CibOptions) -> list[CibStep]
     return steps
 
 
-def fencing_steps(cib: str, devices: Sequence[StonithDevice]) -> list[CibStep]:
+def fencing_steps(cib: str, devices: Sequence[StonithDevice],
+                  heuristics: GatewayHeuristics | None = None) -> list[CibStep]:
     steps = []
+    if heuristics and devices:
+        steps.append(CibStep(_pcs(cib, "stonith", "create", heuristics.resource_id,
+                                  HEURISTICS_AGENT, *_kv(heuristics.params()),
+                                  "op", "monitor", "interval=60s"),
+                             f"fence only when the gateway {heuristics.gateway} answers"))
     for dev in devices:
         params = list(dev.params)
         if dev.delay_base:
@@ -161,6 +172,11 @@ def fencing_steps(cib: str, devices: Sequence[StonithDevice]) -> list[CibStep]:
                                  input=dev.password_xml(), cib_file_env=True))
         steps.append(CibStep(_pcs(cib, "constraint", "location", dev.resource_id, "avoids",
                                   dev.target_node), "a node never fences itself"))
+        if heuristics:
+            # --force: the offline CIB has no node entries yet (nor the future secondary).
+            steps.append(CibStep(_pcs(cib, "stonith", "level", "add", "1", dev.target_node,
+                                      heuristics.resource_id, dev.resource_id, "--force"),
+                                 f"{dev.target_node} is fenced only after the gateway check"))
     return steps
 
 
@@ -173,7 +189,10 @@ def build_steps(answers: Answers, cib: str, opts: CibOptions | None = None) -> l
         devices = opts.devices
     else:
         devices = devices_from_answers(answers)
-    return (property_steps(cib, opts) + fencing_steps(cib, devices)
+    heuristics = GatewayHeuristics(str(answers.network.gateway),
+                                   (answers.nodes.primary_hostname,
+                                    answers.nodes.secondary_hostname))
+    return (property_steps(cib, opts) + fencing_steps(cib, devices, heuristics)
             + storage_steps(cib, answers, opts) + service_steps(cib, answers, opts))
 
 

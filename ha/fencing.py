@@ -6,6 +6,12 @@ carries ``pcmk_delay_base``: the secondary's attempt to shoot the primary waits,
 primary's attempt to shoot the secondary fires at once, so the primary survives a
 symmetric split. (A device never fences its own target's node: it is banned there.)
 
+A delay alone lets the wrong node win when the *active* node loses its LAN: cut off,
+it still reaches its BMC and may shoot the healthy peer first, leaving the VIP on a
+node no phone can reach. So every fencing level starts with ``fence_heuristics_ping``
+on the LAN gateway (the first boot already insists the gateway answers ping): a node
+that cannot see the gateway may not fence at all, and the connected node wins.
+
 Passwords never reach argv: the device is created without one and the password is
 merged into the CIB afterwards through ``cibadmin --modify --xml-pipe`` on stdin.
 """
@@ -20,6 +26,8 @@ from appliance.errors import ExpandError
 
 PRIMARY_DELAY = "5s"
 LAB_AGENT = "fence_expand_lab"
+HEURISTICS_ID = "fence-gateway-check"
+HEURISTICS_AGENT = "fence_heuristics_ping"
 
 
 @dataclass(frozen=True)
@@ -83,3 +91,21 @@ def lab_devices(nodes: tuple[str, ...], state_dir: str,
                       (("plug", node), ("state_dir", state_dir), ("pcmk_host_list", node)),
                       primary_delay if index == 0 else None)
         for index, node in enumerate(nodes))
+
+
+@dataclass(frozen=True)
+class GatewayHeuristics:
+    """``fence_heuristics_ping`` in front of every device: fence only if the gateway answers.
+
+    One probe with a one-second timeout: the check costs a round trip on a healthy LAN
+    (the failover budget is seconds) and a lost probe only means pacemaker retries.
+    """
+
+    gateway: str
+    nodes: tuple[str, ...]
+    resource_id: str = HEURISTICS_ID
+
+    def params(self) -> tuple[tuple[str, str], ...]:
+        return (("ping_targets", self.gateway), ("ping_count", "1"),
+                ("ping_good_count", "1"), ("ping_timeout", "1"),
+                ("pcmk_host_list", " ".join(self.nodes)))

@@ -1,9 +1,10 @@
 """The lab network, entirely inside network namespaces (nothing on the host side).
 
-A bridge namespace holds two bridges: ``lan`` (198.51.100.0/24) and ``ic`` (the
-203.0.113.0/30 interconnect). Each node namespace gets ``eth0`` on the LAN and ``eth1``
-on the interconnect; the client namespace gets ``eth0`` at .50. Cutting a link is setting
-the node's port on the bridge down, as pulling a cable would.
+A bridge namespace holds two bridges: ``lan`` (198.51.100.0/24; the bridge itself answers
+as the gateway .1) and ``ic`` (the 203.0.113.0/30 interconnect). Each node namespace gets
+``eth0`` on the LAN and ``eth1`` on the interconnect; the client namespace gets ``eth0``
+at .50. Cutting a link is setting the node's port on the bridge down, as pulling a cable
+would.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ PREFIX = "xlab"
 BRIDGE_NS = f"{PREFIX}-br"
 CLIENT_NS = f"{PREFIX}-client"
 CLIENT_IP = IPv4Address("198.51.100.50")
+GATEWAY = IPv4Address("198.51.100.1")  # the example answers' gateway: fencing pings it
 LAN_PREFIX = 24
 IC_PREFIX = 30
 LINKS = {"lan": ("eth0", "lan"), "interconnect": ("eth1", "ic")}
@@ -63,6 +65,7 @@ def create_network(runner: Runner, nodes: tuple[LabNode, ...]) -> None:
     for bridge in ("lan", "ic"):
         _ip(runner, BRIDGE_NS, "link", "add", bridge, "type", "bridge")
         _ip(runner, BRIDGE_NS, "link", "set", bridge, "up")
+    _ip(runner, BRIDGE_NS, "addr", "add", f"{GATEWAY}/{LAN_PREFIX}", "dev", "lan")
     _veth(runner, "client-lan", CLIENT_NS, "eth0")
     _ip(runner, BRIDGE_NS, "link", "set", "client-lan", "master", "lan", "up")
     _ip(runner, CLIENT_NS, "addr", "add", f"{CLIENT_IP}/{LAN_PREFIX}", "dev", "eth0")

@@ -7,6 +7,7 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -88,6 +89,11 @@ def test_pcs_builds_a_cib_that_crm_verify_accepts(tmp_path: Path, primary: Answe
     assert "no-quorum-policy" not in text
     assert (fencing != "sbd") == (answers.fencing.password in text)
     assert (Path(path).stat().st_mode & 0o777) == 0o600
+    # every node is fenced only after the gateway check, on the same level
+    levels = {(lv.get("target"), lv.get("index")): lv.get("devices")
+              for lv in ElementTree.fromstring(text).iter("fencing-level")}
+    assert levels == {(node, "1"): f"fence-gateway-check,fence-{node}"
+                      for node in ("expand1", "expand2")}
 
 
 def test_pcs_rejects_a_bad_step(tmp_path: Path) -> None:

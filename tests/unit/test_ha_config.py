@@ -111,6 +111,20 @@ def test_delay_is_on_the_device_that_fences_the_primary(primary: Answers) -> Non
     assert "pcs -f cib.xml constraint location fence-expand1 avoids expand1" in lines
 
 
+def test_each_node_is_fenced_only_after_the_gateway_answers(primary: Answers) -> None:
+    lines = argvs(cib.build_steps(primary, "c"))
+    check = next(line for line in lines if "stonith create fence-gateway-check" in line)
+    assert "fence_heuristics_ping ping_targets=198.51.100.1" in check
+    assert "pcmk_host_list=expand1 expand2" in check
+    assert not any("constraint location fence-gateway-check" in line for line in lines)
+    for node in ("expand1", "expand2"):
+        level = f"pcs -f c stonith level add 1 {node} fence-gateway-check fence-{node} --force"
+        assert lines.index(level) > lines.index(next(
+            line for line in lines if f"stonith create fence-{node} " in line))
+    no_fencing = argvs(cib.build_steps(primary, "c", cib.CibOptions(no_fencing=True)))
+    assert not any("fence-gateway-check" in line for line in no_fencing)
+
+
 @pytest.mark.parametrize(("mode", "agent"), [("ipmi", "fence_ipmilan"),
                                              ("vmware", "fence_vmware_soap"),
                                              ("sbd", "fence_sbd")])

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from appliance.errors import ExpandError
-from ha.checks import check_cib, check_links, check_quorum, parse_links
+from ha.checks import check_cib, check_links, check_quorum, gateway_check_targets, parse_links
 from ha.status import parse_crm_mon
 
 DATA = Path(__file__).parent / "ha_data"
@@ -96,6 +96,15 @@ def test_cib_checks() -> None:
                                       '<nvpair id="a"'))
     assert [c.name for c in check_cib(bad) if not c.ok] == ["fencing", "no-quorum-policy",
                                                              "stickiness"]
+
+
+def test_gateway_check_targets_come_from_the_heuristics_device() -> None:
+    assert gateway_check_targets(CIB_OK) == []
+    with_check = CIB_OK.replace(
+        "</resources>", '<primitive id="g" class="stonith" type="fence_heuristics_ping">'
+        '<instance_attributes id="i"><nvpair id="t" name="ping_targets" value="10.0.0.1"/>'
+        "</instance_attributes></primitive></resources>")
+    assert gateway_check_targets(with_check) == ["10.0.0.1"]
 
 
 DRBD9_OK = """expand role:Primary
