@@ -15,7 +15,7 @@ from typing import Any
 from appliance.errors import ExpandError
 from appliance.filesink import FileSink
 from appliance.runner import Runner
-from ha.cib import CibStep, apply_steps, push_cib
+from ha.cib import CibStep, update_live_cib
 
 log = logging.getLogger("expand.firstboot")
 
@@ -135,13 +135,7 @@ class ConfigureCluster:
         if f'id="{self.marker}"' in resources:
             log.info("cluster configuration already holds %s: not pushed again", self.marker)
             return
-        sink.write(self.work_file, runner.run(["cibadmin", "--query"]).stdout, mode=0o600)
-        try:
-            host_path = str(sink.target(self.work_file))
-            apply_steps(runner, self.steps, host_path)
-            push_cib(runner, host_path)
-        finally:
-            sink.remove(self.work_file)
+        update_live_cib(runner, sink, self.work_file, self.steps)
 
     def _live_resources(self, runner: Runner) -> str:
         deadline = time.monotonic() + self.wait_seconds

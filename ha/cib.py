@@ -13,6 +13,7 @@ filesystem → the VIP → the PBX service, chained by order and colocation cons
 from __future__ import annotations
 
 import os
+import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -25,6 +26,7 @@ from ha.fencing import (
     GatewayHeuristics,
     StonithDevice,
     devices_from_answers,
+    heuristics_from_answers,
 )
 
 DATA_DIR = "/var/lib/expand/data"
@@ -189,10 +191,8 @@ def build_steps(answers: Answers, cib: str, opts: CibOptions | None = None) -> l
         devices = opts.devices
     else:
         devices = devices_from_answers(answers)
-    heuristics = GatewayHeuristics(str(answers.network.gateway),
-                                   (answers.nodes.primary_hostname,
-                                    answers.nodes.secondary_hostname))
-    return (property_steps(cib, opts) + fencing_steps(cib, devices, heuristics)
+    return (property_steps(cib, opts)
+            + fencing_steps(cib, devices, heuristics_from_answers(answers))
             + storage_steps(cib, answers, opts) + service_steps(cib, answers, opts))
 
 
@@ -211,3 +211,31 @@ def apply_steps(runner: Runner, steps: Sequence[CibStep], cib_host_path: str) ->
 def push_cib(runner: Runner, cib_host_path: str) -> None:
     """Replace the live CIB with the offline one, in one transaction."""
     runner.run(["cibadmin", "--replace", "--xml-file", cib_host_path])
+
+
+def update_live_cib(runner: Runner, sink: FileSink, work_file: str,
+                    steps: Sequence[CibStep]) -> None:
+    """Copy the live CIB to ``work_file`` (0600 while it exists: it may hold fencing
+    passwords), run ``steps`` on the copy and push it in one transaction; the copy is
+    removed even when a step fails. ``steps`` name ``work_file`` as ``runner`` sees it."""
+    sink.write(work_file, runner.run(["cibadmin", "--query"]).stdout, mode=0o600)
+    try:
+        apply_steps(runner, steps, str(sink.target(work_file)))
+        push_cib(runner, work_file)
+    finally:
+        sink.remove(work_file)
+
+
+def fencing_configured(cib_xml: str) -> bool:
+    """Fencing is on and at least one fencing device exists."""
+    root = ET.fromstring(cib_xml)
+    enabled = all(nv.get("value", "true").lower() in ("true", "yes", "1", "on")
+                  for nv in root.iter("nvpair") if nv.get("name") == "stonith-enabled")
+    return enabled and any(p.get("class") == "stonith" for p in root.iter("primitive"))
+
+
+def enable_fencing_steps(cib: str, devices: Sequence[StonithDevice],
+                         heuristics: GatewayHeuristics) -> list[CibStep]:
+    """Fencing added to a running cluster that had none (devices, levels, then on)."""
+    return [*fencing_steps(cib, devices, heuristics),
+            CibStep(_pcs(cib, "property", "set", "stonith-enabled=true"), "fencing on")]

@@ -62,13 +62,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     add = cmds.add_parser(
         "add-secondary", help="grow the standalone primary into a two-node cluster",
-        description="On the primary: rewrite corosync.conf for both nodes (from the "
-                    "answers) and reload corosync; the VIP stays where it is. Then boot "
-                    "the secondary with the join code from the primary's first-boot report.",
+        description="On the primary: make sure the cluster can fence (creating the "
+                    "fencing devices from the answers if it has none), rewrite "
+                    "corosync.conf for both nodes and reload corosync; the VIP stays where "
+                    "it is. Then boot the secondary with the join code from the primary's "
+                    "first-boot report.",
         epilog="example:\n  expandctl ha add-secondary --answers /etc/expand/answers.toml",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     add.add_argument("--answers", type=Path, default=Path(ANSWERS), metavar="FILE",
-                     help=f"the primary's answers (default {ANSWERS})")
+                     help=f"the primary's answers (default {ANSWERS}); when the cluster has "
+                          "no fencing yet, the fencing.* answers (with the password) create it")
+    add.add_argument("--no-fencing", action="store_true",
+                     help="add the secondary to a cluster without fencing; a split can then "
+                          "leave the VIP on both nodes. Never on a customer's cluster")
     add.set_defaults(func=cmd_add_secondary)
 
     jc = cmds.add_parser(
@@ -140,8 +146,10 @@ def cmd_standby(args: argparse.Namespace) -> int:
 
 
 def cmd_add_secondary(args: argparse.Namespace) -> int:
-    answers = load_answers(args.answers)
-    changed = grow.add_secondary(Runner(), FileSink(Path("/")), answers)
+    # The saved answers never hold secrets; a fencing password, if needed, is checked there.
+    answers = load_answers(args.answers, secrets_left_out=True)
+    changed = grow.add_secondary(Runner(), FileSink(Path("/")), answers,
+                                 no_fencing=args.no_fencing)
     print(f"corosync.conf lists {answers.nodes.primary_hostname} and "
           f"{answers.nodes.secondary_hostname}"
           + (" (reloaded)" if changed else " already: nothing to do"))

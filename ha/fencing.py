@@ -109,3 +109,8 @@ class GatewayHeuristics:
         return (("ping_targets", self.gateway), ("ping_count", "1"),
                 ("ping_good_count", "1"), ("ping_timeout", "1"),
                 ("pcmk_host_list", " ".join(self.nodes)))
+
+
+def heuristics_from_answers(answers: Answers) -> GatewayHeuristics:
+    return GatewayHeuristics(str(answers.network.gateway),
+                             (answers.nodes.primary_hostname, answers.nodes.secondary_hostname))

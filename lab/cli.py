@@ -1,4 +1,5 @@
-"""``expandctl lab``: a two-node cluster of namespace nodes on this host, to break on purpose."""
+"""``expandctl lab``: a two-node cluster on this host, to break on purpose: namespace nodes
+(fast) or booted appliance nodes that run their own first boot (``--appliance``)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from lab.nsnode import LAB_DIR
 
 EPILOG = """examples:
   expandctl lab up                          # two nodes, fencing on, VIP 198.51.100.100
+  expandctl lab up --appliance              # the same, each node set up by its first boot
   expandctl lab status --json
   expandctl lab exec expand1 -- expandctl ha status
   expandctl lab kill expand1                # hard power-off; the VIP moves to expand2
@@ -25,11 +27,14 @@ EPILOG = """examples:
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "lab", help="run a two-node cluster locally in namespaces and break it",
-        description="Namespace nodes (network, mount, UTS, PID namespaces) running real "
-                    "corosync and pacemaker, a LAN 198.51.100.0/24 and an interconnect "
-                    "203.0.113.0/30 on bridges in their own namespace, a client namespace "
-                    "at .50, and a lab fence agent that really powers nodes off. State lives "
-                    f"in {LAB_DIR}; each command is its own process. Needs root.",
+        description="Two nodes running real corosync and pacemaker: namespace nodes "
+                    "(network, mount, UTS, PID namespaces; configured by the lab) or, with "
+                    "'up --appliance', booted systemd-nspawn appliance nodes configured by "
+                    "their own unattended first boot. A LAN 198.51.100.0/24 (gateway .1) and "
+                    "an interconnect 203.0.113.0/30 on bridges in their own namespace, a "
+                    "client namespace at .50, and a lab fence agent that really powers nodes "
+                    f"off. State lives in {LAB_DIR}; each command is its own process. "
+                    "Needs root.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     cmds = parser.add_subparsers(dest="lab_cmd", required=True, metavar="COMMAND")
 
@@ -42,6 +47,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                     help="only the primary, as a one-node cluster owning the VIP; add the "
                          "secondary later: lab exec expand1 -- expandctl ha add-secondary "
                          "--answers examples/answers/primary.toml, then lab revive expand2")
+    up.add_argument("--appliance", action="store_true",
+                    help="booted systemd-nspawn nodes that set themselves up with the real "
+                         "unattended first boot of the example answers (primary, then the "
+                         "secondary with the join code); about 2 minutes instead of 20 s. "
+                         "The lab's power switch replaces the example's IPMI fencing")
     up.add_argument("--no-fencing", action="store_true",
                     help="stonith-enabled=false (to see what 'ha status' warns about); "
                          "never on a real cluster")
@@ -79,7 +89,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def cmd_up(args: argparse.Namespace) -> int:
     started = time.monotonic()
     status = control.up(args.nodes, timeout=args.timeout, storage=args.storage,
-                        no_fencing=args.no_fencing, standalone=args.standalone)
+                        no_fencing=args.no_fencing, standalone=args.standalone,
+                        kind="appliance" if args.appliance else "namespace")
     seconds = time.monotonic() - started
     if args.json:
         print_json({"seconds": round(seconds, 1), **status.as_dict()})
@@ -128,10 +139,7 @@ def cmd_exec(args: argparse.Namespace) -> int:
     argv = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
     if not argv:
         raise ExpandError("nothing to run: expandctl lab exec NODE -- CMD [ARGS...]")
-    runner = control.node_runner(args.node)
-    prefix = runner.prefix()
-    # Keep the caller's working directory (the same path exists inside the node).
-    full = [*prefix[:-1], f"--wd={os.getcwd()}", "--", *argv]
+    full = control.node_runner(args.node).interactive_argv(argv, os.getcwd())
     os.execvp(full[0], full)
     return 127  # not reached
 

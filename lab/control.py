@@ -1,5 +1,7 @@
-"""Bring a namespace-node cluster up and down; every call is its own process (state in
-``/run/expand-lab``): up → network, node roots, supervisor, nodes, CIB; down → all gone."""
+"""Bring a lab cluster up and down; every call is its own process (state in
+``/run/expand-lab``). Namespace nodes (default): network, node roots, supervisor, nodes,
+CIB. Appliance nodes (``kind="appliance"``): network, node disks, supervisor, then each
+node boots and runs its own first boot. down → all gone."""
 
 from __future__ import annotations
 
@@ -20,14 +22,16 @@ from appliance.errors import ExpandError
 from appliance.filesink import FileSink
 from appliance.runner import Runner
 from ha import cib, corosync
-from ha.fencing import lab_devices
+from ha.bootstrap import CIB_WORK_FILE
+from ha.fencing import heuristics_from_answers, lab_devices
 from ha.joincode import authkey_from_code, new_join_code
 from ha.operations import service_on
 from ha.status import ClusterStatus, read_status
-from lab import netns
+from lab import appliance, netns
 from lab.fence_agent import SOCKET_NAME, request
 from lab.nsnode import LAB_DIR, NodeRunner, prepare_node_root, read_pid
 from lab.responder import PORT
+from lab.rootfs import HA_PACKAGES, ensure_rootfs
 
 log = logging.getLogger("expand.lab")
 
@@ -63,13 +67,18 @@ def node_names(lab_dir: Path = LAB_DIR) -> list[str]:
     return [n["name"] for n in json.loads((lab_dir / STATE_NAME).read_text())["nodes"]]
 
 
+def lab_kind(lab_dir: Path = LAB_DIR) -> str:
+    node_names(lab_dir)  # refuses when no lab is up
+    return str(json.loads((lab_dir / STATE_NAME).read_text()).get("kind", "namespace"))
+
+
 def node_runner(name: str, lab_dir: Path = LAB_DIR) -> NodeRunner:
     if name not in node_names(lab_dir):
         raise ExpandError(f"unknown lab node {name!r}; nodes: {', '.join(node_names(lab_dir))}")
     pid = read_pid(lab_dir, name)
     if pid is None:
         raise ExpandError(f"lab node {name} is powered off: 'expandctl lab revive {name}'")
-    return NodeRunner(pid)
+    return NodeRunner(pid, appliance=lab_kind(lab_dir) == "appliance")
 
 
 def power(lab_dir: Path, verb: str, name: str) -> str:
@@ -105,6 +114,8 @@ def write_node_config(runner: Runner, lab_dir: Path, names: list[str],
         corosync.write_corosync_conf(sink, corosync.settings_from_answers(
             answers, with_secondary=False) if one_node else settings)
         corosync.install_authkey(sink, key)
+        sink.write("/etc/hosts", hosts_text(answers))
+        sink.write("/etc/resolv.conf", "# lab node: no DNS server\n")
         sink.write("/var/lib/pacemaker/cib/cib.xml", first_cib, mode=0o600,
                    owner="hacluster", group="haclient")
     agent_dir = lab_dir / "agent"
@@ -117,6 +128,12 @@ def write_node_config(runner: Runner, lab_dir: Path, names: list[str],
     ocf_link = ocf_dir / "responder"
     ocf_link.unlink(missing_ok=True)
     ocf_link.symlink_to(REPO / "lab" / "ocf_responder")
+
+
+def hosts_text(answers: Answers) -> str:
+    nodes = answers.nodes
+    return (f"127.0.0.1 localhost\n{answers.network.primary_ip} {nodes.primary_hostname}\n"
+            f"{answers.network.secondary_ip} {nodes.secondary_hostname}\n")
 
 
 def start_supervisor(lab_dir: Path) -> None:
@@ -153,25 +170,57 @@ def configure_cluster(lab_dir: Path, first: str, answers: Answers, names: list[s
                       no_fencing: bool = False) -> None:
     """Build the CIB on the first node with pcs -f on a live copy, then push it."""
     runner = node_runner(first, lab_dir)
-    cib_file = str(lab_dir / "cib-build.xml")
-    live = runner.run(["cibadmin", "--query"]).stdout
-    FileSink(Path("/")).write(cib_file, live, mode=0o600)
+    cib_file = str(lab_dir / "cib-build.xml")  # namespace nodes see the host's files
     opts = cib.CibOptions(service=lab_service(answers), dc_deadtime="2s",
                           devices=lab_devices(tuple(names), str(lab_dir)),
                           fs_type="none", fs_options="bind",
                           storage_device=str(lab_dir / SAN_DIR_NAME),
                           no_fencing=no_fencing)
-    cib.apply_steps(runner, cib.build_steps(answers, cib_file, opts), cib_file)
-    cib.push_cib(runner, cib_file)
+    cib.update_live_cib(runner, FileSink(Path("/")), cib_file,
+                        cib.build_steps(answers, cib_file, opts))
+
+
+def install_appliances(lab_dir: Path, names: list[str], answers: Answers, no_fencing: bool,
+                       timeout: float) -> ClusterStatus:
+    """Boot each appliance node and run its own unattended first boot (see lab.appliance):
+    the primary first; then the lab's fencing and ``ha add-secondary`` there; then the
+    secondary with the join code."""
+    primary, secondary = names
+    runners = {}
+    for name in names:
+        power(lab_dir, "on", name)
+        runners[name] = node_runner(name, lab_dir)
+        appliance.wait_booted(runners[name], name)
+    first = runners[primary]
+    log.info("%s: first boot (primary)", primary)
+    appliance.first_boot(first, lab_dir, primary, appliance.node_answers(answers, "primary"))
+    code = first.run(["expandctl", "ha", "join-code"]).stdout.strip()
+    if no_fencing:
+        first.run(["expandctl", "ha", "add-secondary", "--no-fencing"])
+    else:
+        steps = cib.enable_fencing_steps(CIB_WORK_FILE, lab_devices(tuple(names), str(lab_dir)),
+                                         heuristics_from_answers(answers))
+        cib.update_live_cib(first, FileSink(appliance.node_root(lab_dir, primary)),
+                            CIB_WORK_FILE, steps)
+        first.run(["expandctl", "ha", "add-secondary"])
+    log.info("%s: first boot (secondary, with the join code)", secondary)
+    appliance.first_boot(runners[secondary], lab_dir, secondary,
+                         appliance.node_answers(answers, "secondary", code))
+    return wait_for(first, "both nodes online, the VIP and the service",
+                    lambda s: set(s.online()) == set(names) and s.vip_holder is not None
+                    and service_on(s, s.vip_holder), timeout)
 
 
 def up(count: int = 2, lab_dir: Path = LAB_DIR, timeout: float = 90,
        storage: str = "none", no_fencing: bool = False,
-       standalone: bool = False) -> ClusterStatus:
+       standalone: bool = False, kind: str = "namespace") -> ClusterStatus:
     if os.geteuid() != 0:
         raise ExpandError("the lab needs root (network namespaces, mounts)")
     if count != 2:
-        raise ExpandError("the namespace lab runs exactly 2 nodes (a two-node cluster)")
+        raise ExpandError("the lab runs exactly 2 nodes (a two-node cluster)")
+    if kind == "appliance" and (storage != "none" or standalone):
+        raise ExpandError("--appliance nodes run with storage none and both nodes "
+                          "(--storage san and --standalone are namespace-lab options)")
     if is_up(lab_dir):
         raise ExpandError(f"a lab is already up ({lab_dir}); 'expandctl lab down' first")
     runner = Runner()
@@ -186,17 +235,25 @@ def up(count: int = 2, lab_dir: Path = LAB_DIR, timeout: float = 90,
         raise ExpandError(f"namespaces of an earlier lab are still there ({', '.join(leftovers)})"
                           ": run 'expandctl lab down' first")
     answers = lab_answers(storage)
+    # Built before anything else exists: the first time, this is minutes of debootstrap.
+    rootfs = ensure_rootfs(packages=HA_PACKAGES, flavor="ha") if kind == "appliance" else None
     lab_dir.mkdir(parents=True, exist_ok=True)
     (lab_dir / SAN_DIR_NAME).mkdir(exist_ok=True)
     try:
         netns.create_network(runner, nodes)
-        write_node_config(runner, lab_dir, names, answers, standalone)
+        if rootfs is not None:
+            for name in names:
+                appliance.prepare_root(lab_dir, name, rootfs, runner)
+        else:
+            write_node_config(runner, lab_dir, names, answers, standalone)
         state = {"nodes": [{"name": n.name, "lan_ip": str(n.lan_ip), "ic_ip": str(n.ic_ip),
                             "netns": n.netns} for n in nodes],
                  "vip": str(answers.network.virtual_ip), "client_netns": netns.CLIENT_NS,
-                 "storage": storage}
+                 "storage": storage, "kind": kind}
         FileSink(Path("/")).write(str(lab_dir / STATE_NAME), json.dumps(state, indent=2))
         start_supervisor(lab_dir)
+        if rootfs is not None:
+            return install_appliances(lab_dir, names, answers, no_fencing, timeout)
         running = names[:1] if standalone else names
         for name in running:
             power(lab_dir, "on", name)
@@ -231,6 +288,10 @@ def down(lab_dir: Path = LAB_DIR) -> list[str]:
             done.append(f"{node_dir.name} killed")
     netns.delete_network(runner)
     done.append("namespaces deleted")
+    for merged in (lab_dir / "nodes").glob("*/merged") if (lab_dir / "nodes").is_dir() else []:
+        if os.path.ismount(merged):  # an appliance node's disk (overlay)
+            runner.run(["umount", "-l", str(merged)], check=False)
+            done.append(f"{merged.parent.name}'s disk unmounted")
     if lab_dir.exists():
         subprocess.run(["rm", "-rf", "--one-file-system", str(lab_dir)], check=False)
     return done

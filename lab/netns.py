@@ -79,7 +79,7 @@ def create_network(runner: Runner, nodes: tuple[LabNode, ...]) -> None:
 
 def power_links(runner: Runner, node: LabNode, *, on: bool) -> None:
     """A powered-off node has no address: its NICs go dark and forget the VIP, as a
-    real machine's would. Power on restores the node's own addresses only."""
+    real machine's would. Power on restores the node's own addresses and default route."""
     for ifname, address, prefix in (("eth0", node.lan_ip, LAN_PREFIX),
                                     ("eth1", node.ic_ip, IC_PREFIX)):
         if on:
@@ -88,6 +88,9 @@ def power_links(runner: Runner, node: LabNode, *, on: bool) -> None:
         else:
             _ip(runner, node.netns, "link", "set", ifname, "down")
             _ip(runner, node.netns, "addr", "flush", "dev", ifname)
+    if on:  # as a DHCP lease would: an appliance node's first boot finds its LAN by it
+        _ip(runner, node.netns, "route", "replace", "default", "via", str(GATEWAY),
+            "dev", "eth0")
 
 
 def set_cable(runner: Runner, node: LabNode, link: str, *, connected: bool) -> None:

@@ -1,11 +1,11 @@
 """Namespace nodes: a cluster node is a network + mount + UTS + PID namespace on this host.
 
 Each node's private state lives under ``LAB_DIR/nodes/NAME/root`` and is bind-mounted over
-/etc/corosync, /etc/pacemaker, /var/lib/corosync, /var/lib/pacemaker and /var/log inside
-the node, so it survives a power cycle like a disk would. /run and /dev/shm are fresh
-tmpfs (libqb names shm files by PID and both nodes have the same PIDs). PID 1 of the node
-is ``init_main``: it mounts, starts ``corosync -f`` then ``pacemakerd`` and reaps orphans;
-SIGKILL of it is a clean power-off of the whole node.
+/etc/corosync, /etc/pacemaker, /var/lib/corosync, /var/lib/pacemaker, /var/log, /etc/hosts
+and /etc/resolv.conf inside the node, so it survives a power cycle like a disk would. /run
+and /dev/shm are fresh tmpfs (libqb names shm files by PID and both nodes have the same
+PIDs). PID 1 of the node is ``init_main``: it mounts, starts ``corosync -f`` then
+``pacemakerd`` and reaps orphans; SIGKILL of it is a clean power-off of the whole node.
 
 Run as ``python -m lab.nsnode init --name NAME --lab-dir DIR`` (by the supervisor only).
 """
@@ -24,12 +24,17 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from appliance.runner import Result, Runner
+from lab.nspawn import enter_argv
 
 log = logging.getLogger("expand.lab")
 
 LAB_DIR = Path("/run/expand-lab")
 BIND_DIRS = ("/etc/corosync", "/etc/pacemaker", "/var/lib/corosync", "/var/lib/pacemaker",
              "/var/log")
+# The node's own name service, as the first boot leaves an appliance: cluster names in
+# /etc/hosts and no DNS server (the host's would time out from the node's network, and
+# fence agents resolve this host's name: 10 s per call).
+BIND_FILES = ("/etc/hosts", "/etc/resolv.conf")
 # (path inside the node, owner, group, mode) created in each node's private root.
 NODE_DIRS = (
     ("/etc/corosync", "root", "root", 0o755),
@@ -88,15 +93,27 @@ def read_pid(lab_dir: Path, name: str) -> int | None:
 
 
 class NodeRunner(Runner):
-    """Runs commands inside a node (its network, mount, UTS and PID namespaces)."""
+    """Runs commands inside a node: a namespace node's network, mount, UTS and PID
+    namespaces (the host's files otherwise), or all of a booted appliance node's."""
 
-    def __init__(self, pid: int, inner: Runner | None = None) -> None:
+    def __init__(self, pid: int, inner: Runner | None = None, *, appliance: bool = False
+                 ) -> None:
         super().__init__()
         self.pid = pid
         self.inner = inner or Runner()
+        self.appliance = appliance
 
     def prefix(self) -> list[str]:
+        if self.appliance:
+            return enter_argv(self.pid)
         return ["nsenter", "-t", str(self.pid), "-n", "-m", "-u", "-p", "--"]
+
+    def interactive_argv(self, argv: Sequence[str], cwd: str) -> list[str]:
+        """``lab exec``: a namespace node shares the host's files, so the caller's working
+        directory is kept; an appliance node starts in its own /."""
+        if self.appliance:
+            return [*self.prefix(), *argv]
+        return [*self.prefix()[:-1], f"--wd={cwd}", "--", *argv]
 
     def run(self, argv: Sequence[str], *, input: str | bytes | None = None,
             check: bool = True, env: Mapping[str, str] | None = None,
@@ -129,7 +146,7 @@ def mount_node(name: str, lab_dir: Path) -> None:
     work.mkdir(exist_ok=True)
     _mount("-t", "overlay", "overlay", "-o",
            f"lowerdir=/var/lib,upperdir={upper},workdir={work}", "/var/lib")
-    for path in BIND_DIRS:
+    for path in (*BIND_DIRS, *BIND_FILES):
         _mount("--bind", str(root / path.lstrip("/")), path)
     _mount("-t", "tmpfs", "-o", "mode=755", "tmpfs", "/run")
     _mount("-t", "tmpfs", "-o", "mode=1777", "tmpfs", "/dev/shm")

@@ -58,10 +58,31 @@ class Node:
         """Run a command inside the booted node (all its namespaces, its root)."""
         if not self.leader:
             raise ExpandError(f"node {self.name} is not booted")
-        return self.runner.run(
-            ["nsenter", "-t", str(self.leader), "-a", "-r", "-w",
-             "env", "-i", f"PATH={NODE_PATH}", "LANG=C.UTF-8", "HOME=/root", *argv],
-            input=input, check=check, timeout=timeout)
+        return self.runner.run([*enter_argv(self.leader), *argv],
+                               input=input, check=check, timeout=timeout)
+
+
+def enter_argv(leader: int) -> list[str]:
+    """The prefix that runs a command inside a booted node: every namespace of its PID 1,
+    its root and working directory, and a clean environment."""
+    return ["nsenter", "-t", str(leader), "-a", "-r", "-w",
+            "env", "-i", f"PATH={NODE_PATH}", "LANG=C.UTF-8", "HOME=/root"]
+
+
+def boot_argv(root: Path, machine: str, netns: str, *extra: str) -> list[str]:
+    """``systemd-nspawn`` booting ``root`` in the network namespace ``netns``."""
+    return ["systemd-nspawn", "-b", "-D", str(root), "-M", machine, "--register=no",
+            "--keep-unit", f"--network-namespace-path=/run/netns/{netns}",
+            "--capability=CAP_NET_ADMIN,CAP_NET_RAW", "--resolv-conf=off", "--timezone=off",
+            "--link-journal=no", "--console=read-only", *extra]
+
+
+def mask_wait_online(root: Path) -> None:
+    # No DHCP server on the lab LAN: waiting to be "online" would hold the boot 60 s.
+    for unit in ("NetworkManager-wait-online.service", "systemd-networkd-wait-online.service"):
+        mask = root / "etc/systemd/system" / unit
+        mask.unlink(missing_ok=True)
+        mask.symlink_to("/dev/null")
 
 
 @dataclass
@@ -100,11 +121,7 @@ class Lab:
         if os_release is not None:
             (node.root / "etc/os-release").unlink()
             (node.root / "etc/os-release").write_text(os_release)
-        # No DHCP server on the lab LAN: waiting to be "online" would hold the boot 60 s.
-        for unit in ("NetworkManager-wait-online.service", "systemd-networkd-wait-online.service"):
-            mask = node.root / "etc/systemd/system" / unit
-            mask.unlink(missing_ok=True)
-            mask.symlink_to("/dev/null")
+        mask_wait_online(node.root)
         self._boot(node)
         return node
 
@@ -128,16 +145,13 @@ class Lab:
 
     def _boot(self, node: Node) -> None:
         console = open(node.base / "console.log", "wb")  # noqa: SIM115 - lives with the node
-        argv = ["systemd-nspawn", "-b", "-D", str(node.root), "-M", node.name,
-                "--register=no", "--keep-unit", f"--network-namespace-path=/run/netns/{node.netns}",
-                "--capability=CAP_NET_ADMIN,CAP_NET_RAW", "--resolv-conf=off",
-                "--timezone=off", "--link-journal=no", "--console=read-only"]
+        argv = boot_argv(node.root, node.name, node.netns)
         log.info("+ %s", " ".join(argv))
         # A long-lived process: Runner.run waits for exit, so this one is started directly.
         node.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=console,
                                      stderr=subprocess.STDOUT)
         console.close()
-        node.leader = _wait_for_leader(node.proc.pid)
+        node.leader = wait_for_leader(node.proc.pid)
         deadline = time.monotonic() + BOOT_TIMEOUT
         while time.monotonic() < deadline:
             state = node.run(["systemctl", "is-system-running"], check=False).stdout.strip()
@@ -226,7 +240,7 @@ def install_toolkit(root: Path) -> None:
         host.write_text(text)
 
 
-def _wait_for_leader(nspawn_pid: int, timeout: float = 30.0) -> int:
+def wait_for_leader(nspawn_pid: int, timeout: float = 30.0) -> int:
     """The node's PID 1, as the host numbers it: a descendant of nspawn that is PID 1 in
     its own PID namespace."""
     deadline = time.monotonic() + timeout

@@ -33,11 +33,12 @@ PACKAGES: tuple[str, ...] = (
 # appliance writes on Rocky/Alma (nodes swap in a Rocky os-release; see lab/nspawn.py).
 NM_PACKAGES: tuple[str, ...] = (*PACKAGES, "network-manager", "libpam-systemd")
 # Nodes whose own first boot runs the cluster step for real (corosync, pacemaker, the
-# offline CIB tools and the IPaddr2 agent).
+# offline CIB tools, the IPaddr2 agent and the fence agents: fence_heuristics_ping gates
+# every fencing level).
 # debootstrap does not resolve virtual packages: pcs → python3-cryptography needs the
 # cffi backend named explicitly ("python3-cffi-backend-api-min ... is not installed").
 HA_PACKAGES: tuple[str, ...] = (*PACKAGES, "corosync", "pacemaker", "pacemaker-cli-utils",
-                                "pcs", "resource-agents", "python3-cffi-backend")
+                                "pcs", "resource-agents", "fence-agents", "python3-cffi-backend")
 NODE_VENV = "/opt/expand/venv"
 REPO = Path(__file__).resolve().parent.parent
 BASE_STAMP = ".expand-rootfs-packages"

@@ -1,6 +1,8 @@
 """The lab's power switch: one host process that owns every node's holder process.
 
-Nodes cannot power each other off themselves (a node's PID namespace cannot see a
+A node is a namespace node (``lab.nsnode``) or, with ``"kind": "appliance"`` in the lab
+state, a booted systemd-nspawn container (``lab.appliance``). Nodes cannot power each
+other off themselves (a node's PID namespace cannot see a
 sibling's processes), so the lab fence agent and ``expandctl lab kill/revive`` ask this
 process over a unix socket (``LAB_DIR/control.sock``, reachable from inside the nodes):
 
@@ -20,15 +22,15 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Sequence
 from ipaddress import IPv4Address
 from pathlib import Path
 
 from appliance.runner import Runner
-from lab import netns
+from lab import appliance, netns
 from lab.fence_agent import SOCKET_NAME
 from lab.nsnode import LAB_DIR, holder_argv, pid_file
+from lab.nspawn import wait_for_leader
 
 log = logging.getLogger("expand.lab")
 
@@ -41,25 +43,12 @@ def load_nodes(lab_dir: Path) -> dict[str, netns.LabNode]:
             for n in state["nodes"]}
 
 
-def _init_pid_of(holder: int, timeout: float = 5.0) -> int:
-    """The node's PID 1 is the single child of the ``unshare`` holder."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            children = Path(f"/proc/{holder}/task/{holder}/children").read_text().split()
-        except FileNotFoundError:
-            break
-        if children:
-            return int(children[0])
-        time.sleep(0.02)
-    raise RuntimeError(f"node holder {holder} started no init")
-
-
 class Supervisor:
     def __init__(self, lab_dir: Path, runner: Runner) -> None:
         self.lab_dir = lab_dir
         self.runner = runner
         self.nodes = load_nodes(lab_dir)
+        self.appliance = json.loads((lab_dir / STATE_NAME).read_text()).get("kind") == "appliance"
         self.holders: dict[str, subprocess.Popen[bytes]] = {}
         self.inits: dict[str, int] = {}
 
@@ -73,11 +62,13 @@ class Supervisor:
         node = self.nodes[name]
         netns.power_links(self.runner, node, on=True)
         console = open(self.lab_dir / "nodes" / name / "console.log", "ab")  # noqa: SIM115
-        holder = subprocess.Popen(holder_argv(self.lab_dir, name, node.netns),
-                                  stdin=subprocess.DEVNULL, stdout=console, stderr=console)
+        argv = (appliance.boot_argv(self.lab_dir, name, node.netns) if self.appliance
+                else holder_argv(self.lab_dir, name, node.netns))
+        holder = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=console,
+                                  stderr=console)
         console.close()
         self.holders[name] = holder
-        self.inits[name] = _init_pid_of(holder.pid)
+        self.inits[name] = wait_for_leader(holder.pid)
         pid_file(self.lab_dir, name).write_text(f"{self.inits[name]}\n")
         log.info("%s powered on (pid 1 = host pid %d)", name, self.inits[name])
 

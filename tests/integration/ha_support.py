@@ -27,13 +27,13 @@ def require_cluster_tools() -> None:
 
 
 @contextmanager
-def lab_up(*args: str) -> Iterator[None]:
+def lab_up(*args: str, timeout: float = 180) -> Iterator[None]:
     """A lab for a whole test module, under the heavy lock, always torn down."""
     require_cluster_tools()
     with heavy_lock():
         expandctl("lab", "down", check=False)
         try:
-            expandctl("lab", "up", *args, timeout=180)
+            expandctl("lab", "up", *args, timeout=timeout)
             yield
         finally:
             expandctl("lab", "down", check=False)
@@ -49,9 +49,11 @@ def expandctl(*args: str, check: bool = True,
     return proc
 
 
-def ha_json(node: str, *args: str) -> dict[str, Any]:
-    # `ha check` exits 1 when a check fails: the JSON is what the tests look at.
-    proc = expandctl("lab", "exec", node, "--", EXPANDCTL, "ha", *args, "--json", check=False)
+def ha_json(node: str, *args: str, program: str = EXPANDCTL) -> dict[str, Any]:
+    """``expandctl ha ARGS --json`` inside a lab node (``program="expandctl"``: the node's
+    own, in appliance nodes). ``ha check`` exits 1 when a check fails: the JSON is what
+    the tests look at."""
+    proc = expandctl("lab", "exec", node, "--", program, "ha", *args, "--json", check=False)
     assert proc.stdout.strip(), f"no JSON from ha {' '.join(args)}: {proc.stderr}"
     data: dict[str, Any] = json.loads(proc.stdout)
     return data

@@ -143,7 +143,12 @@ def test_secondary_first_boot_with_the_join_code_joins_as_passive(
     the_lab, primary, _, _ = booted_lab
     wait_for_vip(primary)
     code = primary.run(["expandctl", "ha", "join-code"]).stdout.strip()
-    primary.run(["expandctl", "ha", "add-secondary"])  # from the saved /etc/expand answers
+    # From the saved /etc/expand answers (no secrets in them). standalone.toml has no
+    # fencing: two nodes without it are refused unless the choice is explicit.
+    refused = primary.run(["expandctl", "ha", "add-secondary"], check=False)
+    assert refused.returncode == 1 and "--no-fencing" in refused.stderr, refused.stderr
+    assert "expand2" not in primary.run(["cat", "/etc/corosync/corosync.conf"]).stdout
+    primary.run(["expandctl", "ha", "add-secondary", "--no-fencing"])
     secondary = the_lab.add_node("fbha2", rootfs=ensure_rootfs(packages=HA_PACKAGES,
                                                                   flavor="ha"),
                                  dhcp_like="198.51.100.154/24")

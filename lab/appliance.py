@@ -1,0 +1,100 @@
+"""Appliance nodes: booted systemd-nspawn containers that set themselves up with the real
+unattended first boot, on the same lab network, power switch and CLI as namespace nodes.
+
+``expandctl lab up --appliance``: each node's root is an overlay of the cached Debian root
+with corosync, pacemaker, pcs and the fence agents (``lab.rootfs`` "ha" flavour) plus this
+checkout's toolkit. The primary runs ``expandctl firstboot --answers … --yes`` from the
+example answers (a one-node cluster that owns the VIP) and ``ha add-secondary``; the
+secondary runs its own first boot with the primary's join code and joins as passive.
+
+Where the lab differs from a customer's install, on purpose:
+- The example's IPMI controllers do not exist here, so the first boot runs with
+  ``fencing.mode = "none"`` and the lab then puts its power switch (``fence_expand_lab``,
+  behind the same gateway check) in as the fencing devices, before ``ha add-secondary``.
+- Asterisk is not in the root: ``asterisk.service`` is the lab's TCP responder on port
+  5060 under the same unit name, so the CIB's ``systemd:asterisk`` resource is unchanged.
+- The example answers' storage (a SAN LUN) is "none" here.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from appliance.answers import Answers, Cluster
+from appliance.answers_toml import dump_answers
+from appliance.errors import ExpandError
+from appliance.filesink import FileSink
+from appliance.runner import Runner
+from lab import nspawn
+from lab.nspawn import install_toolkit, mask_wait_online, mount_overlay
+from lab.responder import PORT
+from lab.rootfs import NODE_VENV
+
+ANSWERS_IN_NODE = "/root/lab-answers.toml"
+FIRST_BOOT_TIMEOUT = 400.0
+FENCE_AGENT = (f"#!{NODE_VENV}/bin/python3\n"
+               '"""The lab power switch as a fence agent (expandctl lab)."""\n'
+               "import sys\nfrom lab.fence_agent import main\nsys.exit(main())\n")
+ASTERISK_STAND_IN = (
+    "[Unit]\nDescription=Asterisk stand-in of the eXpand lab (TCP banner on port "
+    f"{PORT})\n[Service]\nExecStart={NODE_VENV}/bin/python3 -m lab.responder --port {PORT}\n")
+
+
+def node_base(lab_dir: Path, name: str) -> Path:
+    return lab_dir / "nodes" / name
+
+
+def node_root(lab_dir: Path, name: str) -> Path:
+    return node_base(lab_dir, name) / "merged"
+
+
+def prepare_root(lab_dir: Path, name: str, rootfs: Path, runner: Runner) -> Path:
+    """The node's disk: an overlay that keeps what the node writes across power cycles."""
+    root = mount_overlay(rootfs, node_base(lab_dir, name), runner)
+    install_toolkit(root)
+    mask_wait_online(root)
+    sink = FileSink(root)
+    sink.write("/usr/sbin/fence_expand_lab", FENCE_AGENT, mode=0o755)
+    sink.write("/etc/systemd/system/asterisk.service", ASTERISK_STAND_IN)
+    return root
+
+
+def boot_argv(lab_dir: Path, name: str, netns: str) -> list[str]:
+    """Power on: boot the node's root in its network namespace; the lab dir is bound in so
+    the fence agent reaches the power switch."""
+    return nspawn.boot_argv(node_root(lab_dir, name), name, netns, f"--bind={lab_dir}")
+
+
+def wait_booted(runner: Runner, name: str, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    state = "?"
+    while time.monotonic() < deadline:
+        state = runner.run(["systemctl", "is-system-running"], check=False).stdout.strip()
+        if state in ("running", "degraded"):
+            return
+        time.sleep(0.3)
+    raise ExpandError(f"lab node {name} did not boot in {timeout:.0f} s (state {state!r})")
+
+
+def node_answers(answers: Answers, mode: str, join_code: str = "") -> Answers:
+    """The example answers as this lab installs them (see the module text)."""
+    no_ipmi = replace(answers.fencing, mode="none", primary_target="", secondary_target="",
+                      host="", username="", password="")
+    return replace(answers, mode=mode, fencing=no_ipmi, cluster=Cluster(join_code))
+
+
+def first_boot(runner: Runner, lab_dir: Path, name: str, answers: Answers) -> str:
+    """Write the answers into the node (0600, they hold secrets) and run its unattended
+    first boot; returns its output."""
+    FileSink(node_root(lab_dir, name)).write(
+        ANSWERS_IN_NODE, dump_answers(answers, include_secrets=True,
+                                      header=["answers of the eXpand lab (expandctl lab up)"]),
+        mode=0o600)
+    result = runner.run(["expandctl", "firstboot", "--answers", ANSWERS_IN_NODE, "--yes"],
+                        check=False, timeout=FIRST_BOOT_TIMEOUT)
+    if result.returncode != 0:
+        raise ExpandError(f"the first boot of {name} failed (exit {result.returncode}):\n"
+                          + (result.stdout + result.stderr)[-3000:])
+    return result.stdout

@@ -1,0 +1,94 @@
+"""``ha add-secondary``: a second node only joins a cluster that can fence it (or when
+``--no-fencing`` is said out loud); the saved answers, which never hold secrets, load."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from appliance.answers import Answers, load_answers
+from appliance.answers_toml import dump_answers
+from appliance.errors import ExpandError
+from appliance.filesink import FileSink
+from appliance.reports import ValidationFailed
+from appliance.runner import RecordingRunner, Result
+from ha import cib, grow
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "answers"
+CONF = "/etc/corosync/corosync.conf"
+NO_FENCING_CIB = ('<cib><configuration><crm_config><cluster_property_set id="p">'
+                  '<nvpair id="s" name="stonith-enabled" value="false"/>'
+                  "</cluster_property_set></crm_config><resources/></configuration></cib>")
+FENCED_CIB = NO_FENCING_CIB.replace('value="false"', 'value="true"').replace(
+    "<resources/>", '<resources><primitive id="f" class="stonith" type="fence_ipmilan"/>'
+                    "</resources>")
+
+
+@pytest.fixture
+def primary() -> Answers:
+    return load_answers(EXAMPLES / "primary.toml")
+
+
+def runner_with(cib_xml: str) -> RecordingRunner:
+    return RecordingRunner(answers={("cibadmin", "--query"): Result((), 0, cib_xml, "")})
+
+
+def test_fencing_configured_reads_the_property_and_the_devices() -> None:
+    assert cib.fencing_configured(FENCED_CIB)
+    assert not cib.fencing_configured(NO_FENCING_CIB)
+    assert not cib.fencing_configured(FENCED_CIB.replace('value="true"', 'value="false"'))
+    devices_only = NO_FENCING_CIB.replace('<nvpair id="s" name="stonith-enabled" '
+                                          'value="false"/>', "")
+    assert not cib.fencing_configured(devices_only)  # default on, but nothing to fence with
+
+
+def test_refused_without_fencing_and_nothing_written(tmp_path: Path, primary: Answers) -> None:
+    answers = replace(primary, fencing=replace(primary.fencing, mode="none"))
+    runner = runner_with(NO_FENCING_CIB)
+    with pytest.raises(ExpandError, match="--no-fencing"):
+        grow.add_secondary(runner, FileSink(tmp_path), answers)
+    assert not (tmp_path / CONF.lstrip("/")).exists()
+    assert runner.calls == [("cibadmin", "--query")]
+    assert grow.add_secondary(runner, FileSink(tmp_path), answers, no_fencing=True)
+    assert "expand2" in (tmp_path / CONF.lstrip("/")).read_text()
+
+
+def test_fencing_from_the_answers_is_created_before_the_secondary_is_listed(
+        tmp_path: Path, primary: Answers) -> None:
+    runner = runner_with(NO_FENCING_CIB)
+    assert grow.add_secondary(runner, FileSink(tmp_path), primary)
+    lines = [" ".join(c) for c in runner.calls]
+    push = lines.index("cibadmin --replace --xml-file /var/lib/expand/cib-build.xml")
+    assert any("stonith create fence-expand1 fence_ipmilan" in line for line in lines[:push])
+    assert any("stonith-enabled=true" in line for line in lines[:push])
+    assert lines[-1] == "corosync-cfgtool -R"
+    assert not (tmp_path / "var/lib/expand/cib-build.xml").exists()  # held the password
+    assert all(primary.fencing.password not in line for line in lines)
+
+
+def test_fencing_password_is_asked_for_by_name(tmp_path: Path, primary: Answers) -> None:
+    saved = replace(primary, fencing=replace(primary.fencing, password=""))
+    with pytest.raises(ExpandError, match=r"fencing\.password"):
+        grow.add_secondary(runner_with(NO_FENCING_CIB), FileSink(tmp_path), saved)
+
+
+def test_already_fenced_cluster_only_grows(tmp_path: Path, primary: Answers) -> None:
+    runner = runner_with(FENCED_CIB)
+    assert grow.add_secondary(runner, FileSink(tmp_path), primary)
+    assert not any("stonith" in " ".join(c) for c in runner.calls)
+    assert not grow.add_secondary(runner, FileSink(tmp_path), primary)  # rerun: no change
+
+
+def test_saved_answers_load_without_their_secrets(tmp_path: Path, primary: Answers) -> None:
+    saved = tmp_path / "answers.toml"
+    saved.write_text(dump_answers(primary))  # as the first boot saves them
+    assert "password" not in saved.read_text()
+    with pytest.raises(ValidationFailed, match=r"smtp\.password"):
+        load_answers(saved)
+    loaded = load_answers(saved, secrets_left_out=True)
+    assert loaded.smtp.password == "" and loaded.network == primary.network
+    saved.write_text(saved.read_text().replace('mode = "primary"', 'mode = "primary2"'))
+    with pytest.raises(ValidationFailed, match="mode"):  # other problems still count
+        load_answers(saved, secrets_left_out=True)
