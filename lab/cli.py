@@ -21,6 +21,7 @@ EPILOG = """examples:
   expandctl lab kill expand1                # hard power-off; the VIP moves to expand2
   expandctl lab revive expand1              # comes back and rejoins as passive
   expandctl lab cut expand2 --link interconnect     (and --restore)
+  expandctl lab split                       # both see the gateway, not each other
   expandctl lab down"""
 
 
@@ -74,6 +75,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cut.add_argument("--link", choices=["lan", "interconnect", "both"], default="interconnect")
     cut.add_argument("--restore", action="store_true", help="plug the cable back in")
     cut.set_defaults(func=cmd_cut)
+
+    split = cmds.add_parser(
+        "split", help="the nodes lose each other but both keep the LAN (and --restore)",
+        description="Interconnect cables out and the nodes' LAN ports isolated on the switch: "
+                    "each node still reaches the gateway and the client, not the other. Both "
+                    "pass the gateway check and race to fence; the delay on the device that "
+                    "fences the primary lets the primary win.")
+    split.add_argument("--restore", action="store_true", help="join the nodes again")
+    split.set_defaults(func=cmd_split)
 
     ex = cmds.add_parser("exec", help="run a command inside a node: lab exec NODE -- CMD...",
                          description="Runs CMD in the node's network, mount, UTS and PID "
@@ -132,6 +142,14 @@ def cmd_cut(args: argparse.Namespace) -> int:
     for link in links:
         netns.set_cable(Runner(), nodes[args.node], link, connected=args.restore)
     print(f"{args.node}: {' and '.join(links)} {'restored' if args.restore else 'cut'}")
+    return 0
+
+
+def cmd_split(args: argparse.Namespace) -> int:
+    control.node_names()  # refuses when no lab is up
+    netns.set_split(Runner(), netns.default_nodes(), split=not args.restore)
+    print("nodes joined again" if args.restore else
+          "nodes split: each sees the gateway and the client, not the other")
     return 0
 
 

@@ -97,6 +97,16 @@ def set_cable(runner: Runner, node: LabNode, link: str, *, connected: bool) -> N
     _ip(runner, BRIDGE_NS, "link", "set", node.port(link), "up" if connected else "down")
 
 
+def set_split(runner: Runner, nodes: tuple[LabNode, ...], *, split: bool) -> None:
+    """The nodes lose each other but not the LAN: interconnect cables out, and their LAN
+    ports isolated on the switch (isolated ports cannot reach one another; the gateway
+    and the client still answer both). The symmetric split the fence delay settles."""
+    for node in nodes:
+        set_cable(runner, node, "interconnect", connected=not split)
+        _ip(runner, BRIDGE_NS, "link", "set", "dev", node.port("lan"), "type", "bridge_slave",
+            "isolated", "on" if split else "off")
+
+
 def addresses(runner: Runner, ns: str) -> set[IPv4Address]:
     out = runner.run(["ip", "-n", ns, "-o", "-4", "addr", "show"], check=False).stdout
     found = set()

@@ -135,3 +135,25 @@ def test_both_links_cut_fencing_leaves_exactly_one_vip_holder() -> None:
     assert fence and fence["target"] == victim
     wait_for("the fenced node back as passive", both_online, 40, poll=0.5)
     assert vip_holders() == [other(victim)]
+
+
+def test_symmetric_split_the_delay_lets_the_primary_win() -> None:
+    # Both nodes still see the gateway, so both pass the gateway check and race to fence;
+    # the delay on the device that fences the primary decides. The VIP starts on the
+    # secondary: the harder case, it must move.
+    if active() != NODES[1]:
+        expandctl("lab", "exec", NODES[0], "--", EXPANDCTL, "ha", "switchover")
+    assert active() == NODES[1]
+    with VipWatcher() as watcher:
+        expandctl("lab", "split")
+        try:
+            wait_for("VIP on the primary", lambda: vip_holders() == [NODES[0]], 20)
+            wait_for("service on the primary",
+                     lambda: client_tcp() == f"expand-lab {NODES[0]}", 10)
+        finally:
+            expandctl("lab", "split", "--restore")
+    assert watcher.double == [], f"VIP on both nodes at {watcher.double}: {watcher.history}"
+    fence = ha_json(NODES[0], "status")["last_fence"]
+    assert fence and fence["target"] == NODES[1] and fence["status"] == "success"
+    wait_for("the fenced secondary back as passive", both_online, 40, poll=0.5)
+    assert vip_holders() == [NODES[0]]
