@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import sys
@@ -16,9 +17,19 @@ from appliance.runner import RedactingFilter, Redactor
 REDACTOR = Redactor()
 
 
-def wrap_help(text: str) -> str:
-    """Wrap a --help description by hand: parsers use the raw formatter to keep examples' layout."""
-    return textwrap.fill(text, 78)
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """--help text: prose paragraphs filled to the terminal, indented lines (examples, exit
+    codes) kept as written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        paragraphs = []
+        for para in text.split("\n\n"):
+            if any(line[:1].isspace() for line in para.splitlines()):
+                paragraphs.append(textwrap.indent(para, indent))
+            else:
+                paragraphs.append(textwrap.fill(" ".join(para.split()), width,
+                                                initial_indent=indent, subsequent_indent=indent))
+        return "\n\n".join(paragraphs)
 
 
 def print_json(data: Any) -> None:

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from appliance.answers import Answers, check_file
-from appliance.console import REDACTOR, print_json, print_reports
+from appliance.console import REDACTOR, HelpFormatter, print_json, print_reports
 from appliance.errors import ExpandError
 from appliance.platform import Platform, detect
 from appliance.runner import RecordingRunner, RedactingFilter, Runner
@@ -51,7 +51,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                     "report shows the join code the secondary's first boot asks for. "
                     "Steps are journaled: a run cut short resumes where it stopped. "
                     "Passwords and the join code are never logged or saved in answers.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=EPILOG, formatter_class=HelpFormatter)
     parser.add_argument("--answers", type=Path, metavar="FILE",
                         help="apply this answers file instead of asking (unattended)")
     parser.add_argument("--yes", action="store_true", help="apply without asking to confirm")

@@ -228,7 +228,11 @@ def update_live_cib(runner: Runner, sink: FileSink, work_file: str,
 
 def fencing_configured(cib_xml: str) -> bool:
     """Fencing is on and at least one fencing device exists."""
-    root = ET.fromstring(cib_xml)
+    try:
+        root = ET.fromstring(cib_xml)
+    except ET.ParseError as exc:
+        raise ExpandError("cannot read the cluster configuration (cibadmin --query): "
+                          "is pacemaker running on this node?") from exc
     enabled = all(nv.get("value", "true").lower() in ("true", "yes", "1", "on")
                   for nv in root.iter("nvpair") if nv.get("name") == "stonith-enabled")
     return enabled and any(p.get("class") == "stonith" for p in root.iter("primitive"))

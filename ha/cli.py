@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from appliance.answers import load_answers
-from appliance.console import print_json
+from appliance.console import HelpFormatter, print_json
 from appliance.errors import ExpandError
 from appliance.filesink import FileSink
 from appliance.runner import Runner
@@ -27,13 +27,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Runs on a cluster node and talks to the local pacemaker/corosync. "
                     "The active node is the one holding the virtual IP (VIP) the phones use.",
         epilog="Run 'expandctl ha COMMAND --help' for each command's examples.",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=HelpFormatter)
     cmds = parser.add_subparsers(dest="ha_cmd", required=True, metavar="COMMAND")
 
     st = cmds.add_parser("status", help="nodes, active node, VIP, storage, fencing",
                          description="Cluster state at a glance. Warns on every call when "
                                      "fencing is disabled.",
-                         epilog=EPILOG_STATUS, formatter_class=argparse.RawDescriptionHelpFormatter)
+                         epilog=EPILOG_STATUS, formatter_class=HelpFormatter)
     st.add_argument("--json", action="store_true", help="machine-readable state on stdout")
     st.set_defaults(func=cmd_status)
 
@@ -42,7 +42,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                                      "to the other online node; returns when the service "
                                      "runs there (or fails after --timeout).",
                          epilog="example:\n  expandctl ha switchover --timeout 90",
-                         formatter_class=argparse.RawDescriptionHelpFormatter)
+                         formatter_class=HelpFormatter)
     sw.add_argument("--timeout", type=float, default=operations.DEFAULT_TIMEOUT,
                     metavar="SECONDS")
     sw.add_argument("--json", action="store_true")
@@ -54,7 +54,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                                         "maintenance); unstandby lets it run them again. "
                                         "Stickiness: the service does not move back by itself.",
                             epilog=f"example:\n  expandctl ha {name} expand2",
-                            formatter_class=argparse.RawDescriptionHelpFormatter)
+                            formatter_class=HelpFormatter)
         p.add_argument("node", metavar="NODE")
         p.add_argument("--timeout", type=float, default=operations.DEFAULT_TIMEOUT,
                        metavar="SECONDS")
@@ -68,7 +68,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                     "it is. Then boot the secondary with the join code from the primary's "
                     "first-boot report.",
         epilog="example:\n  expandctl ha add-secondary --answers /etc/expand/answers.toml",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=HelpFormatter)
     add.add_argument("--answers", type=Path, default=Path(ANSWERS), metavar="FILE",
                      help=f"the primary's answers (default {ANSWERS}); when the cluster has "
                           "no fencing yet, the fencing.* answers (with the password) create it")
@@ -83,13 +83,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                     "boot, from which the secondary derives the cluster authkey. Whoever "
                     "has it can join the cluster: show it to the installer only.",
         epilog="example (on the primary):\n  expandctl ha join-code",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=HelpFormatter)
     jc.set_defaults(func=cmd_join_code)
 
     ck = cmds.add_parser("check", help="config sanity: links, quorum, fencing, stickiness",
                          description="Exit 0 when every check passes, 1 otherwise.",
                          epilog="example:\n  expandctl ha check --json",
-                         formatter_class=argparse.RawDescriptionHelpFormatter)
+                         formatter_class=HelpFormatter)
     ck.add_argument("--json", action="store_true")
     ck.set_defaults(func=cmd_check)
 

@@ -6,7 +6,7 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from appliance.console import print_json, wrap_help
+from appliance.console import HelpFormatter, print_json
 from hardware_profiles.facts import gather_facts
 from hardware_profiles.judge import judge
 from hardware_profiles.render import facts_lines, sizing_lines, verdict_dict, verdict_lines
@@ -34,7 +34,7 @@ TIERS_TEXT = """tiers (from the product document; physical or VMware):
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    raw = argparse.RawDescriptionHelpFormatter
+    raw = HelpFormatter
     parser = sub.add_parser(
         "hardware", help="check a server against the hardware tiers; size new hardware",
         description="Hardware facts of a server, its verdict against the seed's tiers, "
@@ -44,7 +44,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     check = cmds.add_parser(
         "check", help="gather facts (or load a snapshot) and judge them",
-        description=wrap_help("Prints the facts of this machine (or of a saved snapshot) and a "
+        description=("Prints the facts of this machine (or of a saved snapshot) and a "
                     "verdict: the largest tier it carries, shortfalls (what and by how "
                     "much), warnings (no RAID-1, degraded RAID-1, one NIC, a VM with one "
                     "NIC, unequal or small disks) and notes. Reads only; writes nothing."),
@@ -62,7 +62,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     facts = cmds.add_parser(
         "facts", help="print (and save) the facts of this machine",
-        description=wrap_help("Gathers CPU, memory, disks (/sys/block), md arrays (/proc/mdstat), "
+        description=("Gathers CPU, memory, disks (/sys/block), md arrays (/proc/mdstat), "
                     "NICs (/sys/class/net) and virtualization, without judging them. "
                     "A saved snapshot can be judged later with 'check --facts FILE'."),
         epilog="examples:\n  expandctl hardware facts\n"
@@ -76,7 +76,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     sizing = cmds.add_parser(
         "size", help="the hardware N concurrent calls need",
-        description=wrap_help("Tier, cores, memory, disks and NICs for N concurrent calls, and the "
+        description=("Tier, cores, memory, disks and NICs for N concurrent calls, and the "
                           "storage M minutes of recordings need. Recordings: "
                           f"{RECORDING.explanation}."),
         epilog="exit codes:\n  0  sized\n  1  bad value (N must be 1 or more, M 0 or more)\n"

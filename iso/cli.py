@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from appliance.console import print_json, wrap_help
+from appliance.console import HelpFormatter, print_json
 from appliance.runner import Runner
 from iso import menu
 from iso.boottest import BootTestOptions, boot_test
@@ -16,7 +16,7 @@ from iso.demo_kernel import DEFAULT_CACHE
 from iso.inspect import inspect_iso
 from iso.progress import for_stream, no_progress
 
-RAW = argparse.RawDescriptionHelpFormatter
+RAW = HelpFormatter
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -35,7 +35,7 @@ def _register_build(cmds: argparse._SubParsersAction[argparse.ArgumentParser]) -
     p = cmds.add_parser(
         "build", help="remaster a vendor DVD into the eXpand install DVD",
         formatter_class=RAW,
-        description=wrap_help(
+        description=(
                     "Checks the base DVD (RHEL-family x86_64, BIOS and UEFI boot records, not "
                     "truncated or corrupt) and the output folder, then remasters it without "
                     "extracting (a copy plus one appended xorriso session, boot set-up replayed), "
@@ -77,7 +77,7 @@ def _register_inspect(cmds: argparse._SubParsersAction[argparse.ArgumentParser])
     p = cmds.add_parser(
         "inspect", help="show what a DVD holds; exit 1 when something is wrong",
         formatter_class=RAW,
-        description=wrap_help(
+        description=(
             "Reads the image itself: volume label, boot records (BIOS, UEFI, hybrid "
                     "MBR/GPT), the menu entries of isolinux.cfg, EFI/BOOT/grub.cfg and the "
                     "grub.cfg inside the UEFI boot image, whether the kickstarts are there and "
@@ -93,7 +93,7 @@ def _register_demo_base(cmds: argparse._SubParsersAction[argparse.ArgumentParser
     p = cmds.add_parser(
         "demo-base", help="build a small DEMO stand-in for a Rocky 9 DVD (for demos and tests)",
         formatter_class=RAW,
-        description=wrap_help(
+        description=(
             f"Builds {DEMO_LABEL}: the Rocky 9 DVD layout with a Debian kernel and a "
                     "busybox initramfs that prints the kernel command line and the kickstart "
                     "it points to, then powers off. Not an installer. The kernel package is "
@@ -110,7 +110,7 @@ def _register_boot_test(cmds: argparse._SubParsersAction[argparse.ArgumentParser
     p = cmds.add_parser(
         "boot-test", help="boot the DVD in QEMU and check menu, kernel arguments and kickstart",
         formatter_class=RAW,
-        description=wrap_help(
+        description=(
                     "Boots ISO in QEMU (TCG, no KVM needed) with the serial console, checks the "
                     "menu shows every entry, boots the default entry (Enter) or the chosen one "
                     "(arrow keys), and checks the kernel got the entry's arguments and the "

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from appliance.console import print_json, print_reports
+from appliance.console import HelpFormatter, print_json, print_reports
 from appliance.errors import ExpandError
 from appliance.filesink import FileSink
 from kickstart.build import KickstartOptions, render_install, render_upgrade
@@ -44,7 +44,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     render = cmds.add_parser(
         "render", help="print (or write) the install or upgrade kickstart",
         description="Render the kickstart from pykickstart objects (RHEL 9 syntax).",
-        epilog=RENDER_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=RENDER_EPILOG, formatter_class=HelpFormatter)
     defaults = KickstartOptions()
     render.add_argument("-o", "--output", type=Path, metavar="FILE",
                         help="write FILE atomically instead of printing")
@@ -69,7 +69,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     val = cmds.add_parser(
         "validate", help="check a kickstart; exit 0 when clean, 1 with one line per problem",
         description="Problems print as 'FILE:LINE: message' or 'FILE: key: message'.",
-        epilog=VALIDATE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=VALIDATE_EPILOG, formatter_class=HelpFormatter)
     val.add_argument("file", metavar="FILE", help="kickstart file, or - for standard input")
     val.add_argument("--json", action="store_true", help="machine-readable result on stdout")
     val.set_defaults(func=validate_cmd)

@@ -7,7 +7,7 @@ import argparse
 import os
 import time
 
-from appliance.console import print_json
+from appliance.console import HelpFormatter, print_json
 from appliance.errors import ExpandError
 from appliance.runner import Runner
 from lab import control, netns
@@ -36,7 +36,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                     "client namespace at .50, and a lab fence agent that really powers nodes "
                     f"off. State lives in {LAB_DIR}; each command is its own process. "
                     "Needs root.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=EPILOG, formatter_class=HelpFormatter)
     cmds = parser.add_subparsers(dest="lab_cmd", required=True, metavar="COMMAND")
 
     up = cmds.add_parser("up", help="create the network and nodes, form the cluster")

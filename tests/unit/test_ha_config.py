@@ -208,19 +208,3 @@ def test_bootstrap_primary_makes_a_code_and_the_secondary_derives_the_same_key()
     rerun = bootstrap.plan_bootstrap(primary, with_secondary=False, authkey_exists=True)
     assert rerun.join_code is None
     assert corosync.AUTHKEY_PATH not in {f.path for f in rerun.files}
-
-
-def test_add_secondary_rewrites_and_reloads_once(tmp_path: Path, primary: Answers) -> None:
-    from ha import grow
-    sink = FileSink(tmp_path)
-    corosync.write_corosync_conf(sink, corosync.settings_from_answers(primary,
-                                                                      with_secondary=False))
-    runner = RecordingRunner()
-    assert grow.add_secondary(runner, sink, primary)
-    assert runner.calls == [("corosync-cfgtool", "-R")]
-    assert "two_node: 1" in (sink.read_text(corosync.CONF_PATH) or "")
-    assert not grow.add_secondary(runner, sink, primary)
-    assert len(runner.calls) == 1
-    secondary = load_answers(EXAMPLES / "secondary.toml")
-    with pytest.raises(ExpandError, match="primary"):
-        grow.add_secondary(runner, sink, secondary)

@@ -77,8 +77,21 @@ def test_fencing_password_is_asked_for_by_name(tmp_path: Path, primary: Answers)
 def test_already_fenced_cluster_only_grows(tmp_path: Path, primary: Answers) -> None:
     runner = runner_with(FENCED_CIB)
     assert grow.add_secondary(runner, FileSink(tmp_path), primary)
-    assert not any("stonith" in " ".join(c) for c in runner.calls)
-    assert not grow.add_secondary(runner, FileSink(tmp_path), primary)  # rerun: no change
+    assert runner.calls == [("cibadmin", "--query"), ("corosync-cfgtool", "-R")]
+    assert "two_node: 1" in (tmp_path / CONF.lstrip("/")).read_text()
+    assert not grow.add_secondary(runner, FileSink(tmp_path), primary)  # rerun: no reload
+    assert runner.calls[-1] == ("cibadmin", "--query")
+
+
+def test_refused_on_the_secondary_and_without_pacemaker(tmp_path: Path,
+                                                        primary: Answers) -> None:
+    with pytest.raises(ExpandError, match="primary"):
+        grow.add_secondary(runner_with(FENCED_CIB), FileSink(tmp_path),
+                           replace(primary, mode="secondary"))
+    down = RecordingRunner(answers={("cibadmin", "--query"): Result((), 0, "", "")})
+    with pytest.raises(ExpandError, match="pacemaker"):
+        grow.add_secondary(down, FileSink(tmp_path), primary)
+    assert not (tmp_path / CONF.lstrip("/")).exists()
 
 
 def test_saved_answers_load_without_their_secrets(tmp_path: Path, primary: Answers) -> None:
