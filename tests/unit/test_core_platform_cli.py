@@ -93,3 +93,18 @@ def test_readme_key_table_matches_the_field_table() -> None:
     end = readme.index("<!-- answers-keys:end -->")
     assert readme[start:end] == keys_markdown(), (
         "README.md key table is stale: regenerate with `expandctl answers keys --markdown`")
+
+
+def test_help_fills_prose_and_keeps_examples(capsys: pytest.CaptureFixture[str],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "60")
+    with pytest.raises(SystemExit):
+        main(["lab", "--help"])
+    out = capsys.readouterr().out
+    description = out.split("\n\n")[1]
+    assert max(len(line) for line in description.splitlines()) <= 60
+    assert "appliance nodes configured by their own unattended first" in " ".join(
+        description.split())
+    # an example keeps its own line and its comment column, even past 60 columns
+    assert any(line.startswith("  expandctl lab up --appliance ") and "# the same" in line
+               for line in out.splitlines())
