@@ -1,14 +1,14 @@
 """Failover time after a hard kill of the active node, measured from the client namespace.
 
-Brings up the namespace lab (two nodes, fencing on, corosync token 1000 ms) unless one is
-already up, then N times: power off the node holding the VIP, time until the VIP answers
-ping from the client and until the TCP service on the VIP answers (ICMP echo every 20 ms and
-a TCP connect every ~20 ms, both long-lived processes in the client namespace), while a
-watcher samples both nodes for a doubled VIP (split brain); then revive the node and
-wait until it has rejoined as passive.
+Brings up the namespace lab (two nodes, fencing on, corosync token 1000 ms; ``--appliance``:
+nodes set up by their own first boot) unless a lab is already up, then N times: power off
+the node holding the VIP, time until the VIP answers ping from the client and until the TCP
+service on the VIP answers (ICMP echo every 20 ms and a TCP connect every ~20 ms, both
+long-lived processes in the client namespace), while a watcher samples both nodes for a
+doubled VIP (split brain); then revive the node and wait until it has rejoined as passive.
 
 Run as root, under the heavy lock:
-    flock /tmp/expand-heavy.lock .venv/bin/python bench/failover.py [--runs 5]
+    flock /tmp/expand-heavy.lock .venv/bin/python bench/failover.py [--runs 5] [--appliance]
 Last line: ``failover vip_median_s=X vip_worst_s=Y service_median_s=Z runs=N split_brain=K``.
 """
 
@@ -144,12 +144,15 @@ def one_run(runner: Runner) -> tuple[float, float, int]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--appliance", action="store_true",
+                        help="appliance nodes set up by their own first boot (the service is "
+                             "then a systemd unit; a revived node boots again)")
     args = parser.parse_args()
     runner = Runner()
     owned = not control.is_up()
     if owned:
         started = time.monotonic()
-        control.up()
+        control.up(kind="appliance" if args.appliance else "namespace")
         print(f"lab up in {time.monotonic() - started:.1f} s")
     vips, services, split = [], [], 0
     by_victim: dict[str, list[float]] = {}

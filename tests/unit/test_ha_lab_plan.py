@@ -39,3 +39,34 @@ def test_cli_registers_ha_and_lab_with_examples() -> None:
     choices = getattr(sub, "choices", {})
     assert "ha" in choices and "lab" in choices
     assert "expandctl lab kill expand1" in choices["lab"].format_help()
+
+
+def test_appliance_nodes_get_answers_their_first_boot_accepts(tmp_path: Path) -> None:
+    from appliance.answers import load_answers
+    from appliance.answers_toml import dump_answers
+    from ha.joincode import new_join_code
+    from lab import appliance, control
+
+    answers = control.lab_answers()
+    for mode, code in (("primary", ""), ("secondary", new_join_code())):
+        lab = appliance.node_answers(answers, mode, code)
+        path = tmp_path / f"{mode}.toml"
+        path.write_text(dump_answers(lab, include_secrets=True))
+        loaded = load_answers(path)  # what `expandctl firstboot --answers` validates
+        assert loaded.mode == mode and loaded.cluster.join_code == code
+        assert loaded.fencing.mode == "none" and loaded.storage.mode == "none"
+        assert loaded.network == answers.network and loaded.nodes == answers.nodes
+
+
+def test_appliance_node_boots_in_its_namespace_with_the_lab_dir() -> None:
+    from lab import appliance
+
+    argv = appliance.boot_argv(Path("/run/expand-lab"), "expand1", "xlab-expand1")
+    assert argv[:2] == ["systemd-nspawn", "-b"]
+    assert "--network-namespace-path=/run/netns/xlab-expand1" in argv
+    assert "--bind=/run/expand-lab" in argv  # the fence agent reaches the power switch
+    assert argv[argv.index("-D") + 1] == "/run/expand-lab/nodes/expand1/merged"
+    runner = NodeRunner(42, appliance=True)
+    assert runner.interactive_argv(["hostname"], "/somewhere")[:7] == [
+        "nsenter", "-t", "42", "-a", "-r", "-w", "env"]
+    assert "--wd=/somewhere" in NodeRunner(42).interactive_argv(["hostname"], "/somewhere")
