@@ -35,6 +35,7 @@ log = logging.getLogger("expand.iso")
 OVMF = Path("/usr/share/ovmf/OVMF.fd")
 DOWN, ENTER = b"\x1b[B", b"\r"
 COUNTDOWN_TEXTS = ("Automatic boot in", "executed automatically in")  # isolinux, GRUB
+FAILURE_LINE_GRACE_S = 3.0
 MENU_SETTLE_S = 2.0
 FAILURE_MARKERS = {
     "Kernel panic": "the kernel panicked",
@@ -157,6 +158,7 @@ class _Watcher:
         self.menu_done = False
         self.menu_done_at: float | None = None
         self.keys_sent = False
+        self.failure_seen_at: float | None = None
 
     def step(self, console: bytes) -> tuple[bytes, bool]:
         """Keys to send now, and whether the test is over."""
@@ -166,10 +168,18 @@ class _Watcher:
         outside = re.sub(re.escape(initramfs.KS_BEGIN) + r".*?(" + re.escape(initramfs.KS_END)
                          + r"|\Z)", "", text, flags=re.S)
         for marker, meaning in FAILURE_MARKERS.items():
-            if marker in outside:
-                line = next((ln for ln in outside.splitlines() if marker in ln), marker)
-                r.failure = f"{meaning}: {line.strip()[:200]}"
-                return b"", True
+            at = outside.find(marker)
+            if at < 0:
+                continue
+            # The serial line arrives a few bytes at a time: report it whole (or what came
+            # within FAILURE_LINE_GRACE_S), not cut after the marker.
+            self.failure_seen_at = self.failure_seen_at or time.monotonic()
+            if ("\n" not in outside[at:]
+                    and time.monotonic() - self.failure_seen_at < FAILURE_LINE_GRACE_S):
+                return b"", False
+            line = next((ln for ln in outside.splitlines() if marker in ln), marker)
+            r.failure = f"{meaning}: {line.strip()[:200]}"
+            return b"", True
         keys = b""
         if not self.keys_sent:
             self.screen = Screen()

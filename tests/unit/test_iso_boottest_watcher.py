@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from iso.boottest import BootTestResult, _Watcher
 from iso.initramfs import CMDLINE, DONE, FAILED, KS_BEGIN, KS_END
 from iso.menu import ParsedEntry
@@ -67,6 +69,27 @@ def test_failure_marker_ends_early_with_its_meaning() -> None:
     assert steps[-1][1] and not w.result.ok
     assert w.result.failure == ("the installer's initramfs failed: "
                                 "EXPAND-DEMO: FAILED: no disc labelled X")
+
+
+def test_failure_line_is_reported_whole_when_it_arrives_in_pieces() -> None:
+    # Seen in CI: the marker arrived, the rest of its line a moment later.
+    w = _watcher()
+    steps = _feed(w, MENU + f"{FAILED}: no disc labelled X\r\n".encode(), 3)
+    assert [done for _, done in steps].count(True) == 1
+    assert w.result.failure == ("the installer's initramfs failed: "
+                                "EXPAND-DEMO: FAILED: no disc labelled X")
+
+
+def test_failure_line_that_never_ends_is_reported_after_a_grace(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import iso.boottest
+
+    w = _watcher()
+    console = MENU + f"{FAILED}: no disc lab".encode()
+    assert w.step(console) == (b"", False)  # waiting for the rest of the line
+    monkeypatch.setattr(iso.boottest, "FAILURE_LINE_GRACE_S", 0.0)
+    assert w.step(console) == (b"", True)
+    assert (w.result.failure or "").endswith("FAILED: no disc lab")
 
 
 def test_menu_missing_an_entry_is_reported() -> None:
