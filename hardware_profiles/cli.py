@@ -34,24 +34,23 @@ TIERS_TEXT = """tiers (from the product document; physical or VMware):
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    raw = HelpFormatter
     parser = sub.add_parser(
         "hardware", help="check a server against the hardware tiers; size new hardware",
         description="Hardware facts of a server, its verdict against the seed's tiers, "
                     "and sizing for a number of concurrent calls.",
-        epilog=TIERS_TEXT, formatter_class=raw)
+        epilog=TIERS_TEXT, formatter_class=HelpFormatter)
     cmds = parser.add_subparsers(dest="hardware_cmd", required=True, metavar="COMMAND")
 
     check = cmds.add_parser(
         "check", help="gather facts (or load a snapshot) and judge them",
         description=("Prints the facts of this machine (or of a saved snapshot) and a "
-                    "verdict: the largest tier it carries, shortfalls (what and by how "
-                    "much), warnings (no RAID-1, degraded RAID-1, one NIC, a VM with one "
-                    "NIC, unequal or small disks) and notes. Reads only; writes nothing."),
+                     "verdict: the largest tier it carries, shortfalls (what and by how "
+                     "much), warnings (no RAID-1, degraded RAID-1, one NIC, a VM with one "
+                     "NIC, unequal or small disks) and notes. Reads only; writes nothing."),
         epilog=f"{EXIT_CODES}\n\nexamples:\n  expandctl hardware check\n"
                "  expandctl hardware check --concurrent-calls 90 --json\n"
                "  expandctl hardware check --facts box.json --san\n\n" + TIERS_TEXT,
-        formatter_class=raw)
+        formatter_class=HelpFormatter)
     _source_options(check)
     check.add_argument("--concurrent-calls", type=int, metavar="N",
                        help="also say whether the box meets the tier N calls need")
@@ -63,12 +62,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     facts = cmds.add_parser(
         "facts", help="print (and save) the facts of this machine",
         description=("Gathers CPU, memory, disks (/sys/block), md arrays (/proc/mdstat), "
-                    "NICs (/sys/class/net) and virtualization, without judging them. "
-                    "A saved snapshot can be judged later with 'check --facts FILE'."),
+                     "NICs (/sys/class/net) and virtualization, without judging them. "
+                     "A saved snapshot can be judged later with 'check --facts FILE'."),
         epilog="examples:\n  expandctl hardware facts\n"
                "  expandctl hardware facts --save box.json\n"
                "  expandctl hardware check --facts box.json --concurrent-calls 60",
-        formatter_class=raw)
+        formatter_class=HelpFormatter)
     _source_options(facts)
     facts.add_argument("--save", type=Path, metavar="FILE", help="write the facts as JSON")
     facts.add_argument("--json", action="store_true", help="print the facts as JSON")
@@ -77,8 +76,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sizing = cmds.add_parser(
         "size", help="the hardware N concurrent calls need",
         description=("Tier, cores, memory, disks and NICs for N concurrent calls, and the "
-                          "storage M minutes of recordings need. Recordings: "
-                          f"{RECORDING.explanation}."),
+                     "storage M minutes of recordings need. Recordings: "
+                     f"{RECORDING.explanation}."),
         epilog="exit codes:\n  0  sized\n  1  bad value (N must be 1 or more, M 0 or more)\n"
                "  2  command-line usage error\n"
                "  4  more than 240 concurrent calls: a study is needed (the result says so)"
@@ -87,7 +86,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                "--recording-minutes 5000000 --json\n"
                "  expandctl hardware size --concurrent-calls 40 --san "
                "--recording-minutes 1000000",
-        formatter_class=raw)
+        formatter_class=HelpFormatter)
     sizing.add_argument("--concurrent-calls", type=int, metavar="N", required=True,
                         help="the most calls that run at the same time (1 or more)")
     sizing.add_argument("--recording-minutes", type=int, metavar="M",

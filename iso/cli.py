@@ -16,8 +16,6 @@ from iso.demo_kernel import DEFAULT_CACHE
 from iso.inspect import inspect_iso
 from iso.progress import for_stream, no_progress
 
-RAW = HelpFormatter
-
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
@@ -34,17 +32,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def _register_build(cmds: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = cmds.add_parser(
         "build", help="remaster a vendor DVD into the eXpand install DVD",
-        formatter_class=RAW,
+        formatter_class=HelpFormatter,
         description=(
-                    "Checks the base DVD (RHEL-family x86_64, BIOS and UEFI boot records, not "
-                    "truncated or corrupt) and the output folder, then remasters it without "
-                    "extracting (a copy plus one appended xorriso session, boot set-up replayed), "
-                    "keeping its volume label and its BIOS, UEFI "
-                    "and USB-stick boot. Writes the eXpand boot menu into isolinux.cfg, "
-                    "EFI/BOOT/grub.cfg and the grub.cfg inside the UEFI boot image, embeds the "
-                    "install and upgrade kickstarts (/ks/), --add folders and the answers "
-                    "(without passwords), and implants the media checksum. OUT appears only "
-                    "when complete."),
+            "Checks the base DVD (RHEL-family x86_64, BIOS and UEFI boot records, not "
+            "truncated or corrupt) and the output folder, then remasters it without "
+            "extracting (a copy plus one appended xorriso session, boot set-up replayed), "
+            "keeping its volume label and its BIOS, UEFI "
+            "and USB-stick boot. Writes the eXpand boot menu into isolinux.cfg, "
+            "EFI/BOOT/grub.cfg and the grub.cfg inside the UEFI boot image, embeds the "
+            "install and upgrade kickstarts (/ks/), --add folders and the answers "
+            "(without passwords), and implants the media checksum. OUT appears only "
+            "when complete."),
         epilog="examples:\n"
                "  expandctl iso build --base Rocky-9.4-x86_64-dvd.iso --out eXpand-3.2.iso\n"
                "  expandctl iso build --base rocky.iso --out eXpand-3.2.iso --add ./repo \\\n"
@@ -76,12 +74,12 @@ def _register_build(cmds: argparse._SubParsersAction[argparse.ArgumentParser]) -
 def _register_inspect(cmds: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = cmds.add_parser(
         "inspect", help="show what a DVD holds; exit 1 when something is wrong",
-        formatter_class=RAW,
+        formatter_class=HelpFormatter,
         description=(
             "Reads the image itself: volume label, boot records (BIOS, UEFI, hybrid "
-                    "MBR/GPT), the menu entries of isolinux.cfg, EFI/BOOT/grub.cfg and the "
-                    "grub.cfg inside the UEFI boot image, whether the kickstarts are there and "
-                    "valid, and whether the media checksum is implanted and correct."),
+            "MBR/GPT), the menu entries of isolinux.cfg, EFI/BOOT/grub.cfg and the "
+            "grub.cfg inside the UEFI boot image, whether the kickstarts are there and "
+            "valid, and whether the media checksum is implanted and correct."),
         epilog="examples:\n  expandctl iso inspect eXpand-3.2.iso\n"
                "  expandctl iso inspect --json eXpand-3.2.iso | jq .menus.isolinux")
     p.add_argument("iso", type=Path, metavar="ISO")
@@ -92,12 +90,12 @@ def _register_inspect(cmds: argparse._SubParsersAction[argparse.ArgumentParser])
 def _register_demo_base(cmds: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = cmds.add_parser(
         "demo-base", help="build a small DEMO stand-in for a Rocky 9 DVD (for demos and tests)",
-        formatter_class=RAW,
+        formatter_class=HelpFormatter,
         description=(
             f"Builds {DEMO_LABEL}: the Rocky 9 DVD layout with a Debian kernel and a "
-                    "busybox initramfs that prints the kernel command line and the kickstart "
-                    "it points to, then powers off. Not an installer. The kernel package is "
-                    f"downloaded once (apt-get download) and cached in {DEFAULT_CACHE}."),
+            "busybox initramfs that prints the kernel command line and the kickstart "
+            "it points to, then powers off. Not an installer. The kernel package is "
+            f"downloaded once (apt-get download) and cached in {DEFAULT_CACHE}."),
         epilog="example:\n  expandctl iso demo-base --out build/demo/base.iso\n"
                "  expandctl iso build --base build/demo/base.iso --out build/demo/eXpand.iso")
     p.add_argument("--out", type=Path, required=True, metavar="BASE.iso")
@@ -109,13 +107,13 @@ def _register_demo_base(cmds: argparse._SubParsersAction[argparse.ArgumentParser
 def _register_boot_test(cmds: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = cmds.add_parser(
         "boot-test", help="boot the DVD in QEMU and check menu, kernel arguments and kickstart",
-        formatter_class=RAW,
+        formatter_class=HelpFormatter,
         description=(
-                    "Boots ISO in QEMU (TCG, no KVM needed) with the serial console, checks the "
-                    "menu shows every entry, boots the default entry (Enter) or the chosen one "
-                    "(arrow keys), and checks the kernel got the entry's arguments and the "
-                    "kickstart was read from the disc found by its label. Exit 0 only when all "
-                    "of that was seen. The console log is kept (--log)."),
+            "Boots ISO in QEMU (TCG, no KVM needed) with the serial console, checks the "
+            "menu shows every entry, boots the default entry (Enter) or the chosen one "
+            "(arrow keys), and checks the kernel got the entry's arguments and the "
+            "kickstart was read from the disc found by its label. Exit 0 only when all "
+            "of that was seen. The console log is kept (--log)."),
         epilog="examples:\n"
                "  expandctl iso boot-test eXpand-3.2.iso --firmware bios --media cdrom\n"
                "  expandctl iso boot-test eXpand-3.2.iso --firmware uefi --media disk --entry 2")
