@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from appliance.errors import ExpandError
 from appliance.runner import Runner
 from ha.cib import DRBD_RESOURCE
 from ha.fencing import HEURISTICS_AGENT
@@ -77,12 +78,29 @@ def _nvpairs(el: ET.Element | None) -> dict[str, str]:
     return {nv.get("name", ""): nv.get("value", "") for nv in el.iter("nvpair")}
 
 
+def _fencing(root: ET.Element) -> tuple[bool, list[str]]:
+    """(stonith-enabled, as pacemaker reads its booleans; default on), the device ids."""
+    value = _nvpairs(root.find("configuration/crm_config")).get("stonith-enabled", "true")
+    devices = [p.get("id", "") for p in root.iter("primitive") if p.get("class") == "stonith"]
+    return value.lower() in ("true", "yes", "y", "on", "1"), devices
+
+
+def fencing_configured(cib_xml: str) -> bool:
+    """Fencing is on and at least one fencing device exists."""
+    try:
+        root = ET.fromstring(cib_xml)
+    except ET.ParseError as exc:
+        raise ExpandError("cannot read the cluster configuration (cibadmin --query): "
+                          "is pacemaker running on this node?") from exc
+    fencing_on, devices = _fencing(root)
+    return fencing_on and bool(devices)
+
+
 def check_cib(cib_xml: str) -> list[Check]:
     root = ET.fromstring(cib_xml)
     props = _nvpairs(root.find("configuration/crm_config"))
     defaults = _nvpairs(root.find("configuration/rsc_defaults"))
-    stonith = [p.get("id", "") for p in root.iter("primitive") if p.get("class") == "stonith"]
-    fencing_on = props.get("stonith-enabled", "true") == "true"
+    fencing_on, stonith = _fencing(root)
     sticky = defaults.get("resource-stickiness", "0")
     return [
         Check("fencing", fencing_on and bool(stonith),

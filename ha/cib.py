@@ -13,7 +13,6 @@ filesystem → the VIP → the PBX service, chained by order and colocation cons
 from __future__ import annotations
 
 import os
-import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -224,18 +223,6 @@ def update_live_cib(runner: Runner, sink: FileSink, work_file: str,
         push_cib(runner, work_file)
     finally:
         sink.remove(work_file)
-
-
-def fencing_configured(cib_xml: str) -> bool:
-    """Fencing is on and at least one fencing device exists."""
-    try:
-        root = ET.fromstring(cib_xml)
-    except ET.ParseError as exc:
-        raise ExpandError("cannot read the cluster configuration (cibadmin --query): "
-                          "is pacemaker running on this node?") from exc
-    enabled = all(nv.get("value", "true").lower() in ("true", "yes", "1", "on")
-                  for nv in root.iter("nvpair") if nv.get("name") == "stonith-enabled")
-    return enabled and any(p.get("class") == "stonith" for p in root.iter("primitive"))
 
 
 def enable_fencing_steps(cib: str, devices: Sequence[StonithDevice],

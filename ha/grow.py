@@ -14,7 +14,7 @@ from appliance.answers import Answers
 from appliance.errors import ExpandError
 from appliance.filesink import FileSink
 from appliance.runner import Runner
-from ha import cib, corosync
+from ha import checks, cib, corosync
 from ha.bootstrap import CIB_WORK_FILE
 from ha.fencing import devices_from_answers, heuristics_from_answers
 
@@ -36,7 +36,7 @@ def add_secondary(runner: Runner, sink: FileSink, answers: Answers, *,
     can join."""
     if not answers.is_primary:
         raise ExpandError("add-secondary runs on the primary (answers mode is secondary)")
-    if not cib.fencing_configured(runner.run(["cibadmin", "--query"]).stdout):
+    if not checks.fencing_configured(runner.run(["cibadmin", "--query"]).stdout):
         if answers.fencing.mode != "none":
             add_fencing(runner, sink, answers)
         elif not no_fencing:

@@ -14,7 +14,7 @@ from appliance.errors import ExpandError
 from appliance.filesink import FileSink
 from appliance.reports import ValidationFailed
 from appliance.runner import RecordingRunner, Result
-from ha import cib, grow
+from ha import checks, grow
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "answers"
 CONF = "/etc/corosync/corosync.conf"
@@ -36,12 +36,12 @@ def runner_with(cib_xml: str) -> RecordingRunner:
 
 
 def test_fencing_configured_reads_the_property_and_the_devices() -> None:
-    assert cib.fencing_configured(FENCED_CIB)
-    assert not cib.fencing_configured(NO_FENCING_CIB)
-    assert not cib.fencing_configured(FENCED_CIB.replace('value="true"', 'value="false"'))
+    assert checks.fencing_configured(FENCED_CIB)
+    assert not checks.fencing_configured(NO_FENCING_CIB)
+    assert not checks.fencing_configured(FENCED_CIB.replace('value="true"', 'value="false"'))
     devices_only = NO_FENCING_CIB.replace('<nvpair id="s" name="stonith-enabled" '
                                           'value="false"/>', "")
-    assert not cib.fencing_configured(devices_only)  # default on, but nothing to fence with
+    assert not checks.fencing_configured(devices_only)  # default on, but nothing to fence with
 
 
 def test_refused_without_fencing_and_nothing_written(tmp_path: Path, primary: Answers) -> None:
