@@ -18,7 +18,6 @@ Where the lab differs from a customer's install, on purpose:
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -65,17 +64,6 @@ def boot_argv(lab_dir: Path, name: str, netns: str) -> list[str]:
     """Power on: boot the node's root in its network namespace; the lab dir is bound in so
     the fence agent reaches the power switch."""
     return nspawn.boot_argv(node_root(lab_dir, name), name, netns, f"--bind={lab_dir}")
-
-
-def wait_booted(runner: Runner, name: str, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    state = "?"
-    while time.monotonic() < deadline:
-        state = runner.run(["systemctl", "is-system-running"], check=False).stdout.strip()
-        if state in ("running", "degraded"):
-            return
-        time.sleep(0.3)
-    raise ExpandError(f"lab node {name} did not boot in {timeout:.0f} s (state {state!r})")
 
 
 def node_answers(answers: Answers, mode: str, join_code: str = "") -> Answers:

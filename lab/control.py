@@ -27,7 +27,7 @@ from ha.fencing import heuristics_from_answers, lab_devices
 from ha.joincode import authkey_from_code, new_join_code
 from ha.operations import service_on
 from ha.status import ClusterStatus, read_status
-from lab import appliance, netns
+from lab import appliance, netns, nspawn
 from lab.fence_agent import SOCKET_NAME, request
 from lab.nsnode import LAB_DIR, NodeRunner, prepare_node_root, read_pid
 from lab.responder import PORT
@@ -190,7 +190,8 @@ def install_appliances(lab_dir: Path, names: list[str], answers: Answers, no_fen
     for name in names:
         power(lab_dir, "on", name)
         runners[name] = node_runner(name, lab_dir)
-        appliance.wait_booted(runners[name], name)
+        nspawn.wait_booted(runners[name].run, name,
+                           console=appliance.node_base(lab_dir, name) / "console.log")
     first = runners[primary]
     log.info("%s: first boot (primary)", primary)
     appliance.first_boot(first, lab_dir, primary, appliance.node_answers(answers, "primary"))

@@ -21,7 +21,7 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,6 +75,22 @@ def boot_argv(root: Path, machine: str, netns: str, *extra: str) -> list[str]:
             "--keep-unit", f"--network-namespace-path=/run/netns/{netns}",
             "--capability=CAP_NET_ADMIN,CAP_NET_RAW", "--resolv-conf=off", "--timezone=off",
             "--link-journal=no", "--console=read-only", *extra]
+
+
+def wait_booted(run: Callable[..., Result], name: str, *,
+                alive: Callable[[], bool] = lambda: True, timeout: float = BOOT_TIMEOUT,
+                console: Path | None = None) -> None:
+    """Until the node's systemd is up ("degraded": a unit failed, the node still serves);
+    ``run`` runs a command inside the node."""
+    deadline = time.monotonic() + timeout
+    state = "?"
+    while time.monotonic() < deadline and alive():
+        state = run(["systemctl", "is-system-running"], check=False).stdout.strip()
+        if state in ("running", "degraded"):
+            return
+        time.sleep(0.2)
+    raise ExpandError(f"lab node {name} did not boot in {timeout:.0f} s (state {state!r})"
+                      + (f"; see {console}" if console else ""))
 
 
 def mask_wait_online(root: Path) -> None:
@@ -151,17 +167,10 @@ class Lab:
         node.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=console,
                                      stderr=subprocess.STDOUT)
         console.close()
-        node.leader = wait_for_leader(node.proc.pid)
-        deadline = time.monotonic() + BOOT_TIMEOUT
-        while time.monotonic() < deadline:
-            state = node.run(["systemctl", "is-system-running"], check=False).stdout.strip()
-            if state in ("running", "degraded"):
-                return
-            if node.proc.poll() is not None:
-                break
-            time.sleep(0.2)
-        raise ExpandError(f"node {node.name} did not boot (state {state!r}); see "
-                          f"{node.base / 'console.log'}")
+        proc = node.proc
+        node.leader = wait_for_leader(proc.pid)
+        wait_booted(node.run, node.name, alive=lambda: proc.poll() is None,
+                    console=node.base / "console.log")
 
     def close(self) -> None:
         for node in reversed(self.nodes):
