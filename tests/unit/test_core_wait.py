@@ -14,10 +14,14 @@ def test_poll_returns_the_first_good_answer() -> None:
 
 
 def test_poll_times_out_with_the_last_answer() -> None:
-    calls = []
+    calls: list[float] = []
+
+    def probe() -> int:
+        calls.append(time.monotonic())
+        return len(calls)
+
     started = time.monotonic()
-    reached, last = poll(lambda: calls.append(1) or len(calls), lambda n: False,
-                         timeout=0.3, interval=0.05)
+    reached, last = poll(probe, lambda n: False, timeout=0.3, interval=0.05)
     assert not reached
     assert last == len(calls) >= 2
     assert time.monotonic() - started < 2
