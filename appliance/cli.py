@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from appliance.console import setup_logging
+from appliance.console import HelpFormatter, record_crash, setup_logging
 from appliance.errors import ExpandError
 from appliance.reports import ValidationFailed
 
@@ -24,12 +24,24 @@ COMMAND_MODULES = (
 )
 
 
+EXIT_INTERNAL = 70  # sysexits.h EX_SOFTWARE: a bug, not the user's input
+EPILOG = """\
+Run 'expandctl COMMAND --help' for each command's options, examples and exit codes.
+
+exit codes of every command: 0 done; 1 an error the message explains (bad input, refused,
+a command failed; nothing written); 2 wrong arguments (usage shown); 130 interrupted;
+70 internal error (a bug): one line on stderr, and the traceback, secrets redacted, only in
+a 0600 log: the --log-file if given, else /var/log/expand/expandctl.log (as root), else a
+new file $XDG_RUNTIME_DIR/expandctl-crash-*.log (or in /tmp). The line names the file.
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="expandctl",
         description="Build the eXpand install DVD, configure installed appliances, run the "
                     "HA cluster and reach boxes for support.",
-        epilog="Run 'expandctl COMMAND --help' for each command's options and examples.")
+        epilog=EPILOG, formatter_class=HelpFormatter)
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="log every command run (secrets redacted) on stderr")
     parser.add_argument("--log-file", type=Path, metavar="FILE",
@@ -42,8 +54,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
-    setup_logging(args.verbose, args.log_file)
+    args = parser.parse_args(argv)  # bad arguments: argparse's usage and exit 2
+    try:
+        setup_logging(args.verbose, args.log_file)
+    except ExpandError as exc:
+        print(f"expandctl: error: {exc}", file=sys.stderr)
+        return 1
+    try:
+        return run(args)
+    except Exception as exc:  # last resort: a bug gets one line, the traceback the log
+        print(f"expandctl: {record_crash(exc, args.log_file)}", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def run(args: argparse.Namespace) -> int:
+    """The command, with the errors the user can act on turned into messages."""
     try:
         code: int = args.func(args)
     except ValidationFailed as exc:

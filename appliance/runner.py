@@ -6,6 +6,7 @@ and answers from a table of canned results, so command construction can be teste
 
 from __future__ import annotations
 
+import json
 import logging
 import shlex
 import subprocess
@@ -21,7 +22,8 @@ REDACTED = "********"
 
 
 class Redactor:
-    """Replaces every registered secret in a text by asterisks."""
+    """Replaces every registered secret in a text by asterisks, also where it appears
+    escaped (inside a JSON string or an exception's repr)."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._secrets: set[str] = set()
@@ -32,7 +34,7 @@ class Redactor:
         # Very short values would mask innocent text everywhere; they are still never logged
         # by callers, which pass secrets only through ``input``.
         if secret and len(secret) >= 3:
-            self._secrets.add(secret)
+            self._secrets.update({secret, json.dumps(secret)[1:-1], repr(secret)[1:-1]})
 
     def __call__(self, text: str) -> str:
         for secret in sorted(self._secrets, key=len, reverse=True):
@@ -40,8 +42,31 @@ class Redactor:
         return text
 
 
+class RedactingFormatter(logging.Formatter):
+    """Redacts the whole formatted record: message, exception text and stack trace.
+
+    ``tracebacks=False`` leaves the exception and stack out (a terminal gets one line;
+    the log file has the details).
+    """
+
+    def __init__(self, redactor: Redactor, fmt: str | None = None, *,
+                 tracebacks: bool = True) -> None:
+        super().__init__(fmt)
+        self.redactor = redactor
+        self.tracebacks = tracebacks
+
+    def format(self, record: logging.LogRecord) -> str:
+        if self.tracebacks:
+            return self.redactor(super().format(record))
+        # A copy: the other handlers of this record still get its traceback.
+        bare = logging.makeLogRecord(record.__dict__)
+        bare.exc_info, bare.exc_text, bare.stack_info = None, None, None
+        return self.redactor(super().format(bare))
+
+
 class RedactingFilter(logging.Filter):
-    """A logging filter so that no handler ever sees a registered secret."""
+    """For a handler whose formatter is not a ``RedactingFormatter``: redacts the message,
+    the exception text and the stack before any formatter sees them."""
 
     def __init__(self, redactor: Redactor) -> None:
         super().__init__()
@@ -50,6 +75,12 @@ class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.msg = self.redactor(record.getMessage())
         record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redactor(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redactor(record.stack_info)
         return True
 
 

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from pathlib import Path
 
 from appliance.answers import Answers, check_file
-from appliance.console import REDACTOR, HelpFormatter, print_json, print_reports
+from appliance.console import (
+    REDACTOR,
+    HelpFormatter,
+    add_log_file,
+    print_json,
+    print_reports,
+)
 from appliance.errors import ExpandError
 from appliance.platform import Platform, detect
-from appliance.runner import RecordingRunner, RedactingFilter, Runner
+from appliance.runner import RecordingRunner, Runner
 from firstboot import engine, paths
 from firstboot.host import Host, gather, load_host
 from firstboot.report import report_lines, status, status_lines
@@ -218,16 +223,8 @@ def _host(args: argparse.Namespace) -> Host:
 
 
 def _log_to_target(root: Path) -> None:
-    """Full log under the target (0600), every registered secret redacted."""
-    log_path = root / paths.LOG.lstrip("/")
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    os.close(os.open(log_path, os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o600))
-    os.chmod(log_path, 0o600)
-    handler = logging.FileHandler(log_path)
-    handler.setLevel(logging.DEBUG)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
-    handler.addFilter(RedactingFilter(REDACTOR))
-    logging.getLogger("expand").addHandler(handler)
+    """Full log under the target (0600, never through a symlink), secrets redacted."""
+    add_log_file(root / paths.LOG.lstrip("/"))
 
 
 def _confirm(question: str) -> bool:
