@@ -10,7 +10,7 @@ import json
 import logging
 import shlex
 import subprocess
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +23,10 @@ REDACTED = "********"
 
 class Redactor:
     """Replaces every registered secret in a text by asterisks, also where it appears
-    escaped (inside a JSON string or an exception's repr)."""
+    escaped: inside JSON strings and Python reprs, nested (the repr of an exception whose
+    message quotes a repr), up to ``ESCAPE_DEPTH`` levels."""
+
+    ESCAPE_DEPTH = 3
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._secrets: set[str] = set()
@@ -34,12 +37,41 @@ class Redactor:
         # Very short values would mask innocent text everywhere; they are still never logged
         # by callers, which pass secrets only through ``input``.
         if secret and len(secret) >= 3:
-            self._secrets.update({secret, json.dumps(secret)[1:-1], repr(secret)[1:-1]})
+            self._secrets |= _escaped_forms(secret, self.ESCAPE_DEPTH)
 
     def __call__(self, text: str) -> str:
         for secret in sorted(self._secrets, key=len, reverse=True):
             text = text.replace(secret, REDACTED)
         return text
+
+
+def _escaped_forms(secret: str, depth: int) -> set[str]:
+    forms, layer = {secret}, {secret}
+    for _ in range(depth):
+        layer = {escape(form) for form in layer for escape in _ESCAPES} - forms
+        forms |= layer
+    return forms
+
+
+def _python_escaped(text: str, quote: str) -> str:
+    """How ``text`` appears inside a Python string literal quoted with ``quote``."""
+    out = []
+    for ch in text:
+        if ch in ("\\", quote):
+            out.append("\\" + ch)
+        elif ch.isprintable():
+            out.append(ch)
+        else:
+            out.append(repr(ch)[1:-1])  # \n, \t, \x07...
+    return "".join(out)
+
+
+_ESCAPES: tuple[Callable[[str], str], ...] = (
+    lambda t: json.dumps(t)[1:-1],
+    lambda t: json.dumps(t, ensure_ascii=False)[1:-1],
+    lambda t: _python_escaped(t, "'"),
+    lambda t: _python_escaped(t, '"'),
+)
 
 
 class RedactingFormatter(logging.Formatter):

@@ -17,6 +17,7 @@ from appliance.errors import ExpandError
 from appliance.fields import BY_KEY
 from firstboot.wizard_screens import (
     AGAIN,
+    KEEP_NOTE,
     MODE_BY_TAG,
     MODE_CHOICES,
     ORIGIN_NOTE,
@@ -88,6 +89,8 @@ def ask_screen(ui: WizardUI, screen: Screen, state: WizardState) -> None:
         _ask_mode(ui, state)
     elif screen.kind == "password":
         _ask_password(ui, screen, key, state)
+    elif screen.kind == "secret":
+        _ask_secret(ui, screen, key, state)
     else:
         _ask_input(ui, screen, key, state)
 
@@ -116,6 +119,24 @@ def _ask_input(ui: WizardUI, screen: Screen, key: str, state: WizardState) -> No
             return
         ui.message(f"{label(key)}: {problem}\n\nPlease enter it again.")
         text, note = typed, ""  # keep what was typed, to correct it
+
+
+def _ask_secret(ui: WizardUI, screen: Screen, key: str, state: WizardState) -> None:
+    """One hidden box, never pre-filled: an empty answer keeps a value already known."""
+    known = as_text(state.raw.get(key)).strip()
+    while True:
+        prompt = screen.text_for(state.mode) + (KEEP_NOTE if known else "")
+        typed = ui.passwordbox(f"{prompt}\n{screen.hint}" if screen.hint else prompt)
+        if typed is None:
+            confirm_quit(ui)
+            continue
+        if known and not typed.strip():
+            return  # kept as it was (and where it came from)
+        _, problem = BY_KEY[key].check(typed)
+        if problem is None:
+            state.set(key, typed.strip())
+            return
+        ui.message(f"{label(key)}: {problem}\n\nPlease enter it again.")
 
 
 def _ask_password(ui: WizardUI, screen: Screen, key: str, state: WizardState) -> None:

@@ -29,7 +29,9 @@ TAG_BY_MODE = {mode: tag for tag, mode in MODE_BY_TAG.items()}
 @dataclass(frozen=True)
 class Screen:
     name: str
-    kind: str  # "menu", "input" or "password"
+    # "menu"; "input" (pre-filled); "password" (hidden, asked twice, never pre-filled);
+    # "secret" (hidden, asked once: a code with its own check characters).
+    kind: str
     key_for: Callable[[str], str]  # mode -> answers key
     text_for: Callable[[str], str]  # mode -> prompt (without the origin note)
     when: Callable[[Mapping[str, Any]], bool] = lambda raw: True
@@ -104,9 +106,10 @@ SCREENS: tuple[Screen, ...] = (
     Screen("virtual-ip", "input", _fixed("network.virtual-ip"),
            _same("Please enter virtual IP address: the floating (service) IP held by the "
                  "active node, in the same network as the PBX IP")),
-    # Visible while typed: it is copied from the primary's screen, and its two check
+    # Hidden while typed (a password box: dialog shows asterisks) and never pre-filled, since
+    # dialog gets a box's initial text on its argv or in its arguments file; its two check
     # characters catch typos. Never in the summary, the saved answers or the log.
-    Screen("join-code", "input", _fixed("cluster.join-code"),
+    Screen("join-code", "secret", _fixed("cluster.join-code"),
            _same("Please enter the join code shown on the primary"), _secondary,
            hint="It ends the primary's first-boot report; 'expandctl ha join-code' on the "
                 "primary shows it again."),
@@ -119,6 +122,10 @@ SCREENS: tuple[Screen, ...] = (
            _same("Please enter the fencing password (power-off of a failed node)"),
            _fencing_login),
 )
+
+# A "secret" screen when the value is known already (the DVD's answers, or typed before a
+# No at the summary): an empty box keeps it, as nothing can be pre-filled.
+KEEP_NOTE = " (leave empty to keep the one already given)"
 
 AGAIN = {
     "smtp.password": "Please enter email password again",

@@ -66,9 +66,9 @@ def test_secondary_asks_own_ip_first_and_primary_ip_later(tmp_path: Path) -> Non
     ui.expect("input", "IP address of the primary node", "198.51.100.11")
     ui.expect("input", "virtual IP address", PRIMARY_TEXT["virtual IP address"])
     # A typo is caught by the code's check characters, named, and asked again.
-    ui.expect("input", "Please enter the join code shown on the primary", JOIN_CODE[:-1] + "F")
+    ui.expect("password", "Please enter the join code shown on the primary", JOIN_CODE[:-1] + "F")
     ui.expect("message", "Join code: join code does not check out", None)
-    ui.expect("input", "Please enter the join code shown on the primary", JOIN_CODE.lower())
+    ui.expect("password", "Please enter the join code shown on the primary", JOIN_CODE.lower())
     for prompt in ("FQDN smarthost", "email username"):
         ui.expect("input", prompt, PRIMARY_TEXT[prompt])
     ui.expect("password", "email password", PASSWORD)
