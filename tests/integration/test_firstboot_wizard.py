@@ -168,7 +168,7 @@ def test_secondary_asks_its_own_ip_then_the_primary(wizard: DialogDriver, root: 
     wizard.answer("Please enter PBX domain")
     wizard.answer("static PBX IP address of the primary node", "198.51.100.11")
     wizard.answer("Please enter virtual IP address", "198.51.100.100")
-    wizard.answer("Please enter the join code shown on the primary", JOIN_CODE)
+    wizard.password("Please enter the join code shown on the primary", JOIN_CODE)
     wizard.answer("Please enter FQDN smarthost", "smtp.example.com")
     wizard.answer("Please enter email username", "pbx@example.com")
     wizard.password("Please enter email password", PASSWORD)
@@ -339,8 +339,9 @@ def test_dvd_answers_prefill_the_screens(netns: str, root: Path, tmp_path: Path)
                        "virtual IP address"):
             tui.answer(prompt, None)
         # Never on the DVD (a secret, and only known once the primary is installed).
-        screen = tui.answer("Please enter the join code shown on the primary", JOIN_CODE)
-        assert "installation DVD" not in screen
+        screen = tui.wait_for("Please enter the join code shown on the primary")
+        assert "installation DVD" not in screen and "leave empty to keep" not in screen
+        tui.password("Please enter the join code shown on the primary", JOIN_CODE)
         screen = tui.answer("Please enter FQDN smarthost (value from the installation DVD)",
                             None)
         assert "relay.example.org" in screen
@@ -350,3 +351,63 @@ def test_dvd_answers_prefill_the_screens(netns: str, root: Path, tmp_path: Path)
         confirm_and_install(tui)
     assert saved_answers(root) == golden_answers("secondary",
                                                  **{"smtp.smarthost": "relay.example.org"})
+
+
+def dialog_arguments(tui: DialogDriver) -> str:
+    """What the dialog process below this tmux pane was given: its argv and, when
+    pythondialog passes the arguments through a file (--file), that file's text."""
+    pane = int(tui._tmux("display-message", "-p", "#{pane_pid}").stdout)
+    children: dict[int, list[int]] = {}
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat_file.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        children.setdefault(int(fields[1]), []).append(int(stat_file.parent.name))
+    todo, found = [pane], []
+    while todo:
+        pid = todo.pop()
+        todo += children.get(pid, [])
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        if Path(raw[0].decode()).name == "dialog":
+            found.append([a.decode() for a in raw if a])
+    assert len(found) == 1, found
+    argv = found[0]
+    text = " ".join(argv)
+    if "--file" in argv:
+        text += "\n" + Path(argv[argv.index("--file") + 1]).read_text()
+    return text
+
+
+def test_join_code_box_hides_what_is_typed_and_is_never_prefilled(wizard: DialogDriver,
+                                                                  root: Path) -> None:
+    before = tree_digest(root)
+    typo = JOIN_CODE[:-1] + "F"
+    wizard.wait_for("Select PBX Mode")
+    wizard.keys("Down", "Enter")
+    wizard.answer("interconnect IP address of the primary node", "203.0.113.1")
+    wizard.answer("static IP address of this secondary node", "198.51.100.12")
+    for prompt in ("netmask", "gateway", "DNS", "PBX domain"):
+        wizard.answer(f"Please enter {prompt}")
+    wizard.answer("static PBX IP address of the primary node", "198.51.100.11")
+    wizard.answer("Please enter virtual IP address", "198.51.100.100")
+    wizard.wait_for("Please enter the join code shown on the primary")
+    wizard.type(typo)
+    screen = wizard.wait_for("*" * len(typo))  # one asterisk a character: nothing readable
+    assert typo not in screen and typo[:4] not in screen.replace("Please enter", "")
+    wizard.keys("Enter")
+    wizard.ok("Join code: join code does not check out")
+    # Asked again empty: the typo went neither on dialog's argv nor into its arguments file.
+    screen = wizard.wait_for("Please enter the join code shown on the primary")
+    assert "*" not in screen and typo not in screen
+    given = dialog_arguments(wizard)
+    assert "Please enter the join code shown on the primary" in given  # the right process
+    assert "--insecure" in given and "--passwordbox" in given
+    assert typo not in given and typo.replace("-", "") not in given
+    wizard.password("Please enter the join code shown on the primary", JOIN_CODE)
+    wizard.wait_for("Please enter FQDN smarthost")
+    wizard.keys("Escape")
+    wizard.ok("Quit the eXpand installation?")
+    assert wizard.wait_exit() == EXIT_QUIT
+    assert typo not in wizard.stderr() and JOIN_CODE not in wizard.stderr()
+    assert tree_digest(root) == before
