@@ -56,7 +56,8 @@ def _register_build(cmds: argparse._SubParsersAction[argparse.ArgumentParser]) -
     p.add_argument("--previous", default="3.1",
                    help="version the upgrade entries upgrade from (default 3.1)")
     p.add_argument("--volid", metavar="LABEL",
-                   help="new volume label (default: keep the base's; no spaces)")
+                   help="new volume label: 1-32 letters, digits, '.', '_' or '-' "
+                        "(default: keep the base's)")
     p.add_argument("--add", action="append", default=[], metavar="DIR[:/PATH]",
                    help="add a folder to the disc (repeatable)")
     p.add_argument("--answers", type=Path, metavar="FILE",
