@@ -102,6 +102,9 @@ def build_iso(opts: BuildOptions, runner: Runner,
     for name, value in (("--version", opts.version), ("--previous", opts.previous)):
         if not VERSION_RE.match(value):
             raise ExpandError(f"{name} {value!r} is not a version such as 3.2")
+    timeout = menu.timeout_problem(opts.timeout_s)
+    if timeout:
+        raise ExpandError(f"--menu-timeout {timeout}")
     answers_text = _answers_text(opts.answers)
     if opts.volid is not None:
         check_volume_label(opts.volid, "--volid")

@@ -64,7 +64,9 @@ def _register_build(cmds: argparse._SubParsersAction[argparse.ArgumentParser]) -
                    help="answers file to pre-fill the first-boot wizard (validated; "
                         "passwords are left out)")
     p.add_argument("--menu-timeout", type=int, default=menu.DEFAULT_TIMEOUT_S, metavar="S",
-                   help=f"automatic boot after S seconds (default {menu.DEFAULT_TIMEOUT_S})")
+                   help=f"automatic boot of the first entry after S seconds, "
+                        f"{menu.TIMEOUT_RANGE_S[0]}-{menu.TIMEOUT_RANGE_S[-1]} "
+                        f"(default {menu.DEFAULT_TIMEOUT_S})")
     p.add_argument("--rewrite", action="store_true",
                    help="write a compact single-session image (slower) instead of copying "
                         "the base and appending a session with the changes")
