@@ -174,7 +174,7 @@ def email_user(value: Any) -> tuple[str | None, str | None]:
     if text is None:
         return None, f"{value!r} is not a user name"
     if any(c.isspace() for c in text):
-        return None, "must not contain spaces"
+        return None, "must not contain blanks or line breaks"
     if _has_control(text):
         return None, "must not contain control characters"
     if len(text) > 254:
