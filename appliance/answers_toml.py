@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import json
+import unicodedata
 from collections.abc import Iterable
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
+
+import tomli_w
 
 from appliance.answers import Answers
 from appliance.fields import FIELDS
@@ -22,31 +24,45 @@ def field_values(answers: Answers) -> dict[str, Any]:
     return values
 
 
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
+def _plain(value: Any) -> Any:
+    """A model value as TOML holds it: addresses and networks as strings, tuples as arrays."""
     if isinstance(value, IPv4Address | IPv4Network):
-        return json.dumps(str(value))
+        return str(value)
     if isinstance(value, tuple | list):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    return json.dumps(str(value))  # JSON string escapes are valid TOML basic strings
+        return [_plain(v) for v in value]
+    return value
+
+
+def answers_data(answers: Answers, *, include_secrets: bool = False) -> dict[str, Any]:
+    """The answers as TOML tables (``{"mode": ..., "nodes": {...}}``), in the table's order."""
+    data: dict[str, Any] = {}
+    values = field_values(answers)
+    for fld in FIELDS:
+        value = values[fld.key]
+        if (fld.secret and not include_secrets) or value is None:
+            continue
+        section, _, name = fld.key.rpartition(".")
+        table = data.setdefault(section, {}) if section else data
+        table[name] = _plain(value)
+    return data
+
+
+def _comment(text: str) -> list[str]:
+    """``# ...`` lines for a header: a TOML comment ends at a newline and allows no other
+    control character but tab (a file name may hold any of them)."""
+    def clean(line: str) -> str:
+        return "".join("?" if unicodedata.category(c) == "Cc" and c != "\t" else c
+                       for c in line)
+
+    return [f"# {clean(line)}".rstrip() for line in text.splitlines() or [""]]
 
 
 def dump_answers(
     answers: Answers, *, include_secrets: bool = False, header: Iterable[str] = ()
 ) -> str:
-    lines = [f"# {h}" for h in header]
-    current = None
-    for key, value in field_values(answers).items():
-        fld_secret = any(f.key == key and f.secret for f in FIELDS)
-        if fld_secret and not include_secrets:
-            continue
-        section, _, name = key.rpartition(".")
-        if section != current:
-            if section:
-                lines += ["", f"[{section}]"]
-            current = section
-        lines.append(f"{name or key} = {_toml_value(value)}")
-    return "\n".join(lines) + "\n"
+    """TOML that tomllib reads back to the same answers (written by tomli-w, which escapes
+    what TOML needs and writes any Unicode text as UTF-8; hand-made JSON escapes turned a
+    character outside the BMP into a surrogate pair TOML refuses)."""
+    comments = [line for h in header for line in _comment(h)]
+    body = tomli_w.dumps(answers_data(answers, include_secrets=include_secrets))
+    return "".join(f"{line}\n" for line in comments) + body

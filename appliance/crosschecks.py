@@ -9,6 +9,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Any
 
+from appliance import validators as v
 from appliance.reports import Report
 
 Problem = tuple[str, str]  # (key, message)
@@ -99,10 +100,17 @@ def storage(values: Mapping[str, Any]) -> Iterator[Problem]:
     device = values.get("storage.device")
     if mode in ("san", "drbd") and not device:
         yield "storage.device", f"is required when storage.mode is {mode}"
-    if device and not str(device).startswith("/dev/"):
-        yield "storage.device", f"{device} is not a device path under /dev/"
     if mode == "none" and device:
         yield "storage.device", "is given but storage.mode is none"
+
+
+# What a fencing target must be in each mode: it becomes fence_ipmilan's ip, fence_vmware_soap's
+# plug or fence_sbd's devices.
+_TARGET_KINDS: dict[str, tuple[v.Check, str]] = {
+    "ipmi": (v.host_or_ipv4, "the BMC's IPv4 address or host name"),
+    "vmware": (v.vm_name, "the VM's name in vSphere"),
+    "sbd": (v.device_path, "a shared disk under /dev/"),
+}
 
 
 def fencing(values: Mapping[str, Any]) -> Iterator[Problem]:
@@ -118,11 +126,15 @@ def fencing(values: Mapping[str, Any]) -> Iterator[Problem]:
                 yield key, f"is required when fencing.mode is {mode}"
     if mode == "vmware" and not values.get("fencing.host"):
         yield "fencing.host", "is required when fencing.mode is vmware"
-    if mode == "sbd":
+    kind = _TARGET_KINDS.get(str(mode))
+    if kind is not None:
+        check, what = kind
         for key in ("fencing.primary-target", "fencing.secondary-target"):
             target = values.get(key)
-            if target and not str(target).startswith("/dev/"):
-                yield key, f"{target} is not a device path (sbd needs a shared disk)"
+            if target:
+                _, problem = check(target)
+                if problem:
+                    yield key, f"{problem} (fencing.mode {mode} needs {what})"
 
 
 def cluster(values: Mapping[str, Any]) -> Iterator[Problem]:

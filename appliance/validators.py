@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 import zoneinfo
 from collections.abc import Callable, Sequence
 from ipaddress import IPv4Address, IPv4Network
@@ -20,10 +21,24 @@ Check = Callable[[Any], tuple[Any, str | None]]
 
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 _TZ = re.compile(r"^[A-Za-z_+-]+(/[A-Za-z0-9_+-]+)*$")
+_DOTTED_DIGITS = re.compile(r"[\d.]+")
+# A device path pasted into drbd.d, a pcs argument and fence_sbd's comma-separated list:
+# udev's names (by-id, by-path: letters, digits, '.', '_', '-', ':', '+', '@') and nothing that
+# ends a token there (blanks, quotes, braces, ';', ',').
+_DEVICE = re.compile(r"/dev(/[A-Za-z0-9._:+@-]+)+")
+DEVICE_MAX = 255
+VM_NAME_MAX = 80  # vSphere's limit for a VM name
+LOGIN_MAX = 128
 
 
 def _text(value: Any) -> str | None:
     return value.strip() if isinstance(value, str) else None
+
+
+def _has_control(text: str) -> bool:
+    """Control and format characters (newline, NUL, ESC, bidi overrides...): none of them
+    belongs in a name, and each one can end a line or a token in some config file."""
+    return any(unicodedata.category(c) in ("Cc", "Cf", "Cs") for c in text)
 
 
 def ipv4(value: Any) -> tuple[IPv4Address | None, str | None]:
@@ -100,11 +115,39 @@ def domain(value: Any) -> tuple[str | None, str | None]:
     return text.rstrip(".").lower(), None
 
 
+def host_or_ipv4(value: Any) -> tuple[str | None, str | None]:
+    """An IPv4 address or a host name (RFC 1123 labels, one or more): a BMC, a vCenter.
+
+    All digits and dots is an address or nothing: ``10.0.0.300`` is no host name."""
+    text = _text(value)
+    if not text:
+        return None, f"{value!r} is not an IPv4 address or host name" if text is None \
+            else "is empty"
+    if _DOTTED_DIGITS.fullmatch(text):
+        addr, problem = ipv4(text)
+        return (str(addr), None) if addr else (None, problem)
+    labels = text.rstrip(".").split(".")
+    if len(text) > 253 or not all(_LABEL.fullmatch(lab) for lab in labels) \
+            or labels[-1].isdigit():
+        return None, f"{_shown(text)} is not an IPv4 address or host name"
+    return text.rstrip(".").lower(), None
+
+
+def optional(check: Check) -> Check:
+    """``check``, with the empty string allowed (meaning: not used)."""
+    def checked(value: Any) -> tuple[Any, str | None]:
+        if isinstance(value, str) and not value.strip():
+            return "", None
+        return check(value)
+
+    return checked
+
+
 def fqdn_or_ip(value: Any) -> tuple[str | None, str | None]:
     text = _text(value)
     if not text:
         return None, "is empty: give the SMTP server's DNS name or IP address"
-    if re.fullmatch(r"[\d.]+", text):
+    if _DOTTED_DIGITS.fullmatch(text):
         addr, problem = ipv4(text)
         return (str(addr), None) if addr else (None, problem)
     name, problem = domain(text)
@@ -130,8 +173,15 @@ def email_user(value: Any) -> tuple[str | None, str | None]:
     text = _text(value)
     if text is None:
         return None, f"{value!r} is not a user name"
-    if any(c.isspace() for c in text) or len(text) > 254:
-        return None, "must not contain spaces"
+    if any(c.isspace() for c in text):
+        return None, "must not contain blanks or line breaks"
+    if _has_control(text):
+        return None, "must not contain control characters"
+    if len(text) > 254:
+        return None, "is longer than 254 characters"
+    # sasl_passwd holds 'user:password': the first colon ends the user name.
+    if ":" in text:
+        return None, "must not contain ':' (postfix's password map splits user:password there)"
     return text, None
 
 
@@ -140,7 +190,82 @@ def secret(value: Any) -> tuple[str | None, str | None]:
         return None, "must be a string"
     if "\n" in value or "\r" in value:
         return None, "must be a single line"
+    # Only real controls: XML (the CIB) and postfix's map refuse them; a format character
+    # such as an emoji's zero-width joiner is fine in a password.
+    if any(unicodedata.category(c) in ("Cc", "Cs") for c in value):
+        return None, "must not contain control characters"
     return value, None
+
+
+def sasl_secret(value: Any) -> tuple[str | None, str | None]:
+    """The SMTP password: postmap trims blanks at the end of a line, so one there is lost."""
+    got, problem = secret(value)
+    if got is not None and got != got.rstrip():
+        return None, "must not end with a blank (postfix's password map would drop it)"
+    return got, problem
+
+
+def login(value: Any) -> tuple[str | None, str | None]:
+    """A fencing account (IPMI user, vCenter ``DOMAIN\\user``); empty means none given."""
+    text = _text(value)
+    if text is None:
+        return None, f"{value!r} is not a user name"
+    if _has_control(text):
+        return None, "must not contain control characters"
+    if len(text) > LOGIN_MAX:
+        return None, f"is longer than {LOGIN_MAX} characters"
+    return text, None
+
+
+def line(value: Any) -> tuple[str | None, str | None]:
+    """Free text on one line (checked by kind later, when its meaning is known)."""
+    text = _text(value)
+    if text is None:
+        return None, f"{value!r} is not a string"
+    if _has_control(text):
+        return None, "must not contain control characters"
+    if len(text) > DEVICE_MAX:
+        return None, f"is longer than {DEVICE_MAX} characters"
+    return text, None
+
+
+def device_path(value: Any) -> tuple[str | None, str | None]:
+    """A block device: ``/dev/...``, absolute, no '..', nothing that ends a token in drbd.d
+    or fence_sbd's device list."""
+    text = _text(value)
+    if not text:
+        return None, "is empty: give a device path under /dev/"
+    if not text.startswith("/dev/"):
+        return None, f"{_shown(text)} is not a device path under /dev/"
+    if len(text) > DEVICE_MAX:
+        return None, f"is longer than {DEVICE_MAX} characters"
+    if ".." in text.split("/") or "/./" in text + "/":
+        return None, f"{_shown(text)} must not contain '.' or '..' components"
+    if not _DEVICE.fullmatch(text):
+        return None, (f"{_shown(text)} is not a plain device path (letters, digits and "
+                      "'/._:+@-' only: no blanks, quotes, braces, ';' or ',')")
+    return text, None
+
+
+def vm_name(value: Any) -> tuple[str | None, str | None]:
+    """A VMware VM name as fence_vmware_soap's ``plug``: no quotes, backslashes or control
+    characters, at most 80 characters (vSphere's own limit)."""
+    text = _text(value)
+    if not text:
+        return None, "is empty: give the VM's name as vSphere shows it"
+    if _has_control(text):
+        return None, "must not contain control characters"
+    if any(c in "\"'\\" for c in text):
+        return None, f"{_shown(text)} must not contain quotes or backslashes"
+    if len(text) > VM_NAME_MAX:
+        return None, f"is longer than {VM_NAME_MAX} characters (vSphere's limit)"
+    return text, None
+
+
+def _shown(text: str, limit: int = 60) -> str:
+    """A value as echoed in a message: printable and cut to a readable length."""
+    shown = text if len(text) <= limit else text[:limit] + "..."
+    return repr(shown) if _has_control(shown) or " " in shown else shown
 
 
 def timezone(value: Any) -> tuple[str | None, str | None]:

@@ -2,7 +2,9 @@
 ``--reconfigure``) the installed configuration. Later sources win over earlier ones.
 
 Files are read leniently: a value that fails its own check is left out (and logged), so a
-partly wrong file still pre-fills the rest and the technician fixes the rest on screen.
+partly wrong file still pre-fills the rest and the technician fixes the rest on screen. A DVD
+answers file that cannot be read at all (not TOML, not text, a directory, unreadable) only
+costs its pre-fill: a warning is logged and the wizard starts from the current facts.
 """
 
 from __future__ import annotations
@@ -57,9 +59,42 @@ def initial_state(root: Path, facts: NetworkFacts, *, reconfigure: bool) -> Wiza
             raise ExpandError(f"{ANSWERS}: no installed configuration to reconfigure under "
                               f"{root}; run 'expandctl firstboot' without --reconfigure")
         _merge(state, values_from_file(current), "current")
-    elif sink.exists(MEDIA_ANSWERS):
-        _merge(state, values_from_file(sink.target(MEDIA_ANSWERS)), "dvd")
+    else:
+        _merge(state, _dvd_values(sink), "dvd")
     return state
+
+
+NO_PREFILL = "the wizard starts without the DVD's pre-fill"
+
+
+def _dvd_values(sink: FileSink) -> dict[str, Any]:
+    """The DVD's answers, or nothing (with a warning) when that file cannot be read."""
+    path = sink.target(MEDIA_ANSWERS)
+    try:
+        if not path.exists() and not path.is_symlink():  # a link to nowhere is worth a word
+            return {}
+        return values_from_file(path)
+    except ExpandError as exc:  # the reader's own report, naming the file
+        log.warning("%s; %s", _short(str(exc)), NO_PREFILL)
+    # What else reading a file nobody checked may raise: the system's errors, a decoder's
+    # (TOMLDecodeError and UnicodeError are ValueErrors), nesting too deep to parse.
+    except (OSError, ValueError, RecursionError) as exc:
+        log.warning("%s: cannot be read (%s); %s", path, _why(exc), NO_PREFILL)
+    return {}
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return "nested too deep"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return _short(str(exc) or type(exc).__name__)
+
+
+def _short(text: str, limit: int = 200) -> str:
+    """A reader's message cut to one readable line (it may quote the file)."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[:limit] + "..."
 
 
 def _merge(state: WizardState, values: dict[str, Any], origin: str) -> None:

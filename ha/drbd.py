@@ -9,7 +9,9 @@ resolved by discarding data automatically (no ``after-sb-*`` discard policies).
 
 from __future__ import annotations
 
+from appliance import validators
 from appliance.answers import Answers
+from appliance.errors import ExpandError
 from appliance.filesink import FileSink
 from ha.cib import DRBD_DEVICE, DRBD_RESOURCE
 
@@ -17,10 +19,22 @@ RES_PATH = f"/etc/drbd.d/{DRBD_RESOURCE}.res"
 PORT = 7789
 
 
+def _checked(check: validators.Check, value: str, key: str) -> str:
+    """The validated shape again: a value that reached here some other way than through
+    the answers' checks must not open a block or end a statement in the resource file."""
+    _, problem = check(value)
+    if problem or value != value.strip():
+        raise ExpandError(f"{key}: {problem or 'has blanks around it'}: not written to {RES_PATH}")
+    return value
+
+
 def render_drbd_res(answers: Answers) -> str:
     ic = answers.interconnect
-    hosts = ((answers.nodes.primary_hostname, ic.primary_address, 0),
-             (answers.nodes.secondary_hostname, ic.secondary_address, 1))
+    disk = _checked(validators.device_path, answers.storage.device, "storage.device")
+    hosts = ((_checked(validators.hostname, answers.nodes.primary_hostname,
+                       "nodes.primary-hostname"), ic.primary_address, 0),
+             (_checked(validators.hostname, answers.nodes.secondary_hostname,
+                       "nodes.secondary-hostname"), ic.secondary_address, 1))
     lines = [
         "# Written by expandctl (ha/drbd.py); identical on both nodes.",
         f"resource {DRBD_RESOURCE} {{",
@@ -38,7 +52,7 @@ def render_drbd_res(answers: Answers) -> str:
             f"    on {name} {{",
             f"        node-id {node_id};",
             f"        device {DRBD_DEVICE};",
-            f"        disk {answers.storage.device};",
+            f'        disk "{disk}";',  # quoted: drbd.conf's string syntax
             f"        address {address}:{PORT};",
             "        meta-disk internal;",
             "    }",

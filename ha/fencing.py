@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from xml.sax.saxutils import quoteattr
 
+from appliance import validators
 from appliance.answers import Answers
 from appliance.errors import ExpandError
 
@@ -53,10 +54,32 @@ def device_id(node: str) -> str:
     return f"fence-{node}"
 
 
+# What each answer must look like before it becomes an agent parameter (pcs argv, then the
+# CIB): the answers' own checks, asked again so that nothing else reaches pcs.
+TARGET_CHECKS: dict[str, validators.Check] = {
+    "ipmi": validators.host_or_ipv4, "vmware": validators.vm_name, "sbd": validators.device_path,
+}
+
+
+def _shape(check: validators.Check, value: str, key: str) -> str:
+    _, problem = check(value)
+    if problem:
+        raise ExpandError(f"fencing.{key}: {problem}")
+    return value
+
+
 def devices_from_answers(answers: Answers) -> tuple[StonithDevice, ...]:
     """The production devices; raises when the answers chose no fencing (the caller then
-    needs an explicit ``--no-fencing``)."""
+    needs an explicit ``--no-fencing``) or a value is not what its mode needs."""
     fencing = answers.fencing
+    if fencing.mode in TARGET_CHECKS:
+        check = TARGET_CHECKS[fencing.mode]
+        _shape(check, fencing.primary_target, "primary-target")
+        _shape(check, fencing.secondary_target, "secondary-target")
+    if fencing.mode in ("ipmi", "vmware"):
+        _shape(validators.login, fencing.username, "username")
+    if fencing.mode == "vmware":
+        _shape(validators.host_or_ipv4, fencing.host, "host")
     primary, secondary = answers.nodes.primary_hostname, answers.nodes.secondary_hostname
     targets = ((primary, fencing.primary_target, PRIMARY_DELAY),
                (secondary, fencing.secondary_target, None))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import configparser
 import logging
 import os
-import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,21 +22,6 @@ RHEL_FAMILIES = ("Rocky Linux", "AlmaLinux", "Red Hat Enterprise Linux", "CentOS
 REQUIRED = ("/.treeinfo", "/.discinfo", "/isolinux/isolinux.cfg", "/isolinux/vmlinuz",
             "/isolinux/initrd.img", "/images/pxeboot/vmlinuz", "/images/pxeboot/initrd.img",
             "/EFI/BOOT/grub.cfg")
-# anaconda finds its disc by hd:LABEL=...; blanks and shell/GRUB specials break that.
-LABEL_RE = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
-
-
-def check_label(label: str, what: str) -> None:
-    if " " in label:
-        raise ExpandError(
-            f"{what} {label!r} contains spaces: the installer finds its disc by "
-            "'inst.stage2=hd:LABEL=...', which breaks on blanks; remaster with "
-            "--volid LABEL (letters, digits, '.', '_', '-')")
-    if not LABEL_RE.match(label):
-        raise ExpandError(f"{what} {label!r} is not usable: use 1-32 letters, digits, "
-                          "'.', '_' or '-'")
-
-
 @dataclass(frozen=True)
 class BaseDvd:
     path: Path

@@ -21,8 +21,9 @@ from appliance.errors import ExpandError
 from appliance.filesink import FileSink
 from appliance.reports import ValidationFailed
 from appliance.runner import Result, Runner
+from appliance.volume_label import check_volume_label, label_problem
 from iso import efiboot, menu, xorriso
-from iso.base import BaseDvd, check_base, check_label, needed_bytes, tree_size
+from iso.base import BaseDvd, check_base, needed_bytes, tree_size
 from iso.checksum import implant_md5
 from iso.output import check_output_folder, staged_output
 from iso.progress import Progress, ProgressCallback, no_progress
@@ -101,15 +102,21 @@ def build_iso(opts: BuildOptions, runner: Runner,
     for name, value in (("--version", opts.version), ("--previous", opts.previous)):
         if not VERSION_RE.match(value):
             raise ExpandError(f"{name} {value!r} is not a version such as 3.2")
+    timeout = menu.timeout_problem(opts.timeout_s)
+    if timeout:
+        raise ExpandError(f"--menu-timeout {timeout}")
     answers_text = _answers_text(opts.answers)
-    if opts.volid:
-        check_label(opts.volid, "--volid")
+    if opts.volid is not None:
+        check_volume_label(opts.volid, "--volid")
     if opts.out.resolve() == opts.base.resolve():
         raise ExpandError("--out must differ from --base (the base is read while writing)")
     progress(Progress("checking the base DVD"))
     base = check_base(runner, opts.base, verify_checksum=opts.verify_base)
-    volid = opts.volid or base.volid
-    check_label(volid, "--volid" if opts.volid else f"{opts.base}: volume label")
+    volid = base.volid if opts.volid is None else opts.volid
+    problem = label_problem(volid)
+    if problem:  # only the base's own label can get here: --volid was checked above
+        raise ExpandError(f"{opts.base}: volume label {volid!r} {problem}; "
+                          "give the new disc one with --volid LABEL")
     check_output_folder(opts.out, needed_bytes(base, [a.host for a in opts.add]))
     spec = menu.MenuSpec(volid, opts.version, opts.previous, _abs(KS_INSTALL_PATH),
                          _abs(KS_UPGRADE_PATH), opts.timeout_s)

@@ -56,14 +56,17 @@ def _register_build(cmds: argparse._SubParsersAction[argparse.ArgumentParser]) -
     p.add_argument("--previous", default="3.1",
                    help="version the upgrade entries upgrade from (default 3.1)")
     p.add_argument("--volid", metavar="LABEL",
-                   help="new volume label (default: keep the base's; no spaces)")
+                   help="new volume label: 1-32 letters, digits, '.', '_' or '-' "
+                        "(default: keep the base's)")
     p.add_argument("--add", action="append", default=[], metavar="DIR[:/PATH]",
                    help="add a folder to the disc (repeatable)")
     p.add_argument("--answers", type=Path, metavar="FILE",
                    help="answers file to pre-fill the first-boot wizard (validated; "
                         "passwords are left out)")
     p.add_argument("--menu-timeout", type=int, default=menu.DEFAULT_TIMEOUT_S, metavar="S",
-                   help=f"automatic boot after S seconds (default {menu.DEFAULT_TIMEOUT_S})")
+                   help=f"automatic boot of the first entry after S seconds, "
+                        f"{menu.TIMEOUT_RANGE_S[0]}-{menu.TIMEOUT_RANGE_S[-1]} "
+                        f"(default {menu.DEFAULT_TIMEOUT_S})")
     p.add_argument("--rewrite", action="store_true",
                    help="write a compact single-session image (slower) instead of copying "
                         "the base and appending a session with the changes")

@@ -17,6 +17,10 @@ from enum import Enum
 KERNEL_CONSOLE = "console=ttyS0,115200 console=tty0"
 # Rocky/CentOS DVDs count down 60 s (the seed's screenshot shows it at 16 s).
 DEFAULT_TIMEOUT_S = 60
+# The countdown must mean the same to both loaders. isolinux counts tenths of a second up to
+# 35996 and takes 0 as "wait forever"; GRUB counts seconds, 0 is "boot at once" and -1
+# "forever". So only a real countdown is allowed, within isolinux's limit.
+TIMEOUT_RANGE_S = range(1, 3600)
 ISOLINUX_KERNEL = "vmlinuz"  # relative to /isolinux
 ISOLINUX_INITRD = "initrd.img"
 GRUB_KERNEL = "/images/pxeboot/vmlinuz"
@@ -59,6 +63,23 @@ class MenuEntry:
         return self.kind not in (Kind.LOCAL, Kind.MEMTEST)
 
 
+def timeout_problem(seconds: int) -> str | None:
+    """Why ``seconds`` cannot be the menu's countdown, or None."""
+    low, high = TIMEOUT_RANGE_S[0], TIMEOUT_RANGE_S[-1]
+    if isinstance(seconds, bool) or not isinstance(seconds, int) \
+            or seconds not in TIMEOUT_RANGE_S:
+        return (f"{seconds!r} is not a countdown of {low}-{high} seconds (0 would mean "
+                "'wait forever' to isolinux but 'boot at once' to GRUB)")
+    return None
+
+
+def _timeout(spec: MenuSpec) -> int:
+    problem = timeout_problem(spec.timeout_s)
+    if problem:
+        raise ValueError(f"menu timeout {problem}")
+    return spec.timeout_s
+
+
 def entries(spec: MenuSpec) -> list[MenuEntry]:
     """The seven entries of the seed's menu, the first one being the default."""
     stage2 = f"inst.stage2=hd:LABEL={spec.volid}"
@@ -93,7 +114,7 @@ def render_isolinux(spec: MenuSpec) -> str:
     lines = [
         "serial 0 115200",
         "default vesamenu.c32",
-        f"timeout {spec.timeout_s * 10}",
+        f"timeout {_timeout(spec) * 10}",  # tenths of a second
         "",
         "menu clear",
         f"menu title {spec.title}",
@@ -124,7 +145,7 @@ def render_grub(spec: MenuSpec) -> str:
     lines = [
         f"# {spec.title}",
         'set default="0"',
-        f"set timeout={spec.timeout_s}",
+        f"set timeout={_timeout(spec)}",  # seconds
         "serial --unit=0 --speed=115200",
         "terminal_input serial console",
         "terminal_output serial console",

@@ -24,6 +24,7 @@ from pykickstart.constants import (
 from pykickstart.parser import Group, KickstartParser, Script
 from pykickstart.version import RHEL9, makeVersion
 
+from appliance.volume_label import label_problem
 from kickstart import disks, scripts
 
 KS_INSTALL_PATH = "/ks/expand-install.ks"
@@ -52,8 +53,9 @@ class KickstartOptions:
 
 def build_handler(options: KickstartOptions, upgrade: bool = False) -> Any:
     """A RHEL 9 handler holding the whole kickstart except the generated partitioning."""
-    if not options.volid or any(c.isspace() for c in options.volid):
-        raise ValueError(f"volume label {options.volid!r} must be non-empty without spaces")
+    problem = label_problem(options.volid)
+    if problem:
+        raise ValueError(f"volume label {options.volid!r} {problem}")
     if options.root_password_hash is not None \
             and not _CRYPT_HASH.fullmatch(options.root_password_hash):
         # Never echo the value: it may be a plain password given by mistake.
@@ -133,8 +135,9 @@ def boot_args(volid: str, ks_path: str = KS_INSTALL_PATH) -> str:
     dracut mounts the stage2 device at /run/install/repo, where the kickstart's product
     repository and answers are read from.
     """
-    if not volid or any(c.isspace() or c in "\\'\"" for c in volid):
-        raise ValueError(f"volume label {volid!r} must be non-empty without spaces or quotes")
+    problem = label_problem(volid)
+    if problem:
+        raise ValueError(f"volume label {volid!r} {problem}")
     return f"inst.stage2=hd:LABEL={volid} inst.ks=hd:LABEL={volid}:{ks_path}"
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from appliance.console import HelpFormatter, print_json, print_reports
 from appliance.errors import ExpandError
 from appliance.filesink import FileSink
+from appliance.volume_label import check_volume_label
 from kickstart.build import KickstartOptions, render_install, render_upgrade
 from kickstart.checks import validate_file
 
@@ -52,7 +53,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         help=f"the upgrade kickstart ({defaults.previous} -> "
                              f"{defaults.version}): keeps the data filesystem")
     render.add_argument("--volid", default=defaults.volid, metavar="LABEL",
-                        help="volume label of the DVD, used to find it (default %(default)s)")
+                        help="volume label of the DVD, used to find it: 1-32 letters, digits, "
+                             "'.', '_' or '-' (default %(default)s)")
     render.add_argument("--version", default=defaults.version, metavar="V",
                         help="eXpand version being installed (default %(default)s)")
     render.add_argument("--previous", default=defaults.previous, metavar="V",
@@ -76,6 +78,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def render_cmd(args: argparse.Namespace) -> int:
+    check_volume_label(args.volid, "--volid")
     options = KickstartOptions(volid=args.volid, version=args.version, previous=args.previous,
                                timezone=args.timezone,
                                root_password_hash=args.root_password_hash,

@@ -6,7 +6,9 @@ Live, main.cf is changed with ``postconf -e``; in an alternate root it is edited
 
 from __future__ import annotations
 
+from appliance import validators
 from appliance.answers import Answers
+from appliance.errors import ExpandError
 from firstboot.actions import Action, EnableUnit, RemoveFile, RunCommand, WriteFile
 from firstboot.steps.base import Context, PlannedStep, StepPlan
 
@@ -21,6 +23,19 @@ SASL_PLUGIN_GLOBS = ("usr/lib64/sasl2/libplain.so*", "usr/lib/*/sasl2/libplain.s
 def relayhost(answers: Answers) -> str:
     # Brackets: deliver to that host itself, no MX lookup.
     return f"[{answers.smtp.smarthost}]:{answers.smtp.port}"
+
+
+def sasl_passwd_line(answers: Answers) -> str:
+    """``[host]:port user:password``: postmap splits at the first blank, the SASL client at
+    the first colon, so the account is checked again here (never echoing the password)."""
+    smtp = answers.smtp
+    for key, check, value in (("smtp.username", validators.email_user, smtp.username),
+                              ("smtp.password", validators.sasl_secret, smtp.password)):
+        checked, problem = check(value)
+        if problem or checked != value:
+            raise ExpandError(f"{key}: {problem or 'has blanks around it'}: "
+                              f"not written to {SASL_PASSWD}")
+    return f"{relayhost(answers)} {smtp.username}:{smtp.password}\n"
 
 
 def settings(answers: Answers) -> list[tuple[str, str]]:
@@ -81,8 +96,7 @@ class PostfixStep(PlannedStep):
         wanted = settings(a)
         actions: list[Action] = []
         if a.smtp.username:
-            line = f"{relayhost(a)} {a.smtp.username}:{a.smtp.password}\n"
-            actions += [WriteFile(SASL_PASSWD, line, mode=0o600, secret=True),
+            actions += [WriteFile(SASL_PASSWD, sasl_passwd_line(a), mode=0o600, secret=True),
                         RunCommand(("postmap", SASL_MAP))]
         else:
             actions += [RemoveFile(SASL_PASSWD), RemoveFile(SASL_PASSWD + ".db")]

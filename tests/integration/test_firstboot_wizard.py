@@ -411,3 +411,27 @@ def test_join_code_box_hides_what_is_typed_and_is_never_prefilled(wizard: Dialog
     assert wizard.wait_exit() == EXIT_QUIT
     assert typo not in wizard.stderr() and JOIN_CODE not in wizard.stderr()
     assert tree_digest(root) == before
+
+
+@pytest.mark.parametrize("content", [b"mode = = primary\n", b"\xff\xfe\x00binary"],
+                         ids=["broken-toml", "binary"])
+def test_unreadable_dvd_answers_start_the_wizard_without_prefill(
+        netns: str, root: Path, tmp_path: Path, content: bytes) -> None:
+    media = root / "etc/expand/answers.media.toml"
+    media.parent.mkdir(parents=True)
+    media.write_bytes(content)
+    log = tmp_path / "firstboot.log"
+    cmd = (f"ip netns exec {netns} {EXPANDCTL} --log-file {log} firstboot --root {root} "
+           f"--host-facts {HOST_FACTS}")
+    with DialogDriver(cmd, tmp_path, cwd=REPO) as tui:
+        tui.ok("Select PBX Mode")
+        screen = tui.answer("interconnect IP address", None)
+        # The current facts pre-fill, as without any DVD file.
+        screen = tui.wait_for("Please enter static PBX IP address (current value was DHCP "
+                              "assigned)")
+        assert "installation DVD" not in screen
+        tui.keys("Escape")
+        tui.ok("Quit the eXpand installation?")
+        assert tui.wait_exit() == EXIT_QUIT
+    assert f"{media}: " in log.read_text()
+    assert "the wizard starts without the DVD's pre-fill" in log.read_text()

@@ -74,10 +74,13 @@ def test_corosync_accepts_rendered_conf(tmp_path: Path, primary: Answers,
 def test_pcs_builds_a_cib_that_crm_verify_accepts(tmp_path: Path, primary: Answers,
                                                   storage: str, fencing: str) -> None:
     require_tools("pcs", "cibadmin", "crm_verify")
+    targets = {"ipmi": ("198.51.100.201", "bmc2.example.com"),
+               "vmware": ("PBX node 1", "PBX node 2"), "sbd": ("/dev/vdc", "/dev/vdc")}[fencing]
     answers = replace(primary,
                       storage=replace(primary.storage, mode=storage,
                                       device="" if storage == "none" else "/dev/vdb"),
-                      fencing=replace(primary.fencing, mode=fencing, host="vc.example.com"))
+                      fencing=replace(primary.fencing, mode=fencing, host="vc.example.com",
+                                      primary_target=targets[0], secondary_target=targets[1]))
     runner = Runner()
     path = str(tmp_path / "cib.xml")
     cib.new_cib_file(runner, FileSink(Path("/")), path)
@@ -109,7 +112,9 @@ def test_pcs_rejects_a_bad_step(tmp_path: Path) -> None:
 
 def test_drbdadm_parses_the_resource(tmp_path: Path, primary: Answers) -> None:
     require_tools("drbdadm", "unshare")
-    answers = replace(primary, storage=replace(primary.storage, mode="drbd", device="/dev/vdb"))
+    # A by-path name (colons, dots) as udev makes them: quoted in the file, read back whole.
+    disk = "/dev/disk/by-path/pci-0000:00:10.0-scsi-0:0:1:0"
+    answers = replace(primary, storage=replace(primary.storage, mode="drbd", device=disk))
     res = tmp_path / "expand.res"
     res.write_text(drbd.render_drbd_res(answers))
     conf = tmp_path / "drbd.conf"
@@ -121,3 +126,4 @@ def test_drbdadm_parses_the_resource(tmp_path: Path, primary: Answers) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "--protocol=C" in proc.stdout and "--fencing=resource-and-stonith" in proc.stdout
     assert "203.0.113.1:7789 ipv4:203.0.113.2:7789" in proc.stdout
+    assert f"drbdsetup attach 0 {disk} {disk} internal" in proc.stdout

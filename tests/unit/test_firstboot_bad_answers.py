@@ -68,6 +68,22 @@ VARIATIONS: list[tuple[str, Any, str]] = [
     ("support.enabled", "yes", "support.enabled"),
     ("support.hub-port", 0, "support.hub-port"),
     ("support.network", "200.40.119.0/33", "support.network"),
+    # By kind: what would be pasted into a config file or a command.
+    ("fencing.primary-target", "10.0.0.300", "fencing.primary-target"),  # ipmi: no host name
+    ("fencing.secondary-target", "bmc_2!", "fencing.secondary-target"),
+    ("fencing.secondary-target", "bmc2\nlanplus=0", "fencing.secondary-target"),
+    ("fencing.host", "vc..example.com", "fencing.host"),
+    ("fencing.username", "fence\u0000", "fencing.username"),
+    ("fencing.password", "a\u001bb", "fencing.password"),
+    ("storage.device", "/dev/x; } resource evil {", "storage.device"),
+    ("storage.device", "/dev/../etc/shadow", "storage.device"),
+    ("storage.device", '/dev/sd"b', "storage.device"),
+    ("storage.device", "/dev/disk/by-id/a b", "storage.device"),
+    ("smtp.username", "pbx:admin@example.com", "smtp.username"),
+    ("smtp.username", "pbx\n@example.com", "smtp.username"),
+    ("smtp.password", "ends in a blank ", "smtp.password"),
+    ("smtp.smarthost", "10.0.0.300", "smtp.smarthost"),
+    ("network.pbx-domain", "pbx example.com", "network.pbx-domain"),
     ("network.colour", "blue", "network.colour"),
     ("bogus.key", 1, "bogus"),
 ]
@@ -135,6 +151,59 @@ def test_bad_answers_rejected_naming_the_key(tmp_path: Path, key: str, value: An
     assert "nothing applied" in err
     assert "eXpand installed" not in out
     assert tree_hash(root) == before
+
+
+# Fencing targets are checked by what the chosen mode makes of them.
+BY_MODE: list[tuple[dict[str, Any], str]] = [
+    ({"fencing.mode": "vmware", "fencing.host": "vc.example.com",
+      "fencing.primary-target": 'pbx "one"'}, "fencing.primary-target"),
+    ({"fencing.mode": "vmware", "fencing.host": "vc.example.com",
+      "fencing.secondary-target": "pbx\\two"}, "fencing.secondary-target"),
+    ({"fencing.mode": "vmware", "fencing.host": "vc.example.com",
+      "fencing.secondary-target": "v" * 81}, "fencing.secondary-target"),
+    ({"fencing.mode": "sbd", "fencing.primary-target": "/dev/sdb,/dev/sdc",
+      "fencing.secondary-target": "/dev/sdb"}, "fencing.primary-target"),
+    ({"fencing.mode": "sbd", "fencing.primary-target": "/dev/sdb",
+      "fencing.secondary-target": "198.51.100.202"}, "fencing.secondary-target"),
+    ({"storage.mode": "drbd", "storage.device": "/dev/vdb;"}, "storage.device"),
+]
+GOOD_BY_MODE: list[dict[str, Any]] = [
+    {"fencing.mode": "vmware", "fencing.host": "vc.example.com",
+     "fencing.primary-target": "PBX node 1", "fencing.secondary-target": "PBX node 2"},
+    {"fencing.mode": "sbd", "fencing.primary-target": "/dev/disk/by-id/scsi-sbd",
+     "fencing.secondary-target": "/dev/disk/by-id/scsi-sbd"},
+    {"fencing.primary-target": "bmc1.example.com", "fencing.secondary-target": "bmc2"},
+    {"storage.mode": "drbd",
+     "storage.device": "/dev/disk/by-path/pci-0000:00:10.0-scsi-0:0:1:0"},
+]
+
+
+def variants(changes: dict[str, Any]) -> str:
+    data = tomllib.loads((EXAMPLES / "primary.toml").read_text())
+    for key, value in changes.items():
+        section, _, name = key.rpartition(".")
+        data[section][name] = value
+    return dump(data)
+
+
+@pytest.mark.parametrize(("changes", "named"), BY_MODE,
+                         ids=[str(list(c.values())[-1])[:30] for c, _ in BY_MODE])
+def test_targets_are_checked_by_mode(tmp_path: Path, changes: dict[str, Any],
+                                     named: str) -> None:
+    answers = tmp_path / "bad.toml"
+    answers.write_text(variants(changes))
+    code, _, err = run_in_process("answers", "validate", str(answers))
+    assert code == 1
+    assert f"{answers}: {named}: " in err
+    assert len(err.strip().splitlines()) == 1, err
+
+
+@pytest.mark.parametrize("changes", GOOD_BY_MODE)
+def test_targets_of_the_right_kind_pass(tmp_path: Path, changes: dict[str, Any]) -> None:
+    answers = tmp_path / "good.toml"
+    answers.write_text(variants(changes))
+    code, _, err = run_in_process("answers", "validate", str(answers))
+    assert code == 0, err
 
 
 def test_every_problem_is_listed_at_once(tmp_path: Path) -> None:

@@ -212,3 +212,51 @@ def test_fencing_password_is_asked_when_the_configuration_needs_it(tmp_path: Pat
     ui.expect("yesno", "Please confirm", True)
     assert collect(ui, state).fencing.password == "ipmi-pass"
     ui.done()
+
+
+def _media(root: Path) -> Path:
+    media = root / MEDIA_ANSWERS.lstrip("/")
+    media.parent.mkdir(parents=True, exist_ok=True)
+    return media
+
+
+UNREADABLE = {
+    "broken-toml": lambda p: p.write_text("mode = = primary\n[network\n"),
+    "binary": lambda p: p.write_bytes(b"\xff\xfe\x00\x81 mode = 1\n" * 50),
+    "directory": lambda p: p.mkdir(),
+    "too-deep": lambda p: p.write_text("dns = " + "[" * 50_000 + "]" * 50_000 + "\n"),
+    "symlink-loop": lambda p: p.symlink_to(p),
+    "dangling-link": lambda p: p.symlink_to(p.parent / "nowhere.toml"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(UNREADABLE))
+def test_an_unreadable_dvd_answers_file_only_costs_the_prefill(
+        tmp_path: Path, kind: str, caplog: pytest.LogCaptureFixture) -> None:
+    UNREADABLE[kind](_media(tmp_path))
+    with caplog.at_level("WARNING", logger="expand.firstboot"):
+        state = initial_state(tmp_path, FACTS, reconfigure=False)
+    assert state.raw == {} and state.origins == {}
+    assert state.facts["own-ip"] == "198.51.100.37"  # the current facts still pre-fill
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1, warnings
+    assert str(tmp_path / MEDIA_ANSWERS.lstrip("/")) in warnings[0]
+    assert warnings[0].endswith("the wizard starts without the DVD's pre-fill")
+    assert "\n" not in warnings[0] and len(warnings[0]) < 400
+    # ... and the wizard runs from there to the end.
+    ui = primary_script(ScriptedUI()).expect("yesno", "Please confirm", True)
+    assert collect(ui, state).network.virtual_ip == IPv4Address("198.51.100.100")
+    ui.done()
+
+
+def test_invalid_dvd_values_are_left_out_one_warning_each(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    _media(tmp_path).write_text(
+        'mode = "tertiary"\ncolour = "blue"\n[network]\ngateway = "not-an-ip"\n'
+        'virtual-ip = "198.51.100.100"\n[storage]\ndevice = "/dev/x; } evil {"\n')
+    with caplog.at_level("WARNING", logger="expand.firstboot"):
+        state = initial_state(tmp_path, FACTS, reconfigure=False)
+    assert state.raw == {"network.virtual-ip": "198.51.100.100"}
+    warned = "\n".join(r.getMessage() for r in caplog.records)
+    for key in ("mode", "colour", "network.gateway", "storage.device"):
+        assert f": {key}: " in warned, warned

@@ -125,12 +125,42 @@ def test_each_node_is_fenced_only_after_the_gateway_answers(primary: Answers) ->
     assert not any("fence-gateway-check" in line for line in no_fencing)
 
 
+TARGETS = {"ipmi": ("198.51.100.201", "bmc2.example"), "vmware": ("PBX node 1", "PBX node 2"),
+           "sbd": ("/dev/disk/by-id/scsi-sbd", "/dev/disk/by-id/scsi-sbd")}
+
+
 @pytest.mark.parametrize(("mode", "agent"), [("ipmi", "fence_ipmilan"),
                                              ("vmware", "fence_vmware_soap"),
                                              ("sbd", "fence_sbd")])
 def test_fence_agent_per_mode(primary: Answers, mode: str, agent: str) -> None:
-    answers = replace(primary, fencing=replace(primary.fencing, mode=mode, host="vc.example"))
+    first, second = TARGETS[mode]
+    answers = replace(primary, fencing=replace(primary.fencing, mode=mode, host="vc.example",
+                                               primary_target=first, secondary_target=second))
     assert {d.agent for d in fencing.devices_from_answers(answers)} == {agent}
+
+
+@pytest.mark.parametrize(("mode", "target", "message"), [
+    ("ipmi", "10.0.0.300", "not an IPv4 address"),
+    ("vmware", 'pbx" ssl=0', "quotes"),
+    ("sbd", "/dev/sdb,/dev/sdc", "not a plain device path"),
+    ("sbd", "198.51.100.201", "not a device path")])
+def test_fence_devices_refuse_a_target_of_the_wrong_kind(primary: Answers, mode: str,
+                                                         target: str, message: str) -> None:
+    answers = replace(primary, fencing=replace(primary.fencing, mode=mode, host="vc.example",
+                                               primary_target=target))
+    with pytest.raises(ExpandError, match=f"fencing.primary-target: .*{message}"):
+        fencing.devices_from_answers(answers)
+
+
+@pytest.mark.parametrize("device", ["/dev/x; } resource evil {", '/dev/x" ', "/dev/../x"])
+def test_drbd_res_refuses_a_device_that_is_no_plain_path(primary: Answers, device: str) -> None:
+    answers = replace(primary, storage=replace(primary.storage, mode="drbd", device=device))
+    with pytest.raises(ExpandError, match=r"storage\.device"):
+        drbd.render_drbd_res(answers)
+
+
+def test_drbd_res_quotes_the_disk(primary: Answers) -> None:
+    assert '        disk "/dev/vdb";' in drbd.render_drbd_res(with_storage(primary, "drbd"))
 
 
 def test_storage_modes_chain_constraints(primary: Answers) -> None:

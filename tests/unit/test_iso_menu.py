@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from appliance.cli import main
 from iso import menu
 
 SPEC = menu.MenuSpec("Rocky-9-4-x86_64-dvd", "3.2", "3.1", "/ks/expand-install.ks",
@@ -74,3 +80,35 @@ submenu 'Troubleshooting -->' {
     assert parsed.labels == ["Install Rocky Linux 9.4"]
     assert parsed.default_index == 1
     assert parsed.entries[0].args == ("inst.stage2=hd:LABEL=Rocky-9-4-x86_64-dvd", "quiet")
+
+
+@pytest.mark.parametrize("seconds", [1, 5, 60, 3599])
+def test_both_menus_count_down_the_same_seconds(seconds: int) -> None:
+    spec = dataclasses.replace(SPEC, timeout_s=seconds)
+    isolinux, grub = menu.render_isolinux(spec), menu.render_grub(spec)
+    assert f"timeout {seconds * 10}" in isolinux.splitlines()  # tenths of a second
+    assert f"set timeout={seconds}" in grub.splitlines()       # seconds
+    assert menu.parse_isolinux(isolinux).timeout_s == menu.parse_grub(grub).timeout_s == seconds
+    assert seconds * 10 <= 35996  # isolinux's largest timeout
+
+
+@pytest.mark.parametrize("seconds", [0, -1, 3600, 10**6])
+def test_a_countdown_that_means_two_things_is_refused(seconds: int) -> None:
+    assert menu.timeout_problem(seconds) is not None
+    spec = dataclasses.replace(SPEC, timeout_s=seconds)
+    for render in (menu.render_isolinux, menu.render_grub):
+        with pytest.raises(ValueError, match="menu timeout"):
+            render(spec)
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "3600"])
+def test_iso_build_refuses_the_timeout_in_one_line(tmp_path: Path, value: str,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["iso", "build", "--base", str(tmp_path / "base.iso"),
+                 "--out", str(tmp_path / "out.iso"), "--menu-timeout", value])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.startswith(f"expandctl: error: --menu-timeout {value} is not a countdown of "
+                          "1-3599 seconds")
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out.iso").exists()

@@ -7,8 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from appliance.cli import main
 from appliance.errors import ExpandError
-from iso.base import check_label
+from appliance.runner import RecordingRunner
+from appliance.volume_label import check_volume_label, label_problem
+from iso.build import BuildOptions, build_iso
 from iso.xorriso import check_not_truncated, read_volume_header
 
 
@@ -44,12 +47,36 @@ def test_not_iso(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("label", ["Rocky-9-4-x86_64-dvd", "AlmaLinux-9-4-x86_64-dvd", "A.b_c"])
 def test_good_labels(label: str) -> None:
-    check_label(label, "label")
+    check_volume_label(label, "label")
 
 
 @pytest.mark.parametrize(("label", "message"), [
-    ("Rocky 9 DVD", "contains spaces"), ("a:b", "not usable"), ("x" * 33, "not usable"),
-    ("", "not usable")])
+    ("Rocky 9 DVD", "contains spaces"), ("a:b", "not usable"), ("x" * 33, "longer than 32"),
+    ("", "is empty"), ("a'b", "not usable"), ("a\tb", "contains spaces")])
 def test_bad_labels(label: str, message: str) -> None:
     with pytest.raises(ExpandError, match=message):
-        check_label(label, "label")
+        check_volume_label(label, "label")
+
+
+LABELS = ["Rocky-9-4-x86_64-dvd", "A.b_c", "x" * 32, "x" * 33, "", "Rocky 9", "a:b", "a'b",
+          'a"b', "a\\b", "é", "a;b"]
+
+
+@pytest.mark.parametrize("label", LABELS)
+def test_iso_and_kickstart_apply_one_label_rule(tmp_path: Path, label: str) -> None:
+    """The same verdict from both CLIs, each naming --volid when it refuses."""
+    good = label_problem(label) is None
+    code = main(["kickstart", "render", "--volid", label, "-o", str(tmp_path / "ks.cfg")])
+    assert (code == 0) == good
+    assert (tmp_path / "ks.cfg").exists() == good
+    with pytest.raises(ExpandError) as refused:
+        build_iso(BuildOptions(tmp_path / "base.iso", tmp_path / "out.iso", volid=label),
+                  RecordingRunner())
+    assert str(refused.value).startswith("--volid ") != good  # good: the missing base stops it
+
+
+def test_kickstart_render_names_the_argument(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["kickstart", "render", "--volid", "Rocky 9"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("expandctl: error: --volid 'Rocky 9' contains spaces")
+    assert len(err.strip().splitlines()) == 1
