@@ -66,8 +66,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         help="run the wizard pre-filled from the current configuration")
     parser.add_argument(
         "--confirm-timeout", type=_seconds, metavar="SECONDS",
-        help="right after the network step, ask to keep the new network; without a yes "
-             "within SECONDS the previous network comes back and the apply stops there "
+        help="right after the network step, ask to keep the new network (the wizard: a "
+             "countdown box; otherwise on this terminal, where no stdin counts as no); "
+             "without a yes within SECONDS the previous network comes back and the apply "
+             "stops there, before anything else ran on it "
              "(a rerun starts again at the network step). Default: "
              f"{CONFIRM_SECONDS} in the wizard on this system; unattended (--answers) and "
              "--root runs do not ask unless this is given. 0: never ask. A run cut during "
