@@ -226,28 +226,31 @@ def _recover(ctx: Context, progress: ProgressFn | None) -> str | StepOutcome | N
 def _run_step(ctx: Context, step: Step, journal: Journal,
               hook: StepHook | None = None) -> tuple[StepOutcome, Journal]:
     skip = step.name in journal.done and not step.secret_inputs
-    guarded = hook is not None and not skip
+    guard = None if skip else hook  # a step the journal skips writes nothing to guard
     try:
-        if guarded and hook is not None:
-            hook.before_step(ctx, step)
+        if guard is not None:
+            guard.before_step(ctx, step)
         # A step already done is re-planned (pure) so the report keeps its detail and warnings.
         result = step.plan(ctx) if skip else step.apply(ctx)
     except (ExpandError, OSError) as exc:
         log.error("step %s failed: %s", step.name, exc)
-        return _after(ctx, hook if guarded else None,
-                      _failed(ctx, step.name, step.title, str(exc))), journal
+        return _after(ctx, guard, _failed(ctx, step.name, step.title, str(exc))), journal
     except Exception as exc:  # a bug must still end in a report, not a half-drawn screen
         log.exception("step %s: internal error", step.name)
-        return _after(ctx, hook if guarded else None,
-                      _failed(ctx, step.name, step.title, f"internal error: {exc!r}")), journal
+        return _after(ctx, guard, _failed(ctx, step.name, step.title,
+                                          f"internal error: {exc!r}")), journal
+    before = journal
     if not skip:
         journal = journal.with_done(step.name)
         save_journal(ctx.sink, journal)
     log.info("step %s %s: %s", step.name, "already done" if skip else "done", result.detail)
     status = "already-done" if skip else "done"
-    outcome = StepOutcome(step.name, step.title, status, result.detail, result.warnings,
-                          result.shown_once)
-    return _after(ctx, hook if guarded else None, outcome), journal
+    outcome = _after(ctx, guard, StepOutcome(step.name, step.title, status, result.detail,
+                                             result.warnings, result.shown_once))
+    if outcome.status == "failed" and journal is not before:
+        save_journal(ctx.sink, before)  # stopped by the hook: a rerun applies it again
+        journal = before
+    return outcome, journal
 
 
 def _after(ctx: Context, hook: StepHook | None, outcome: StepOutcome) -> StepOutcome:
@@ -259,6 +262,9 @@ def _after(ctx: Context, hook: StepHook | None, outcome: StepOutcome) -> StepOut
     except (ExpandError, OSError) as exc:
         log.error("after step %s: %s", outcome.name, exc)
         stop = str(exc)
+    except Exception as exc:  # as for a step: a bug ends in a report
+        log.exception("after step %s: internal error", outcome.name)
+        stop = f"internal error: {exc!r}"
     if stop is None:
         return outcome
     return replace(_failed(ctx, outcome.name, outcome.title, stop), warnings=outcome.warnings)

@@ -257,6 +257,8 @@ class NetworkConfirmation:
             return None
         snapshot = load_snapshot(ctx.sink)
         if snapshot is None:
+            if outcome.status == "failed":
+                return None  # failed before it wrote (saving the snapshot): its own reason
             raise ExpandError("network safety net: no snapshot taken before the network step")
         if outcome.status == "failed":
             reason: str | None = outcome.detail

@@ -28,6 +28,7 @@ from firstboot.network_safety import (
     take_snapshot,
 )
 from firstboot.steps import Context, PlannedStep, Step, StepPlan, default_steps
+from firstboot.steps.network import NetworkStep
 from tests.unit.firstboot_support import EXAMPLES
 
 ADDR, GATEWAY = IPv4Address("198.51.100.11"), IPv4Address("198.51.100.1")
@@ -224,6 +225,7 @@ def test_hook_wraps_only_the_steps_applied_and_can_stop(sink: FileSink,
     assert hook.calls == [c for n in upto for c in (f"before {n}", f"after {n} done")]
     assert report.failed_step is not None and report.failed_step.name == "dns"
     assert report.failed_step.detail == "stop here" and report.steps[-1].name == "dns"
+    assert journal_done(sink) == names[:names.index("dns")]  # a rerun applies dns again
 
 
 def test_networkmanager_roll_back_commands(tmp_path: Path) -> None:
@@ -273,3 +275,26 @@ def test_unreadable_snapshot_stops_the_run_naming_the_file(sink: FileSink, answe
     assert report.failed_step is not None and report.failed_step.name == "recover"
     assert paths.NETWORK_SNAPSHOT in report.failed_step.detail
     assert not sink.exists("/etc/hostname")  # no step ran on an unknown network
+
+
+class SnapshotBlocker(PlannedStep):
+    """Puts a folder where the snapshot goes: saving it fails."""
+
+    name = "blocker"
+
+    def plan(self, ctx: Context) -> StepPlan:
+        return StepPlan()
+
+    def apply(self, ctx: Context) -> StepPlan:
+        ctx.sink.mkdir(paths.NETWORK_SNAPSHOT)
+        return StepPlan()
+
+
+def test_snapshot_that_cannot_be_saved_fails_the_network_step_before_it_writes(
+        sink: FileSink, answers: Answers) -> None:
+    before = network_files(sink.root)
+    report = run(sink, answers, runner(), Asker(True), live=False,
+                 steps=(SnapshotBlocker(), NetworkStep()))
+    assert report.failed_step is not None and report.failed_step.name == "network"
+    assert "network-snapshot.json" in report.failed_step.detail
+    assert network_files(sink.root) == before
