@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from appliance.errors import ExpandError
 from appliance.filesink import FileSink
 from appliance.runner import Runner
+from appliance.wait import poll
 from firstboot import paths
 
 if TYPE_CHECKING:
@@ -58,6 +59,7 @@ RESTART = {
 NETWORK_STEP = "network"  # the step whose result is confirmed (its journal name)
 SNAPSHOT_VERSION = 1
 SNAPSHOT_MAX_BYTES = 8 << 20  # network files are small: anything bigger is not ours
+SETTLE_SECONDS = 15.0
 
 
 @dataclass(frozen=True)
@@ -208,7 +210,14 @@ def restart_network(runner: Runner, backend: str) -> None:
         runner.run(argv, timeout=60)
 
 
-def address_is_up(runner: Runner, address: IPv4Address) -> bool:
+def address_is_up(runner: Runner, address: IPv4Address, wait: float = 0.0) -> bool:
+    """Whether ``address`` is on a link, waiting up to ``wait`` s (a restarted network
+    daemon takes a moment to configure it)."""
+    up, _ = poll(lambda: _has_address(runner, address), bool, timeout=wait, interval=0.5)
+    return up
+
+
+def _has_address(runner: Runner, address: IPv4Address) -> bool:
     result = runner.run(["ip", "-j", "-4", "addr", "show"], check=False)
     try:
         links = json.loads(result.stdout or "[]")
@@ -227,9 +236,10 @@ def gateway_answers(runner: Runner, gateway: IPv4Address) -> bool:
     return False
 
 
-def network_problem(runner: Runner, address: IPv4Address, gateway: IPv4Address) -> str | None:
+def network_problem(runner: Runner, address: IPv4Address, gateway: IPv4Address, *,
+                    wait: float = 0.0) -> str | None:
     """Why the new network is not usable, or None when it is."""
-    if not address_is_up(runner, address):
+    if not address_is_up(runner, address, wait):
         return f"the address {address} is not up"
     if not gateway_answers(runner, gateway):
         return f"the gateway {gateway} does not answer ping"
@@ -245,6 +255,7 @@ class NetworkConfirmation:
 
     confirm: Confirm
     seconds: int = CONFIRM_SECONDS
+    settle_seconds: float = SETTLE_SECONDS  # for the new address to come up
 
     def before_step(self, ctx: Context, step: Step) -> None:
         if step.name == NETWORK_STEP:
@@ -276,7 +287,8 @@ class NetworkConfirmation:
         """None when kept; else the reason (the check that failed, or no confirmation)."""
         address, gateway = ctx.answers.lan_ip, ctx.answers.network.gateway
         later = f"the previous configuration comes back in {self.seconds} s."
-        problem = network_problem(ctx.runner, address, gateway) if ctx.live else None
+        problem = (network_problem(ctx.runner, address, gateway, wait=self.settle_seconds)
+                   if ctx.live else None)
         if not ctx.live:
             question = (f"Dry run: the new network files are under {ctx.root} only; nothing "
                         f"was restarted or checked. Keep them?\n\nWithout an answer {later}")

@@ -97,7 +97,7 @@ def run(sink: FileSink, answers: Answers, rec: RecordingRunner, ask: Asker, *,
         live: bool = True, steps: tuple[Step, ...] | None = None) -> engine.ApplyReport:
     return engine.apply(answers, root=sink.root, runner=rec, live=live, host=HOST,
                         platform=DEBIAN, steps=steps,
-                        hook=NetworkConfirmation(ask, seconds=2))
+                        hook=NetworkConfirmation(ask, seconds=2, settle_seconds=0.2))
 
 
 def journal_done(sink: FileSink) -> list[str]:
