@@ -50,7 +50,9 @@ NETWORK_PATHS = {
 FIRSTBOOT_STATE = (paths.JOURNAL, paths.REPORT, paths.ANSWERS, paths.SENTINEL,
                    paths.UNIT_WANTS_LINK)
 RESTART = {
-    "networkd": (("systemctl", "restart", "systemd-networkd"),),
+    # Not a restart: a restarted networkd no longer owns the unconfirmed address and leaves
+    # it on the link; a reload reconfigures the links from the files and drops it.
+    "networkd": (("networkctl", "reload"),),
     "networkmanager": (("nmcli", "connection", "reload"), ("nmcli", "networking", "off"),
                        ("nmcli", "networking", "on")),
 }

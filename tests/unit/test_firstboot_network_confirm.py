@@ -39,7 +39,7 @@ OLD_NETWORK = {
         "[connection]\nid=eth0\ntype=ethernet\n[ipv4]\nmethod=auto\n", 0o600)},
 }
 NETWORK_ROOTS = ("/etc/systemd/network/", "/etc/resolv.conf", "/etc/NetworkManager/")
-RESTART = {"debian12": "(not run) + systemctl restart systemd-networkd",
+RESTART = {"debian12": "(not run) + networkctl reload",
            "rocky9": "(not run) + nmcli networking on"}
 LATER_STEPS_FILES = ("/etc/postfix/sasl_passwd", "/etc/postfix/sasl_passwd.db",
                      "/etc/corosync/corosync.conf", "/etc/corosync/authkey")

@@ -88,7 +88,7 @@ def test_live_unanswered_countdown_restores_and_does_not_reboot(tmp_path: Path) 
     ui.done()
     assert old.is_file() and not (tmp_path / LAN_FILE.lstrip("/")).exists()
     assert (tmp_path / paths.SENTINEL.lstrip("/")).exists()  # first boot runs again
-    assert ("systemctl", "restart", "systemd-networkd") in runner.calls
+    assert ("networkctl", "reload") in runner.calls
     assert ("systemctl", "reboot") not in runner.calls
     # Asked right after the network step: nothing after it ran on the unconfirmed network.
     assert not (tmp_path / "etc/postfix").exists()

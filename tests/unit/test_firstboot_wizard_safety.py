@@ -118,7 +118,7 @@ def test_failing_ping_rolls_back_and_stops_right_after_the_network_step(
     assert "does not answer ping" in ask.asked[0][0] and ask.asked[0][1] == 2
     assert network_files(sink.root) == before  # every file back, modes too; new files gone
     assert rec.calls.count(("ping", "-c", "1", "-W", "1", "-n", "198.51.100.1")) == 3
-    assert rec.calls[-1] == ("systemctl", "restart", "systemd-networkd")
+    assert rec.calls[-1] == ("networkctl", "reload")
     # Nothing after the network step: DNS, postfix, the cluster never ran.
     assert sink.read_text("/etc/postfix/main.cf") == "relayhost =\n"
     assert not sink.exists("/etc/postfix/sasl_passwd") and not sink.exists("/etc/corosync")
@@ -156,7 +156,7 @@ def test_confirmed_network_is_kept_and_the_apply_goes_on(sink: FileSink,
     assert report.ok, report.as_dict()
     assert len(ask.asked) == 1
     assert sink.exists(NEW_LAN) and not sink.exists(paths.NETWORK_SNAPSHOT)
-    assert ("systemctl", "restart", "systemd-networkd") not in rec.calls  # no roll back
+    assert ("networkctl", "reload") not in rec.calls  # no roll back
     # A rerun skips the journaled network step: not asked again.
     assert run(sink, answers, runner(), ask).ok and len(ask.asked) == 1
 
