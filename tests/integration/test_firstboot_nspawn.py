@@ -204,3 +204,38 @@ def test_live_unconfirmed_network_comes_back_before_postfix_runs(tmp_path: Path)
         addresses = node.run(["ip", "-4", "-br", "addr", "show", "eth0"]).stdout
         assert "198.51.100.154/24" in addresses and "198.51.100.11/" not in addresses, addresses
         node.run(["ping", "-c1", "-W3", "-I", "198.51.100.154", "198.51.100.1"])
+
+
+OLD_KEYFILE = ("[connection]\nid=old-eth0\ntype=ethernet\ninterface-name=eth0\n\n[ipv4]\n"
+               "method=manual\naddress1=198.51.100.154/24,198.51.100.1\n\n[ipv6]\n"
+               "method=disabled\n")
+
+
+def test_live_unconfirmed_networkmanager_comes_back(tmp_path: Path) -> None:
+    """The RHEL path: the old keyfile back, NetworkManager reloaded on it, the new
+    connection and its address gone."""
+    rootfs = ensure_rootfs(packages=NM_PACKAGES, flavor="nm")
+    with lab(tmp_path) as the_lab:
+        node = the_lab.add_node("fbnmc", rootfs=rootfs, os_release=ROCKY_OS_RELEASE,
+                                dhcp_like="198.51.100.153/24")
+        folder = node.root / "etc/NetworkManager/system-connections"
+        folder.mkdir(parents=True, exist_ok=True)
+        old = folder / "old-eth0.nmconnection"
+        old.write_text(OLD_KEYFILE)
+        old.chmod(0o600)
+        node.run(["nmcli", "connection", "reload"])
+        node.run(["nmcli", "connection", "up", "old-eth0"])
+        wait_for_address(node, "198.51.100.154/24")
+        before = {p.name: (p.stat().st_mode & 0o7777, p.read_bytes()) for p in folder.iterdir()}
+        shutil.copy(REPO / "examples/answers/primary.toml", node.root / "root/primary.toml")
+        proc = node.run(["sh", "-c", "expandctl firstboot --answers /root/primary.toml --yes "
+                         "--confirm-timeout 3 </dev/null"], check=False, timeout=300)
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        assert "Keep this configuration?" in proc.stdout
+        assert {p.name: (p.stat().st_mode & 0o7777, p.read_bytes())
+                for p in folder.iterdir()} == before
+        assert node.run(["postconf", "-h", "relayhost"]).stdout.strip() == ""  # not reached
+        addresses = wait_for_address(node, "198.51.100.154/24")
+        active = node.run(["nmcli", "-t", "-f", "NAME", "connection", "show", "--active"]).stdout
+        assert "expand-lan" not in active and "198.51.100.11/" not in addresses, addresses
+        node.run(["ping", "-c1", "-W3", "-I", "198.51.100.154", "198.51.100.1"])
