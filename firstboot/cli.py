@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import select
+import queue
 import sys
+import threading
 from pathlib import Path
 
 from appliance.answers import Answers, check_file
@@ -270,14 +271,23 @@ def _confirm_in_time(question: str, seconds: int) -> bool:
     engine.maybe_die("countdown")
     if sys.stdin is None:
         return False
+    # A reader thread, not select(): a line already buffered by sys.stdin (piped answers
+    # to the plan's question and this one) counts too. Left blocked, it ends with us.
+    replies: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: replies.put(_read_line()), daemon=True).start()
     try:
-        ready, _, _ = select.select([sys.stdin], [], [], seconds)
-    except (OSError, ValueError):  # no usable stdin: nobody can answer
-        return False
-    if not ready:
+        reply = replies.get(timeout=seconds)
+    except queue.Empty:
         print(f"\nno answer within {seconds} s", flush=True)
         return False
-    return sys.stdin.readline().strip().lower() in ("y", "yes")
+    return reply.strip().lower() in ("y", "yes")
+
+
+def _read_line() -> str:
+    try:
+        return sys.stdin.readline()
+    except (OSError, ValueError):  # no usable stdin: nobody can answer
+        return ""
 
 
 def _seconds(text: str) -> int:
