@@ -225,3 +225,25 @@ def test_dry_run_says_nothing_applied(tmp_path: Path) -> None:
                           str(tmp_path / "root"), "--host-facts",
                           str(FIXTURES / "host-two-nics.json"))
     assert json.loads(json_proc.stdout)["dry_run"] is True
+
+
+def test_both_answers_piped_at_once_are_read(tmp_path: Path) -> None:
+    """The plan's question and the network's, answered by one write on a pipe that stays
+    open: the second line, already buffered by stdin, keeps the network."""
+    root = seeded(tmp_path, "debian12")
+    argv = [str(EXPANDCTL), "firstboot", "--answers", str(PRIMARY), "--root", str(root),
+            "--host-facts", str(FIXTURES / "host-two-nics.json"), "--confirm-timeout", "20"]
+    read_end, write_end = os.pipe()
+    try:
+        os.write(write_end, b"y\nyes\n")
+        started = time.monotonic()
+        proc = subprocess.run(argv, stdin=read_end, capture_output=True, text=True,
+                              timeout=60, check=False)
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Apply this configuration? [y/N]" in proc.stdout
+    assert "Keep the new network? [y/N]" in proc.stdout
+    assert time.monotonic() - started < 20
+    assert report(root)["ok"] is True
