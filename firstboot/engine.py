@@ -41,7 +41,7 @@ log = logging.getLogger("expand.firstboot")
 
 ProgressFn = Callable[[int, str], None]
 # Test hook: SIGKILL this process right after the named step is journaled (crash tests),
-# or at "countdown": while the new network waits for its confirmation.
+# or at "countdown": while the terminal asks to keep the new network (firstboot/cli.py).
 KILL_AFTER_ENV = "EXPAND_FIRSTBOOT_KILL_AFTER"
 FINISH = ("finish", "Saving answers and disabling first boot")
 RECOVER = ("recover", "Restoring the network a cut first boot left unconfirmed")
