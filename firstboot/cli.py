@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import queue
 import sys
+import threading
 from pathlib import Path
 
 from appliance.answers import Answers, check_file
@@ -20,6 +22,7 @@ from appliance.platform import Platform, detect
 from appliance.runner import RecordingRunner, Runner
 from firstboot import engine, paths
 from firstboot.host import Host, gather, load_host
+from firstboot.network_safety import CONFIRM_SECONDS, NetworkConfirmation
 from firstboot.report import report_lines, status, status_lines
 
 log = logging.getLogger("expand.firstboot")
@@ -36,13 +39,18 @@ examples:
                                                        try the wizard: files into /tmp/dry only
   expandctl firstboot --answers primary.toml           validate, show the plan, ask, apply
   expandctl firstboot --answers primary.toml --yes     unattended
+  expandctl firstboot --answers primary.toml --yes --confirm-timeout 120
+                                                       unattended, but the new network must be
+                                                       confirmed on this terminal within 120 s
   expandctl firstboot --answers primary.toml --yes --root /tmp/dry
                                                        dry run: files only, into /tmp/dry
   expandctl firstboot plan primary.toml                files it would write, commands it would run
   expandctl firstboot status                           pending? which steps done? last report
 
 exit codes: 0 applied; 1 invalid answers, refused or error (nothing applied);
-            2 a step failed (the report names it; run again to resume)
+            2 a step failed (the report names it; run again to resume), also when the
+              new network was not confirmed: the previous one is back, nothing after
+              the network step was applied
             3 the wizard was left with Escape/Cancel (nothing written)
 """
 
@@ -62,6 +70,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--yes", action="store_true", help="apply without asking to confirm")
     parser.add_argument("--reconfigure", action="store_true",
                         help="run the wizard pre-filled from the current configuration")
+    parser.add_argument(
+        "--confirm-timeout", type=_seconds, metavar="SECONDS",
+        help="right after the network step, ask to keep the new network (the wizard: a "
+             "countdown box; otherwise on this terminal, where no stdin counts as no); "
+             "without a yes within SECONDS the previous network comes back and the apply "
+             "stops there, before anything else ran on it "
+             "(a rerun starts again at the network step). Default: "
+             f"{CONFIRM_SECONDS} in the wizard on this system; unattended (--answers) and "
+             "--root runs do not ask unless this is given. 0: never ask. A run cut during "
+             "the question (power loss) restores the previous network when first boot runs "
+             "again")
     _target_options(parser)
     parser.add_argument("--json", action="store_true", help="machine-readable report on stdout")
     parser.set_defaults(func=run_firstboot)
@@ -107,13 +126,15 @@ def interactive(args: argparse.Namespace) -> int:
     host, platform = _host(args), _platform(args)
     platform = platform or detect(root)  # an unknown distribution fails before the screens
 
-    def apply(answers: Answers, progress: engine.ProgressFn) -> engine.ApplyReport:
+    def apply(answers: Answers, progress: engine.ProgressFn,
+              confirm: NetworkConfirmation | None) -> engine.ApplyReport:
         register_secrets(answers)  # typed in the wizard: redacted before anything is logged
         _log_to_target(root)
         return engine.apply(answers, root=root, runner=runner, live=live, host=host,
-                            platform=platform, progress=progress)
+                            platform=platform, progress=progress, hook=confirm)
 
-    return run_interactive(root, reconfigure=args.reconfigure, apply_fn=apply, runner=runner)
+    return run_interactive(root, reconfigure=args.reconfigure, apply_fn=apply, runner=runner,
+                           confirm_seconds=args.confirm_timeout)
 
 
 def run_firstboot(args: argparse.Namespace) -> int:
@@ -124,6 +145,9 @@ def run_firstboot(args: argparse.Namespace) -> int:
                           "configuration")
     if args.json and not args.yes:
         raise ExpandError("--json needs --yes (there is no prompt in JSON mode)")
+    if args.json and args.confirm_timeout:
+        raise ExpandError("--confirm-timeout asks on the terminal: not with --json (there is "
+                          "no prompt in JSON mode)")
     answers = _load(args.answers, args.json)
     if answers is None:
         return 1
@@ -139,8 +163,11 @@ def run_firstboot(args: argparse.Namespace) -> int:
             return 1
     _log_to_target(root)
     log.info("applying %s to %s", args.answers, root)
+    hook = (NetworkConfirmation(_confirm_in_time, seconds=args.confirm_timeout)
+            if args.confirm_timeout else None)
     report = engine.apply(answers, root=root, runner=runner, live=live, host=host,
-                          platform=platform, progress=None if args.json else _progress)
+                          platform=platform, progress=None if args.json else _progress,
+                          hook=hook)
     if args.json:
         print_json(report.as_dict())
     else:
@@ -233,6 +260,42 @@ def _confirm(question: str) -> bool:
     except EOFError:
         return False
     return reply.strip().lower() in ("y", "yes")
+
+
+def _confirm_in_time(question: str, seconds: int) -> bool:
+    """The network question on the terminal: only a yes within ``seconds`` keeps it."""
+    print(f"{question}\nKeep the new network? [y/N] ", end="", flush=True)
+    engine.maybe_die("countdown")
+    if sys.stdin is None:
+        return False
+    # A reader thread, not select(): a line already buffered by sys.stdin (piped answers
+    # to the plan's question and this one) counts too. Left blocked, it ends with us.
+    replies: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: replies.put(_read_line()), daemon=True).start()
+    try:
+        reply = replies.get(timeout=seconds)
+    except queue.Empty:
+        print(f"\nno answer within {seconds} s", flush=True)
+        return False
+    return reply.strip().lower() in ("y", "yes")
+
+
+def _read_line() -> str:
+    try:
+        return sys.stdin.readline()
+    except (OSError, ValueError):  # no usable stdin: nobody can answer
+        return ""
+
+
+def _seconds(text: str) -> int:
+    """--confirm-timeout: whole seconds, 0 (never ask) to an hour."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 3600:
+        raise argparse.ArgumentTypeError(f"{text!r}: whole seconds from 0 to 3600 expected")
+    return value
 
 
 def _progress(percent: int, title: str) -> None:

@@ -4,6 +4,11 @@
 at any point (SIGKILL, power loss) resumes from the journal and ends with the same tree
 as an uninterrupted run. Success removes the sentinel and disables the unit; failure
 leaves both, and the report names the step and why.
+
+A ``StepHook`` sees each step the run applies, before and after it, and may stop the apply
+right there: the network safety net (``firstboot.network_safety``) confirms the new network
+before anything else runs on it. Whatever the hook, a run first restores the network that a
+cut run left unconfirmed.
 """
 
 from __future__ import annotations
@@ -15,9 +20,9 @@ import logging
 import os
 import signal
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from appliance.answers import Answers
 from appliance.answers_toml import dump_answers
@@ -25,7 +30,7 @@ from appliance.errors import ExpandError
 from appliance.filesink import FileSink
 from appliance.platform import Platform, detect
 from appliance.runner import RecordingRunner, Redactor, Runner
-from firstboot import paths
+from firstboot import network_safety, paths
 from firstboot.actions import Action, RemoveFile, RunCommand, WriteFile
 from firstboot.host import Host, gather
 from firstboot.journal import Journal, journal_key, load_journal, save_journal
@@ -35,9 +40,12 @@ from firstboot.steps import Context, Step, default_steps
 log = logging.getLogger("expand.firstboot")
 
 ProgressFn = Callable[[int, str], None]
-# Test hook: SIGKILL this process right after the named step is journaled (crash tests).
+# Test hook: SIGKILL this process right after the named step is journaled (crash tests),
+# or at "countdown": while the terminal asks to keep the new network (firstboot/cli.py).
 KILL_AFTER_ENV = "EXPAND_FIRSTBOOT_KILL_AFTER"
 FINISH = ("finish", "Saving answers and disabling first boot")
+RECOVER = ("recover", "Restoring the network a cut first boot left unconfirmed")
+DRY_RUN_DONE = "dry run: nothing applied"
 
 
 @dataclass(frozen=True)
@@ -54,11 +62,22 @@ class StepOutcome:
                 "detail": self.detail, "warnings": list(self.warnings)}
 
 
+class StepHook(Protocol):
+    """Called around each step the run applies (not around one the journal skips)."""
+
+    def before_step(self, ctx: Context, step: Step) -> None: ...
+
+    def after_step(self, ctx: Context, outcome: StepOutcome) -> str | None:
+        """None to go on; otherwise why the apply stops here (the step is reported failed)."""
+        ...
+
+
 @dataclass(frozen=True)
 class ApplyReport:
     ok: bool
     steps: tuple[StepOutcome, ...]
     warnings: tuple[str, ...]
+    dry_run: bool = False  # an alternate root: files written there, nothing run here
 
     @property
     def shown_once(self) -> tuple[str, ...]:
@@ -71,7 +90,8 @@ class ApplyReport:
 
     def as_dict(self) -> dict[str, Any]:
         failed = self.failed_step
-        return {"ok": self.ok, "failed_step": failed.name if failed else None,
+        return {"ok": self.ok, "dry_run": self.dry_run,
+                "failed_step": failed.name if failed else None,
                 "steps": [s.as_dict() for s in self.steps], "warnings": list(self.warnings)}
 
 
@@ -117,16 +137,28 @@ def finish_actions(ctx: Context, *, report_text: str, ok: bool) -> list[Action]:
 
 def apply(answers: Answers, *, root: Path, runner: Runner, live: bool,
           progress: ProgressFn | None = None, host: Host | None = None,
-          platform: Platform | None = None, steps: Sequence[Step] | None = None) -> ApplyReport:
+          platform: Platform | None = None, steps: Sequence[Step] | None = None,
+          hook: StepHook | None = None) -> ApplyReport:
     """Apply every step not yet journaled for these answers; returns the report.
 
     ``host`` (NICs, hardware facts) and ``platform`` default to what the machine and the
-    root's /etc/os-release say; tests and dry runs pass saved ones.
+    root's /etc/os-release say; tests and dry runs pass saved ones. ``hook`` (e.g. the
+    network confirmation) is called around each step applied.
     """
     ctx = make_context(answers, root=root, runner=runner, live=live, host=host,
                        platform=platform)
     with _only_run(ctx.sink):
-        return _apply(ctx, tuple(steps or default_steps()), progress)
+        return _apply(ctx, tuple(steps or default_steps()), progress, hook)
+
+
+def recover_network(root: Path, runner: Runner) -> list[str] | None:
+    """Restore the network a cut run left unconfirmed (the files changed), None if there
+    was none; under the run lock, so a run in its countdown is never undone under it."""
+    sink = FileSink(root)
+    if not sink.exists(paths.NETWORK_SNAPSHOT):
+        return None  # the common case writes nothing, not even the state directory
+    with _only_run(sink):
+        return network_safety.recover(sink, runner)
 
 
 @contextlib.contextmanager
@@ -146,62 +178,115 @@ def _only_run(sink: FileSink) -> Iterator[None]:
         os.close(fd)
 
 
-def _apply(ctx: Context, todo: tuple[Step, ...], progress: ProgressFn | None) -> ApplyReport:
+def _apply(ctx: Context, todo: tuple[Step, ...], progress: ProgressFn | None,
+           hook: StepHook | None = None) -> ApplyReport:
     answers = ctx.answers
+    outcomes: list[StepOutcome] = []
+    notes: list[str] = []
+    # Before the journal is read: the snapshot holds the journal of before the network step.
+    recovered = _recover(ctx, progress)
+    if isinstance(recovered, StepOutcome):
+        return _finish(ctx, [recovered], Journal(""), ok=False)
+    if recovered is not None:
+        notes.append(recovered)
     key = journal_key(answers, ctx.platform.family, *ctx.host.nics)
     journal = load_journal(ctx.sink)
     if journal is None or journal.key != key:
         journal = Journal(key)
-    outcomes: list[StepOutcome] = []
     for number, step in enumerate(todo):
         _tell(progress, 100 * number // (len(todo) + 1), step.title)
-        outcome, journal = _run_step(ctx, step, journal)
+        outcome, journal = _run_step(ctx, step, journal, hook)
         outcomes.append(outcome)
         if outcome.status == "failed":
-            return _finish(ctx, outcomes, journal, ok=False)
-        _maybe_die(step.name)
+            return _finish(ctx, outcomes, journal, ok=False, notes=notes)
+        maybe_die(step.name)
     _tell(progress, 100 * len(todo) // (len(todo) + 1), FINISH[1])
-    report = _finish(ctx, outcomes, journal, ok=True)
-    _tell(progress, 100, "eXpand installed" if report.ok else "Failed")
+    report = _finish(ctx, outcomes, journal, ok=True, notes=notes)
+    done = DRY_RUN_DONE if report.dry_run else "eXpand installed"
+    _tell(progress, 100, done if report.ok else "Failed")
     return report
 
 
-def _run_step(ctx: Context, step: Step, journal: Journal) -> tuple[StepOutcome, Journal]:
-    skip = step.name in journal.done and not step.secret_inputs
+def _recover(ctx: Context, progress: ProgressFn | None) -> str | StepOutcome | None:
+    """A note for the report when a cut run's network was restored; a failed outcome when
+    that could not be done (then nothing else runs on a network nobody confirmed)."""
     try:
+        changed = network_safety.recover(ctx.sink, ctx.runner)
+    except (ExpandError, OSError) as exc:
+        log.error("restoring the unconfirmed network failed: %s", exc)
+        return _failed(ctx, *RECOVER, str(exc))
+    if changed is None:
+        return None
+    _tell(progress, 0, RECOVER[1])
+    return ("a previous first boot was cut before its new network was confirmed: the previous "
+            "network configuration was restored first (" + (", ".join(changed) or
+                                                             "files already back") + ")")
+
+
+def _run_step(ctx: Context, step: Step, journal: Journal,
+              hook: StepHook | None = None) -> tuple[StepOutcome, Journal]:
+    skip = step.name in journal.done and not step.secret_inputs
+    guard = None if skip else hook  # a step the journal skips writes nothing to guard
+    try:
+        if guard is not None:
+            guard.before_step(ctx, step)
         # A step already done is re-planned (pure) so the report keeps its detail and warnings.
         result = step.plan(ctx) if skip else step.apply(ctx)
     except (ExpandError, OSError) as exc:
         log.error("step %s failed: %s", step.name, exc)
-        return _failed(ctx, step.name, step.title, str(exc)), journal
+        return _after(ctx, guard, _failed(ctx, step.name, step.title, str(exc))), journal
     except Exception as exc:  # a bug must still end in a report, not a half-drawn screen
         log.exception("step %s: internal error", step.name)
-        return _failed(ctx, step.name, step.title, f"internal error: {exc!r}"), journal
+        return _after(ctx, guard, _failed(ctx, step.name, step.title,
+                                          f"internal error: {exc!r}")), journal
+    before = journal
     if not skip:
         journal = journal.with_done(step.name)
         save_journal(ctx.sink, journal)
     log.info("step %s %s: %s", step.name, "already done" if skip else "done", result.detail)
     status = "already-done" if skip else "done"
-    return StepOutcome(step.name, step.title, status, result.detail, result.warnings,
-                       result.shown_once), journal
+    outcome = _after(ctx, guard, StepOutcome(step.name, step.title, status, result.detail,
+                                             result.warnings, result.shown_once))
+    if outcome.status == "failed" and journal is not before:
+        save_journal(ctx.sink, before)  # stopped by the hook: a rerun applies it again
+        journal = before
+    return outcome, journal
+
+
+def _after(ctx: Context, hook: StepHook | None, outcome: StepOutcome) -> StepOutcome:
+    """The outcome as the hook leaves it: failed with its reason when it stops the apply."""
+    if hook is None:
+        return outcome
+    try:
+        stop = hook.after_step(ctx, outcome)
+    except (ExpandError, OSError) as exc:
+        log.error("after step %s: %s", outcome.name, exc)
+        stop = str(exc)
+    except Exception as exc:  # as for a step: a bug ends in a report
+        log.exception("after step %s: internal error", outcome.name)
+        stop = f"internal error: {exc!r}"
+    if stop is None:
+        return outcome
+    return replace(_failed(ctx, outcome.name, outcome.title, stop), warnings=outcome.warnings)
 
 
 def _finish(ctx: Context, outcomes: list[StepOutcome], journal: Journal, *,
-            ok: bool) -> ApplyReport:
-    warnings = tuple(dict.fromkeys(w for o in outcomes for w in o.warnings))
-    report = ApplyReport(ok, tuple(outcomes), warnings)
+            ok: bool, notes: Sequence[str] = ()) -> ApplyReport:
+    warnings = tuple(dict.fromkeys([*notes, *(w for o in outcomes for w in o.warnings)]))
+    report = ApplyReport(ok, tuple(outcomes), warnings, dry_run=not ctx.live)
     # Failure details quote stderr: scrub the answers' secrets whatever the runner did.
     text = Redactor(ctx.answers.secrets())(json.dumps(report.as_dict(), indent=2) + "\n")
     try:
         for action in finish_actions(ctx, report_text=text, ok=ok):
             action.execute(ctx.sink, ctx.runner)
             if isinstance(action, WriteFile) and action.path == paths.REPORT:
-                _maybe_die("report")
+                maybe_die("report")
         if ok:
             save_journal(ctx.sink, Journal(journal.key, journal.done, complete=True))
     except (ExpandError, OSError) as exc:
         log.error("finishing failed: %s", exc)
-        failed = ApplyReport(False, (*outcomes, _failed(ctx, *FINISH, str(exc))), warnings)
+        failed = ApplyReport(False, (*outcomes, _failed(ctx, *FINISH, str(exc))), warnings,
+                             dry_run=not ctx.live)
         with contextlib.suppress(ExpandError, OSError):  # best effort: the report must not lie
             ctx.sink.write(paths.REPORT, json.dumps(failed.as_dict(), indent=2) + "\n")
         return failed
@@ -219,7 +304,8 @@ def _tell(progress: ProgressFn | None, percent: int, title: str) -> None:
         progress(percent, title)
 
 
-def _maybe_die(point: str) -> None:
+def maybe_die(point: str) -> None:
+    """The crash tests' kill point (``KILL_AFTER_ENV``); inert without the variable."""
     if os.environ.get(KILL_AFTER_ENV) == point:
         os.kill(os.getpid(), signal.SIGKILL)
 

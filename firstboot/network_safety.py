@@ -1,14 +1,20 @@
-"""The network safety net of an interactive, live first boot.
+"""The network safety net: the new network is confirmed right after the network step.
 
-Before the apply, the network configuration files (and first boot's own state files)
-are copied into memory. After it, the
-new address must be up and the gateway must answer; then the technician must confirm
-within a time limit. Otherwise the old files come back (through the FileSink) and the
-network is restarted with them (through the Runner): a typo cannot lock the box out.
+``NetworkConfirmation`` is a step hook of the engine. Before the network step writes, the
+network files (and first boot's own state: the journal, so a rerun applies the network step
+again) are saved to disk (``paths.NETWORK_SNAPSHOT``, 0600). After the step, on this system
+the new address must be up and the gateway must answer; then the technician must confirm
+within a time limit. Otherwise the old files come back (through the FileSink), the network is
+restarted with them (through the Runner) and the apply stops there, before postfix, the
+cluster or anything else ran on the new network: a typo cannot lock the box out. A snapshot
+still on disk at the start of a run means the last one was cut (power loss, kill) during its
+confirmation: ``recover`` restores that network before anything else.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import logging
 import os
@@ -16,11 +22,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from appliance.errors import ExpandError
 from appliance.filesink import FileSink
 from appliance.runner import Runner
+from appliance.wait import poll
 from firstboot import paths
+
+if TYPE_CHECKING:
+    from firstboot.engine import StepOutcome
+    from firstboot.steps import Context, Step
 
 log = logging.getLogger("expand.firstboot")
 
@@ -38,10 +50,18 @@ NETWORK_PATHS = {
 FIRSTBOOT_STATE = (paths.JOURNAL, paths.REPORT, paths.ANSWERS, paths.SENTINEL,
                    paths.UNIT_WANTS_LINK)
 RESTART = {
-    "networkd": (("systemctl", "restart", "systemd-networkd"),),
+    # Not a restart: a restarted networkd no longer owns the unconfirmed address and leaves
+    # it on the link; a reload reconfigures the links from the files and drops it.
+    "networkd": (("networkctl", "reload"),),
     "networkmanager": (("nmcli", "connection", "reload"), ("nmcli", "networking", "off"),
                        ("nmcli", "networking", "on")),
 }
+
+
+NETWORK_STEP = "network"  # the step whose result is confirmed (its journal name)
+SNAPSHOT_VERSION = 1
+SNAPSHOT_MAX_BYTES = 8 << 20  # network files are small: anything bigger is not ours
+SETTLE_SECONDS = 15.0
 
 
 @dataclass(frozen=True)
@@ -55,8 +75,42 @@ class SavedFile:
 class Snapshot:
     """The network files as they were: target path -> content and mode."""
 
+    backend: str
     roots: tuple[str, ...]
     files: dict[str, SavedFile]
+
+    def to_json(self) -> str:
+        files = {path: {"mode": saved.mode, "link": saved.link,
+                        "content": base64.b64encode(saved.content).decode()}
+                 for path, saved in sorted(self.files.items())}
+        return json.dumps({"version": SNAPSHOT_VERSION, "backend": self.backend,
+                           "roots": list(self.roots), "files": files}, indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> Snapshot:
+        """Raises ValueError (or KeyError, TypeError) on anything but a snapshot we wrote."""
+        data = json.loads(text)
+        if data["version"] != SNAPSHOT_VERSION:
+            raise ValueError(f"version {data['version']!r}")
+        backend = data["backend"]
+        if backend not in RESTART:
+            raise ValueError(f"unknown network backend {backend!r}")
+        roots = tuple(_target_path(r) for r in data["roots"])
+        files = {}
+        for path, saved in data["files"].items():
+            link, mode = saved["link"], saved["mode"]
+            if (link is not None and not isinstance(link, str)) or not isinstance(mode, int) \
+                    or not 0 <= mode <= 0o7777:
+                raise ValueError(f"bad entry for {path!r}")
+            content = base64.b64decode(saved["content"], validate=True)
+            files[_target_path(path)] = SavedFile(content, mode, link)
+        return cls(backend, roots, files)
+
+
+def _target_path(value: object) -> str:
+    if not isinstance(value, str) or not value.startswith("/") or ".." in value.split("/"):
+        raise ValueError(f"not a target path: {value!r}")
+    return value
 
 
 def _files_under(sink: FileSink, roots: Iterable[str]) -> list[str]:
@@ -82,7 +136,33 @@ def take_snapshot(sink: FileSink, backend: str) -> Snapshot:
             files[path] = SavedFile(b"", 0, link=os.readlink(host))
         else:
             files[path] = SavedFile(host.read_bytes(), host.stat().st_mode & 0o7777)
-    return Snapshot(roots, files)
+    return Snapshot(backend, roots, files)
+
+
+def save_snapshot(sink: FileSink, snapshot: Snapshot) -> None:
+    # Atomic and fsynced (FileSink): the network step writes only once this is on disk.
+    sink.write(paths.NETWORK_SNAPSHOT, snapshot.to_json(), mode=0o600)
+
+
+def load_snapshot(sink: FileSink) -> Snapshot | None:
+    """The snapshot on disk, None when there is none; ExpandError naming the file if unreadable."""
+    host = sink.target(paths.NETWORK_SNAPSHOT)
+    where = paths.NETWORK_SNAPSHOT
+    try:
+        if host.stat().st_size > SNAPSHOT_MAX_BYTES:
+            raise ExpandError(f"{where}: larger than {SNAPSHOT_MAX_BYTES} bytes: not a network "
+                              "snapshot of first boot; check the network files, then remove it")
+        text = host.read_bytes().decode()
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ExpandError(f"{where}: cannot be read ({exc}); check the network files, then "
+                          "remove it") from exc
+    try:
+        return Snapshot.from_json(text)
+    except (ValueError, KeyError, TypeError, AttributeError, binascii.Error) as exc:
+        raise ExpandError(f"{where}: not a network snapshot of first boot ({exc}); check the "
+                          "network files, then remove it") from exc
 
 
 def restore(sink: FileSink, snapshot: Snapshot) -> list[str]:
@@ -106,12 +186,40 @@ def restore(sink: FileSink, snapshot: Snapshot) -> list[str]:
     return changed
 
 
+def roll_back(sink: FileSink, runner: Runner, snapshot: Snapshot) -> list[str]:
+    """Old files back, network restarted on them, then (only then) the snapshot removed:
+    cut anywhere in between, the next run does it all again."""
+    changed = restore(sink, snapshot)
+    restart_network(runner, snapshot.backend)
+    sink.remove(paths.NETWORK_SNAPSHOT)
+    return changed
+
+
+def recover(sink: FileSink, runner: Runner) -> list[str] | None:
+    """At the start of a run: restore the network a cut run left unconfirmed (the files that
+    changed); None when there was no snapshot."""
+    snapshot = load_snapshot(sink)
+    if snapshot is None:
+        return None
+    changed = roll_back(sink, runner, snapshot)
+    log.warning("a previous first boot was cut before its new network was confirmed: "
+                "previous network restored (%s)", ", ".join(changed) or "files unchanged")
+    return changed
+
+
 def restart_network(runner: Runner, backend: str) -> None:
     for argv in RESTART[backend]:
         runner.run(argv, timeout=60)
 
 
-def address_is_up(runner: Runner, address: IPv4Address) -> bool:
+def address_is_up(runner: Runner, address: IPv4Address, wait: float = 0.0) -> bool:
+    """Whether ``address`` is on a link, waiting up to ``wait`` s (a restarted network
+    daemon takes a moment to configure it)."""
+    up, _ = poll(lambda: _has_address(runner, address), bool, timeout=wait, interval=0.5)
+    return up
+
+
+def _has_address(runner: Runner, address: IPv4Address) -> bool:
     result = runner.run(["ip", "-j", "-4", "addr", "show"], check=False)
     try:
         links = json.loads(result.stdout or "[]")
@@ -130,9 +238,10 @@ def gateway_answers(runner: Runner, gateway: IPv4Address) -> bool:
     return False
 
 
-def network_problem(runner: Runner, address: IPv4Address, gateway: IPv4Address) -> str | None:
+def network_problem(runner: Runner, address: IPv4Address, gateway: IPv4Address, *,
+                    wait: float = 0.0) -> str | None:
     """Why the new network is not usable, or None when it is."""
-    if not address_is_up(runner, address):
+    if not address_is_up(runner, address, wait):
         return f"the address {address} is not up"
     if not gateway_answers(runner, gateway):
         return f"the gateway {gateway} does not answer ping"
@@ -142,37 +251,56 @@ def network_problem(runner: Runner, address: IPv4Address, gateway: IPv4Address) 
 Confirm = Callable[[str, int], bool]  # (question, seconds) -> kept
 
 
-@dataclass
-class SafetyNet:
-    """Snapshot before apply; ``verify`` after it keeps or rolls back the network files."""
+@dataclass(frozen=True)
+class NetworkConfirmation:
+    """The engine's step hook (``engine.StepHook``) guarding the network step."""
 
-    sink: FileSink
-    runner: Runner
-    backend: str
+    confirm: Confirm
     seconds: int = CONFIRM_SECONDS
-    snapshot: Snapshot | None = None
+    settle_seconds: float = SETTLE_SECONDS  # for the new address to come up
 
-    def save(self) -> None:
-        self.snapshot = take_snapshot(self.sink, self.backend)
+    def before_step(self, ctx: Context, step: Step) -> None:
+        if step.name == NETWORK_STEP:
+            save_snapshot(ctx.sink, take_snapshot(ctx.sink, ctx.platform.network_backend))
 
-    def verify(self, address: IPv4Address, gateway: IPv4Address, confirm: Confirm) -> str | None:
-        """None when the new network is kept; otherwise why it was rolled back."""
-        if self.snapshot is None:
-            raise ExpandError("network safety net: no snapshot taken before the apply")
-        problem = network_problem(self.runner, address, gateway)
-        if problem is None:
+    def after_step(self, ctx: Context, outcome: StepOutcome) -> str | None:
+        """None when the new network is kept; otherwise why it was rolled back (the engine
+        then stops the apply)."""
+        if outcome.name != NETWORK_STEP:
+            return None
+        snapshot = load_snapshot(ctx.sink)
+        if snapshot is None:
+            if outcome.status == "failed":
+                return None  # failed before it wrote (saving the snapshot): its own reason
+            raise ExpandError("network safety net: no snapshot taken before the network step")
+        if outcome.status == "failed":
+            reason: str | None = outcome.detail
+        else:
+            reason = self.ask(ctx)
+            if reason is None:
+                ctx.sink.remove(paths.NETWORK_SNAPSHOT)
+                log.info("new network configuration kept")
+                return None
+        changed = roll_back(ctx.sink, ctx.runner, snapshot)
+        log.warning("network rolled back (%s): restored %s", reason, ", ".join(changed) or "-")
+        return f"{reason}; the previous network configuration is restored"
+
+    def ask(self, ctx: Context) -> str | None:
+        """None when kept; else the reason (the check that failed, or no confirmation)."""
+        address, gateway = ctx.answers.lan_ip, ctx.answers.network.gateway
+        later = f"the previous configuration comes back in {self.seconds} s."
+        problem = (network_problem(ctx.runner, address, gateway, wait=self.settle_seconds)
+                   if ctx.live else None)
+        if not ctx.live:
+            question = (f"Dry run: the new network files are under {ctx.root} only; nothing "
+                        f"was restarted or checked. Keep them?\n\nWithout an answer {later}")
+        elif problem is None:
             question = (f"Network is up at {address}. Keep this configuration?\n\n"
-                        f"Without an answer the previous configuration comes back in "
-                        f"{self.seconds} s.")
+                        f"Without an answer {later}")
         else:
             question = (f"The new network does not work: {problem}.\n\nKeep this "
-                        f"configuration anyway? Without an answer the previous one comes "
-                        f"back in {self.seconds} s.")
-        if confirm(question, self.seconds):
-            log.info("network configuration kept (%s)", problem or "checks passed")
+                        f"configuration anyway? Without an answer {later}")
+        if self.confirm(question, self.seconds):
+            log.info("network configuration confirmed (%s)", problem or "checks passed")
             return None
-        reason = problem or f"not confirmed within {self.seconds} s"
-        changed = restore(self.sink, self.snapshot)
-        log.warning("network rolled back (%s): restored %s", reason, ", ".join(changed) or "-")
-        restart_network(self.runner, self.backend)
-        return reason
+        return problem or f"not confirmed within {self.seconds} s"

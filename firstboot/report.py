@@ -24,7 +24,8 @@ def report_lines(report: ApplyReport) -> list[str]:
         lines += [f"  - {w}" for w in report.warnings]
     failed = report.failed_step
     if failed is None:
-        lines.append("eXpand installed")
+        lines.append("dry run: nothing applied (files written under the --root folder only, "
+                     "no command run)" if report.dry_run else "eXpand installed")
         lines += report.shown_once
     else:
         lines.append(f"eXpand NOT installed: step '{failed.name}' failed; fix the cause and run "

@@ -1,9 +1,10 @@
 """``expandctl firstboot`` interactive: the seed's screens, then apply, report and reboot.
 
 The apply function is injected, so the wizard is the same whether it applies for real,
-into a ``--root`` folder, or (in tests) into a temp dir. The engine saves the answers
-(without secrets) when it succeeds; the wizard itself writes nothing but what the
-network safety net restores. Exit codes: ``EXIT_OK`` installed,
+into a ``--root`` folder, or (in tests) into a temp dir. It is handed the network safety
+net (``NetworkConfirmation``, a step hook of the engine) whose question the wizard shows as
+a countdown right after the network step. The engine saves the answers (without secrets)
+when it succeeds; the wizard itself writes nothing. Exit codes: ``EXIT_OK`` installed,
 ``EXIT_FAILED`` the apply found problems (nothing rebooted), ``EXIT_QUIT`` the user left
 before confirming (nothing written).
 """
@@ -18,9 +19,8 @@ from typing import Any, Protocol
 
 from appliance.answers import Answers
 from appliance.errors import ExpandError
-from appliance.filesink import FileSink
 from appliance.runner import Runner
-from firstboot.network_safety import CONFIRM_SECONDS, SafetyNet
+from firstboot.network_safety import CONFIRM_SECONDS, NetworkConfirmation
 from firstboot.wizard_flow import Quit, WizardState, collect, confirm_quit
 from firstboot.wizard_ui import WizardUI
 
@@ -46,7 +46,9 @@ class ApplyResult(Protocol):
     def warnings(self) -> Sequence[Any]: ...
 
 
-ApplyFn = Callable[[Answers, Progress], ApplyResult]
+# (answers, progress, the network confirmation or None) -> report
+ApplyFn = Callable[[Answers, Progress, NetworkConfirmation | None], ApplyResult]
+GAUGE_TEXT = "Installing eXpand: this may take several minutes..."
 DescribeStep = Callable[[Any], str]
 
 
@@ -64,11 +66,13 @@ class WizardRun:
     live: bool
     apply_fn: ApplyFn
     describe_step: DescribeStep = describe_step
-    network_backend: str = "networkd"
-    confirm_seconds: int = CONFIRM_SECONDS
+    confirm_seconds: int = CONFIRM_SECONDS  # 0: the new network is kept without asking
+    notice: str = ""  # shown before the first screen (e.g. a cut run's network restored)
 
     def run(self, state: WizardState) -> int:
         try:
+            if self.notice:
+                self.ui.message(self.notice)
             answers = collect(self.ui, state)
             while not self.ui.message("Press OK to restart network and start eXpand "
                                       "installation"):
@@ -76,20 +80,12 @@ class WizardRun:
         except Quit:
             log.info("wizard left by the user; nothing written")
             return EXIT_QUIT
-        safety = self.safety_net()
-        if safety is not None:
-            safety.save()
         try:
             result: ApplyResult = self.apply_with_gauge(answers)
         except ExpandError as exc:  # not a step failure: e.g. unknown distribution
             log.error("apply failed: %s", exc)
             result = _Failed((str(exc),))
         problems = [self.describe_step(s) for s in result.steps if _failed(s)]
-        if result.ok and safety is not None:
-            rolled_back = safety.verify(answers.lan_ip, answers.network.gateway,
-                                        self.ui.countdown)
-            if rolled_back:
-                problems.append(f"network: previous configuration restored ({rolled_back})")
         ok = result.ok and not problems
         self.ui.message(self.report_text(ok, problems, result))
         if not ok:
@@ -99,16 +95,23 @@ class WizardRun:
         self.reboot()
         return EXIT_OK
 
-    def safety_net(self) -> SafetyNet | None:
-        if not self.live:
+    def safety_net(self) -> NetworkConfirmation | None:
+        if self.confirm_seconds <= 0:
             return None
-        return SafetyNet(FileSink(self.root), self.runner, self.network_backend,
-                         seconds=self.confirm_seconds)
+        return NetworkConfirmation(self.countdown, seconds=self.confirm_seconds)
+
+    def countdown(self, question: str, seconds: int) -> bool:
+        """The safety net's question, asked mid-apply: the gauge makes room for it."""
+        self.ui.gauge_stop()
+        try:
+            return self.ui.countdown(question, seconds)
+        finally:
+            self.ui.gauge_start(GAUGE_TEXT)
 
     def apply_with_gauge(self, answers: Answers) -> ApplyResult:
-        self.ui.gauge_start("Installing eXpand: this may take several minutes...")
+        self.ui.gauge_start(GAUGE_TEXT)
         try:
-            return self.apply_fn(answers, self.ui.gauge_update)
+            return self.apply_fn(answers, self.ui.gauge_update, self.safety_net())
         finally:
             self.ui.gauge_stop()
 
@@ -116,7 +119,9 @@ class WizardRun:
     def report_text(ok: bool, problems: Sequence[str], result: ApplyResult) -> str:
         if ok:
             # The join code for the secondary: on this screen only (see steps/cluster.py).
-            lines = ["eXpand installed", *getattr(result, "shown_once", ())]
+            done = "dry run: nothing applied" if getattr(result, "dry_run", False) else \
+                "eXpand installed"
+            lines = [done, *getattr(result, "shown_once", ())]
         else:
             found = problems or ["the installation did not complete (see the log)"]
             lines = ["eXpand installation found problems:", "", *(f"- {p}" for p in found),

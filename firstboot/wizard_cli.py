@@ -12,9 +12,9 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from appliance.platform import detect
 from appliance.runner import Runner
 from firstboot.current import RESOLV_CONF, read_facts
+from firstboot.engine import recover_network
 from firstboot.network_safety import CONFIRM_SECONDS
 from firstboot.wizard import ApplyFn, DescribeStep, WizardRun, describe_step
 from firstboot.wizard_prefill import initial_state
@@ -48,10 +48,22 @@ def run_interactive(
     apply_fn: ApplyFn,
     runner: Runner,
     describe: DescribeStep = describe_step,
-    confirm_seconds: int = CONFIRM_SECONDS,
+    confirm_seconds: int | None = None,
 ) -> int:
-    """The wizard on this terminal; returns its exit code (see ``firstboot.wizard``)."""
+    """The wizard on this terminal; returns its exit code (see ``firstboot.wizard``).
+
+    ``confirm_seconds``: the new network's countdown; None: 60 s on this system, none for
+    an alternate root; 0: none.
+    """
     live = is_live(root)
+    if confirm_seconds is None:
+        confirm_seconds = CONFIRM_SECONDS if live else 0
+    # First of all (before the current facts are read): a run cut during its countdown
+    # left a network nobody confirmed.
+    restored = recover_network(root, runner)
+    notice = "" if restored is None else (
+        "The previous network configuration was restored: the last installation was cut "
+        "before its new network was confirmed. The installation starts again.")
     # Current facts always come from the machine we run on (read only), even with --root:
     # they are what the technician sees on screen.
     try:
@@ -60,8 +72,7 @@ def run_interactive(
         resolv = ""
     facts = read_facts(Runner(runner.redactor), resolv)
     state = initial_state(root, facts, reconfigure=reconfigure)
-    backend = detect(root).network_backend if live else "networkd"
     wizard = WizardRun(DialogUI(), root, runner, live, apply_fn, describe_step=describe,
-                       network_backend=backend, confirm_seconds=confirm_seconds)
+                       confirm_seconds=confirm_seconds, notice=notice)
     with terminal_to_dialog():
         return wizard.run(state)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from appliance.wait import poll
 from firstboot import paths
 from lab.nspawn import ROCKY_OS_RELEASE, Lab, Node, lab
 from lab.rootfs import NM_PACKAGES, ensure_rootfs
@@ -157,3 +158,84 @@ def test_live_apply_killed_after_network_resumes(tmp_path: Path) -> None:
         assert node.run(["postconf", "-h", "relayhost"]).stdout.strip() == "[smtp.example.com]:587"
         assert "198.51.100.11" in node.run(["networkctl", "status", "eth0", "--no-pager"]).stdout
         assert not (node.root / paths.SENTINEL.lstrip("/")).exists()
+
+
+OLD_NETWORK = ("[Match]\nName=eth0\n\n[Network]\nAddress=198.51.100.154/24\n"
+               "Gateway=198.51.100.1\n")
+
+
+def network_files(root: Path) -> dict[str, tuple[int, bytes]]:
+    folder = root / "etc/systemd/network"
+    return {p.name: (p.stat().st_mode & 0o7777, p.read_bytes()) for p in folder.iterdir()}
+
+
+def wait_for_address(node: Node, address: str) -> str:
+    reached, shown = poll(lambda: node.run(["ip", "-4", "-br", "addr", "show", "eth0"]).stdout,
+                          lambda out: address in out, timeout=20)
+    assert reached, shown
+    return shown
+
+
+def test_live_unconfirmed_network_comes_back_before_postfix_runs(tmp_path: Path) -> None:
+    """systemd-networkd for real: the new address is up and the gateway answers, but
+    nobody confirms: the old files come back, networkd restarts on them, the old address
+    answers again, and postfix (the next steps) was never configured."""
+    with lab(tmp_path) as the_lab:
+        node = the_lab.add_node("fbconf", dhcp_like="198.51.100.153/24")
+        old = node.root / "etc/systemd/network/50-old.network"
+        old.parent.mkdir(parents=True, exist_ok=True)
+        old.write_text(OLD_NETWORK)  # 0644: networkd (user systemd-network) must read it
+        node.run(["systemctl", "restart", "systemd-networkd"])
+        wait_for_address(node, "198.51.100.154/24")
+        before = network_files(node.root)
+        shutil.copy(REPO / "examples/answers/primary.toml", node.root / "root/primary.toml")
+        proc = node.run(["sh", "-c", "expandctl firstboot --answers /root/primary.toml --yes "
+                         "--confirm-timeout 3 </dev/null"], check=False, timeout=300)
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        # The live checks ran for real and passed: only the missing yes rolled it back.
+        assert "Network is up at 198.51.100.11. Keep this configuration?" in proc.stdout
+        assert network_files(node.root) == before
+        assert not (node.root / paths.NETWORK_SNAPSHOT.lstrip("/")).exists()
+        report = json.loads(node.run(["cat", paths.REPORT]).stdout)
+        assert report["failed_step"] == "network" and report["dry_run"] is False
+        assert node.run(["postconf", "-h", "relayhost"]).stdout.strip() == ""  # not reached
+        assert (node.root / paths.SENTINEL.lstrip("/")).exists()
+        # networkd runs on the old files again: their address is back, the new one gone.
+        addresses = node.run(["ip", "-4", "-br", "addr", "show", "eth0"]).stdout
+        assert "198.51.100.154/24" in addresses and "198.51.100.11/" not in addresses, addresses
+        node.run(["ping", "-c1", "-W3", "-I", "198.51.100.154", "198.51.100.1"])
+
+
+OLD_KEYFILE = ("[connection]\nid=old-eth0\ntype=ethernet\ninterface-name=eth0\n\n[ipv4]\n"
+               "method=manual\naddress1=198.51.100.154/24,198.51.100.1\n\n[ipv6]\n"
+               "method=disabled\n")
+
+
+def test_live_unconfirmed_networkmanager_comes_back(tmp_path: Path) -> None:
+    """The RHEL path: the old keyfile back, NetworkManager reloaded on it, the new
+    connection and its address gone."""
+    rootfs = ensure_rootfs(packages=NM_PACKAGES, flavor="nm")
+    with lab(tmp_path) as the_lab:
+        node = the_lab.add_node("fbnmc", rootfs=rootfs, os_release=ROCKY_OS_RELEASE,
+                                dhcp_like="198.51.100.153/24")
+        folder = node.root / "etc/NetworkManager/system-connections"
+        folder.mkdir(parents=True, exist_ok=True)
+        old = folder / "old-eth0.nmconnection"
+        old.write_text(OLD_KEYFILE)
+        old.chmod(0o600)
+        node.run(["nmcli", "connection", "reload"])
+        node.run(["nmcli", "connection", "up", "old-eth0"])
+        wait_for_address(node, "198.51.100.154/24")
+        before = {p.name: (p.stat().st_mode & 0o7777, p.read_bytes()) for p in folder.iterdir()}
+        shutil.copy(REPO / "examples/answers/primary.toml", node.root / "root/primary.toml")
+        proc = node.run(["sh", "-c", "expandctl firstboot --answers /root/primary.toml --yes "
+                         "--confirm-timeout 3 </dev/null"], check=False, timeout=300)
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        assert "Keep this configuration?" in proc.stdout
+        assert {p.name: (p.stat().st_mode & 0o7777, p.read_bytes())
+                for p in folder.iterdir()} == before
+        assert node.run(["postconf", "-h", "relayhost"]).stdout.strip() == ""  # not reached
+        addresses = wait_for_address(node, "198.51.100.154/24")
+        active = node.run(["nmcli", "-t", "-f", "NAME", "connection", "show", "--active"]).stdout
+        assert "expand-lan" not in active and "198.51.100.11/" not in addresses, addresses
+        node.run(["ping", "-c1", "-W3", "-I", "198.51.100.154", "198.51.100.1"])

@@ -8,6 +8,8 @@ golden answers, and the tree written must equal the unattended run of the same a
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import tomllib
 from collections.abc import Iterator
@@ -83,7 +85,7 @@ def confirm_and_install(tui: DialogDriver) -> str:
     """Confirm, install, leave; returns the final report's screen."""
     tui.ok("Please confirm the configuration")
     tui.ok("Press OK to restart network and start eXpand installation")
-    report = tui.ok("eXpand installed", timeout=60)
+    report = tui.ok("dry run: nothing applied", timeout=60)  # --root
     tui.ok("Please remove the installation DVD")
     tui.ok("Nothing was restarted")
     assert tui.wait_exit() == 0, tui.stderr()
@@ -435,3 +437,78 @@ def test_unreadable_dvd_answers_start_the_wizard_without_prefill(
         assert tui.wait_exit() == EXIT_QUIT
     assert f"{media}: " in log.read_text()
     assert "the wizard starts without the DVD's pre-fill" in log.read_text()
+
+
+OLD_LAN = "etc/systemd/network/50-dhcp.network"
+
+
+def wizard_pids(root: Path) -> list[int]:
+    """The expandctl process of the wizard started on ``root`` (not its dialog child)."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        try:
+            argv = (proc / "cmdline").read_bytes().decode().split("\0")
+        except (OSError, ValueError):
+            continue
+        if proc.name.isdigit() and any(a.endswith("/expandctl") for a in argv[:2]) \
+                and str(root) in argv and Path(argv[0]).name not in ("ip", "dialog"):
+            pids.append(int(proc.name))
+    return pids
+
+
+def network_files(root: Path) -> dict[str, tuple[int, bytes]]:
+    return {p: v for p, v in files_of(root).items()
+            if p.startswith(("etc/systemd/network/", "etc/resolv.conf"))}
+
+
+def test_killed_during_the_countdown_the_next_wizard_restores_the_old_network(
+        netns: str, root: Path, tmp_path: Path) -> None:
+    """The countdown on the real dialog, right after the network step (before postfix and
+    the cluster); SIGKILL there, like a power loss; the next wizard restores the old network
+    before its first screen."""
+    old = root / OLD_LAN
+    old.parent.mkdir(parents=True)
+    old.write_text("[Match]\nName=eth0\n[Network]\nDHCP=yes\n")
+    old.chmod(0o640)
+    before = network_files(root)
+    for tui in start(netns, root, tmp_path, "--confirm-timeout", "60"):
+        primary_screens(tui)
+        tui.ok("Please confirm the configuration")
+        tui.ok("Press OK to restart network and start eXpand installation")
+        screen = tui.wait_for("Dry run: the new network files are under", timeout=60)
+        assert "<Restore now> < Keep >" in screen
+        assert (root / "etc/systemd/network/10-expand-lan.network").is_file()
+        assert not (root / "etc/postfix/sasl_passwd").exists()  # asked before postfix
+        pids = wizard_pids(root)
+        assert len(pids) == 1, pids
+        os.kill(pids[0], signal.SIGKILL)
+        assert tui.wait_exit() == 128 + signal.SIGKILL
+    assert (root / "var/lib/expand/network-snapshot.json").stat().st_mode & 0o7777 == 0o600
+    assert network_files(root) != before
+
+    for tui in start(netns, root, tmp_path):
+        tui.wait_for("The previous network configuration was restored")
+        assert network_files(root) == before  # byte for byte, modes too
+        assert not (root / "var/lib/expand/network-snapshot.json").exists()
+        tui.keys("Enter")
+        tui.wait_for("Select PBX Mode")
+        tui.keys("Escape")
+        tui.ok("Quit the eXpand installation?")
+        assert tui.wait_exit() == EXIT_QUIT
+    assert not (root / "etc/postfix/sasl_passwd").exists()
+
+
+def test_kept_network_in_the_countdown_goes_on_to_the_end(netns: str, root: Path,
+                                                          tmp_path: Path) -> None:
+    for tui in start(netns, root, tmp_path, "--confirm-timeout", "60"):
+        primary_screens(tui)
+        tui.ok("Please confirm the configuration")
+        tui.ok("Press OK to restart network and start eXpand installation")
+        tui.wait_for("Dry run: the new network files are under", timeout=60)
+        tui.keys("Enter")  # the focused button: Keep
+        tui.ok("dry run: nothing applied", timeout=60)
+        tui.ok("Please remove the installation DVD")
+        tui.ok("Nothing was restarted")
+        assert tui.wait_exit() == 0, tui.stderr()
+    assert (root / "etc/postfix/sasl_passwd").exists()
+    assert not (root / "var/lib/expand/network-snapshot.json").exists()

@@ -13,6 +13,7 @@ from appliance.runner import RecordingRunner, Result
 from firstboot import engine, paths
 from firstboot.current import facts_from
 from firstboot.host import Host
+from firstboot.network_safety import NetworkConfirmation
 from firstboot.wizard import EXIT_FAILED, EXIT_OK, EXIT_QUIT, WizardRun
 from firstboot.wizard_flow import WizardState
 from firstboot.wizard_prefill import initial_state
@@ -26,11 +27,13 @@ ADDR_UP = Result((), 0, json.dumps([{"ifname": "eth0", "addr_info": [
 
 
 def wizard(ui: ScriptedUI, root: Path, runner: RecordingRunner, *, live: bool) -> WizardRun:
-    def apply(answers: Answers, progress: engine.ProgressFn) -> engine.ApplyReport:
+    def apply(answers: Answers, progress: engine.ProgressFn,
+              confirm: NetworkConfirmation | None) -> engine.ApplyReport:
         return engine.apply(answers, root=root, runner=runner, live=live, host=HOST,
-                            platform=DEBIAN, progress=progress)
+                            platform=DEBIAN, progress=progress, hook=confirm)
 
-    return WizardRun(ui, root, runner, live, apply, confirm_seconds=2)
+    # As the CLI does: the countdown on this system, none for an alternate root.
+    return WizardRun(ui, root, runner, live, apply, confirm_seconds=2 if live else 0)
 
 
 def installing(ui: ScriptedUI) -> ScriptedUI:
@@ -41,7 +44,7 @@ def installing(ui: ScriptedUI) -> ScriptedUI:
 
 def test_dry_run_installs_and_only_says_it_would_reboot(tmp_path: Path) -> None:
     ui = installing(ScriptedUI())
-    ui.expect("message", "eXpand installed", True)
+    ui.expect("message", "dry run: nothing applied", True)
     ui.expect("message", "Please remove the installation DVD", True)
     ui.expect("message", "would now restart the server", True)
     runner = RecordingRunner()
@@ -76,15 +79,22 @@ def test_live_unanswered_countdown_restores_and_does_not_reboot(tmp_path: Path) 
     ui = installing(ScriptedUI())
     ui.expect("countdown", "The new network does not work: the gateway 198.51.100.1 does not "
               "answer ping", False)
-    ui.expect("message", "network: previous configuration restored", True)
+    ui.expect("message", "- Configuring the LAN and interconnect NICs: the gateway "
+              "198.51.100.1 does not answer ping; the previous network configuration is "
+              "restored", True)
     runner = RecordingRunner(answers={("ip", "-j", "-4", "addr"): ADDR_UP,
                                       ("ping",): Result((), 1, "", "")})
     assert wizard(ui, tmp_path, runner, live=True).run(WizardState()) == EXIT_FAILED
     ui.done()
     assert old.is_file() and not (tmp_path / LAN_FILE.lstrip("/")).exists()
     assert (tmp_path / paths.SENTINEL.lstrip("/")).exists()  # first boot runs again
-    assert ("systemctl", "restart", "systemd-networkd") in runner.calls
+    assert ("networkctl", "reload") in runner.calls
     assert ("systemctl", "reboot") not in runner.calls
+    # Asked right after the network step: nothing after it ran on the unconfirmed network.
+    assert not (tmp_path / "etc/postfix").exists()
+    assert not (tmp_path / "etc/corosync").exists()
+    assert not (tmp_path / paths.NETWORK_SNAPSHOT.lstrip("/")).exists()
+    assert ui.gauge[-1] == (-1, "stop")
 
 
 def test_quit_writes_nothing(tmp_path: Path) -> None:
@@ -101,7 +111,8 @@ def test_failed_step_is_reported_without_reboot(tmp_path: Path) -> None:
     ui.expect("message", "eXpand installation found problems", True)
     runner = RecordingRunner()
 
-    def failing(answers: Answers, progress: engine.ProgressFn) -> engine.ApplyReport:
+    def failing(answers: Answers, progress: engine.ProgressFn,
+                confirm: NetworkConfirmation | None) -> engine.ApplyReport:
         step = engine.StepOutcome("postfix", "Mail relay", "failed", "postmap: exit 1", ())
         return engine.ApplyReport(False, (step,), ("one NIC only",))
 
@@ -127,7 +138,8 @@ def test_apply_that_raises_is_reported_on_screen(tmp_path: Path) -> None:
     ui = installing(ScriptedUI())
     ui.expect("message", "unsupported distribution 'plan9'", True)
 
-    def raising(answers: Answers, progress: engine.ProgressFn) -> engine.ApplyReport:
+    def raising(answers: Answers, progress: engine.ProgressFn,
+                confirm: NetworkConfirmation | None) -> engine.ApplyReport:
         raise ExpandError("/etc/os-release: unsupported distribution 'plan9'")
 
     assert WizardRun(ui, tmp_path, RecordingRunner(), False, raising).run(WizardState()) == 2
