@@ -19,6 +19,7 @@ from pathlib import Path
 
 from appliance.errors import ExpandError
 from appliance.filesink import FileSink
+from appliance.platform import FAMILIES
 from appliance.runner import Runner
 from firstboot import paths
 
@@ -27,21 +28,14 @@ log = logging.getLogger("expand.firstboot")
 CONFIRM_SECONDS = 60
 PING_TRIES = 3
 
-# What the network step may change, per backend (files, or folders taken whole).
-NETWORK_PATHS = {
-    "networkd": ("/etc/systemd/network", "/etc/resolv.conf", "/etc/systemd/resolved.conf"),
-    "networkmanager": ("/etc/NetworkManager/system-connections",
-                       "/etc/NetworkManager/conf.d", "/etc/resolv.conf"),
-}
+# What the network step may change, per backend (files, or folders taken whole): the
+# platform table's.
+NETWORK_PATHS = {p.network_backend: p.network_paths for p in FAMILIES.values()}
 # First boot's own state goes back too: the journal (so a rerun applies again), the
 # sentinel and the unit link (so the wizard comes back at the next boot), answers, report.
 FIRSTBOOT_STATE = (paths.JOURNAL, paths.REPORT, paths.ANSWERS, paths.SENTINEL,
                    paths.UNIT_WANTS_LINK)
-RESTART = {
-    "networkd": (("systemctl", "restart", "systemd-networkd"),),
-    "networkmanager": (("nmcli", "connection", "reload"), ("nmcli", "networking", "off"),
-                       ("nmcli", "networking", "on")),
-}
+RESTART = {p.network_backend: p.network_restart for p in FAMILIES.values()}
 
 
 @dataclass(frozen=True)
