@@ -1,8 +1,8 @@
 """A cached Debian root filesystem for systemd-nspawn nodes, with the toolkit's dependencies.
 
 Built once under /var/cache/expand/rootfs/<suite> (debootstrap minbase, ~2 min) and rebuilt
-only when its package list changes; a venv with the toolkit's Python dependencies (from a
-cached wheelhouse) is added on top and redone only when pyproject's dependencies change.
+only when its package list changes; a copy of it with a venv of the toolkit's Python
+dependencies (from a cached wheelhouse) is made once per dependency list.
 Nodes never write into it: each gets an overlay (see lab/nspawn.py).
 Run the build under the heavy lock (``flock /tmp/expand-heavy.lock ...``): it is CPU-bound.
 """
@@ -78,22 +78,33 @@ def ensure_rootfs(
     runner: Runner | None = None,
     mirror: str | None = None,
 ) -> Path:
-    """The cached root for ``suite`` (``flavor`` names a variant package list), built or
-    refreshed as needed; returns its path. A build fetches from ``mirror``, by default the
-    host's own Debian mirror (its apt sources: lab.mirror)."""
+    """The cached root for ``suite`` (``flavor`` names a variant package list) with the
+    toolkit's Python dependencies, built as needed; returns its path. A build fetches from
+    ``mirror``, by default the host's own Debian mirror (its apt sources: lab.mirror).
+
+    The Debian base is built once per package list; each dependency list gets its own
+    finished copy (``NAME+DIGEST``), written once and never changed afterwards, so nodes
+    whose overlays use it are never pulled from under (another checkout with other
+    dependencies gets another copy instead of rebuilding this one's venv in place)."""
     runner = runner or Runner()
-    target = rootfs_dir(suite, cache, flavor)
+    base = rootfs_dir(suite, cache, flavor)
     with _build_lock(cache):
         base_key = _digest(suite, *sorted(packages))
-        if _stamp(target, BASE_STAMP) != base_key:
+        if _stamp(base, BASE_STAMP) != base_key:
             url = check_mirror_url(mirror) if mirror else host_mirror()
-            _debootstrap(target, suite, packages, url, runner)
-            (target / BASE_STAMP).write_text(base_key + "\n")
+            _debootstrap(base, suite, packages, url, runner)
+            (base / BASE_STAMP).write_text(base_key + "\n")
         deps = python_dependencies()
-        venv_key = _digest(*deps)
+        venv_key = _digest(base_key, *deps)
+        target = base.with_name(f"{base.name}+{venv_key}")
         if _stamp(target, VENV_STAMP) != venv_key:
-            _install_venv(target, deps, cache / "wheelhouse", runner)
-            (target / VENV_STAMP).write_text(venv_key + "\n")
+            partial = target.with_name(target.name + ".partial")
+            shutil.rmtree(partial, ignore_errors=True)
+            runner.run(["cp", "-a", "--reflink=auto", str(base), str(partial)], timeout=900)
+            _install_venv(partial, deps, cache / "wheelhouse", runner)
+            (partial / VENV_STAMP).write_text(venv_key + "\n")
+            shutil.rmtree(target, ignore_errors=True)
+            partial.rename(target)
     return target
 
 
