@@ -103,3 +103,11 @@ def test_bad_mirror_argument(url: str) -> None:
 def test_no_mirror_address_in_the_lab_code() -> None:
     for path in (REPO / "lab").rglob("*.py"):
         assert "deb.debian.org" not in path.read_text(), path
+
+
+def test_lab_up_refuses_a_bad_mirror_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from appliance.cli import main
+
+    assert main(["lab", "up", "--appliance", "--mirror", "deb.example.org/debian"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--mirror 'deb.example.org/debian'" in err[0], err
