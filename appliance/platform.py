@@ -1,11 +1,18 @@
-"""Distribution differences in one place, decided from /etc/os-release."""
+"""Distribution differences in one place: one record per family, chosen from /etc/os-release.
+
+Everything that differs between the RHEL family (Rocky/Alma 9) and Debian 12/13 is a field
+of ``Platform`` and lives in ``FAMILIES`` below; steps and tools read ``ctx.platform.X``
+instead of testing the family themselves.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from appliance.errors import ExpandError
+
+Argv = tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -16,13 +23,74 @@ class Platform:
     network_backend: str   # "networkmanager" or "networkd"
     firewall: str          # "firewalld" or "nftables"
     postfix_sasl_package: str
+    # Where Cyrus SASL's PLAIN mechanism lands (globs below the root).
+    sasl_plugin_globs: tuple[str, ...]
+    # The folder the network step writes its files into (networkd units or NM keyfiles).
+    network_dir: str
+    # What the network step may change (files, or folders taken whole): the safety net
+    # snapshots exactly these.
+    network_paths: tuple[str, ...]
+    # The commands that make the network re-read its files (the safety net's rollback).
+    network_restart: tuple[Argv, ...]
+    # Units the network step enables so its files are used at every boot.
+    network_units: tuple[str, ...]
+    # The cluster software, as the package manager names it.
+    cluster_packages: tuple[str, ...]
+    # The time zone is also written here (Debian's tzdata reads it), or "" for none.
+    timezone_file: str
 
     @property
     def is_rhel(self) -> bool:
         return self.family == "rhel"
 
 
-RHEL = ("rhel", "rocky", "almalinux", "centos", "fedora")
+RHEL_IDS = ("rhel", "rocky", "almalinux", "centos", "fedora")
+
+# One record per family; ``detect`` copies it with the machine's own ID and version, and
+# ``--platform FAMILY`` (a dry run into a bare folder) takes it as it is.
+FAMILIES: dict[str, Platform] = {
+    "rhel": Platform(
+        family="rhel", id="rocky", version="9",
+        network_backend="networkmanager", firewall="firewalld",
+        postfix_sasl_package="cyrus-sasl-plain",
+        sasl_plugin_globs=("usr/lib64/sasl2/libplain.so*", "usr/lib/sasl2/libplain.so*"),
+        network_dir="/etc/NetworkManager/system-connections",
+        network_paths=("/etc/NetworkManager/system-connections",
+                       "/etc/NetworkManager/conf.d", "/etc/resolv.conf"),
+        network_restart=(("nmcli", "connection", "reload"), ("nmcli", "networking", "off"),
+                         ("nmcli", "networking", "on")),
+        network_units=(),
+        cluster_packages=("corosync", "pacemaker", "pcs", "resource-agents",
+                          "fence-agents-all"),
+        timezone_file="",
+    ),
+    "debian": Platform(
+        family="debian", id="debian", version="12",
+        network_backend="networkd", firewall="nftables",
+        postfix_sasl_package="libsasl2-modules",
+        sasl_plugin_globs=("usr/lib/*/sasl2/libplain.so*", "usr/lib/sasl2/libplain.so*"),
+        network_dir="/etc/systemd/network",
+        network_paths=("/etc/systemd/network", "/etc/resolv.conf",
+                       "/etc/systemd/resolved.conf"),
+        # Not a restart: a restarted networkd no longer owns the addresses it set and leaves
+        # an old (or unconfirmed) one on the link; a reload reconfigures every link whose
+        # files changed and drops it. Started first: reload needs a running networkd.
+        network_restart=(("systemctl", "start", "systemd-networkd.service"),
+                         ("networkctl", "reload")),
+        network_units=("systemd-networkd.service",),
+        cluster_packages=("corosync", "pacemaker", "pacemaker-cli-utils", "pcs",
+                          "resource-agents", "fence-agents"),
+        timezone_file="/etc/timezone",
+    ),
+}
+
+
+def for_family(family: str) -> Platform:
+    try:
+        return FAMILIES[family]
+    except KeyError:
+        raise ExpandError(f"unknown platform family {family!r}; "
+                          f"known: {', '.join(sorted(FAMILIES))}") from None
 
 
 def parse_os_release(text: str) -> dict[str, str]:
@@ -43,12 +111,11 @@ def detect(root: Path = Path("/")) -> Platform:
     except FileNotFoundError as exc:
         raise ExpandError(f"{path}: not found; cannot tell which distribution this is") from exc
     ids = [info.get("ID", ""), *info.get("ID_LIKE", "").split()]
-    version = info.get("VERSION_ID", "")
-    if any(i in RHEL for i in ids):
-        return Platform("rhel", info.get("ID", ""), version, "networkmanager", "firewalld",
-                        "cyrus-sasl-plain")
-    if "debian" in ids:
-        return Platform("debian", info.get("ID", ""), version, "networkd", "nftables",
-                        "libsasl2-modules")
-    raise ExpandError(f"{path}: unsupported distribution {info.get('ID', '?')!r}; "
-                      "eXpand runs on Rocky/Alma Linux 9 and Debian 12/13")
+    if any(i in RHEL_IDS for i in ids):
+        family = "rhel"
+    elif "debian" in ids:
+        family = "debian"
+    else:
+        raise ExpandError(f"{path}: unsupported distribution {info.get('ID', '?')!r}; "
+                          "eXpand runs on Rocky/Alma Linux 9 and Debian 12/13")
+    return replace(FAMILIES[family], id=info.get("ID", ""), version=info.get("VERSION_ID", ""))

@@ -18,7 +18,7 @@ from appliance.console import (
     print_reports,
 )
 from appliance.errors import ExpandError
-from appliance.platform import Platform, detect
+from appliance.platform import FAMILIES, Platform, detect
 from appliance.runner import RecordingRunner, Runner
 from firstboot import engine, paths
 from firstboot.host import Host, gather, load_host
@@ -27,10 +27,7 @@ from firstboot.report import report_lines, status, status_lines
 
 log = logging.getLogger("expand.firstboot")
 
-PLATFORMS = {
-    "rhel": Platform("rhel", "rocky", "9", "networkmanager", "firewalld", "cyrus-sasl-plain"),
-    "debian": Platform("debian", "debian", "12", "networkd", "nftables", "libsasl2-modules"),
-}
+PLATFORMS = FAMILIES  # --platform FAMILY: the family as it is (a bare folder has no os-release)
 EPILOG = """\
 examples:
   expandctl firstboot                                  the wizard (on tty1 at first boot)

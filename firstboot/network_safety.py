@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from appliance.errors import ExpandError
 from appliance.filesink import FileSink
+from appliance.platform import FAMILIES
 from appliance.runner import Runner
 from appliance.wait import poll
 from firstboot import paths
@@ -39,23 +40,14 @@ log = logging.getLogger("expand.firstboot")
 CONFIRM_SECONDS = 60
 PING_TRIES = 3
 
-# What the network step may change, per backend (files, or folders taken whole).
-NETWORK_PATHS = {
-    "networkd": ("/etc/systemd/network", "/etc/resolv.conf", "/etc/systemd/resolved.conf"),
-    "networkmanager": ("/etc/NetworkManager/system-connections",
-                       "/etc/NetworkManager/conf.d", "/etc/resolv.conf"),
-}
+# What the network step may change, per backend (files, or folders taken whole): the
+# platform table's.
+NETWORK_PATHS = {p.network_backend: p.network_paths for p in FAMILIES.values()}
 # First boot's own state goes back too: the journal (so a rerun applies again), the
 # sentinel and the unit link (so the wizard comes back at the next boot), answers, report.
 FIRSTBOOT_STATE = (paths.JOURNAL, paths.REPORT, paths.ANSWERS, paths.SENTINEL,
                    paths.UNIT_WANTS_LINK)
-RESTART = {
-    # Not a restart: a restarted networkd no longer owns the unconfirmed address and leaves
-    # it on the link; a reload reconfigures the links from the files and drops it.
-    "networkd": (("networkctl", "reload"),),
-    "networkmanager": (("nmcli", "connection", "reload"), ("nmcli", "networking", "off"),
-                       ("nmcli", "networking", "on")),
-}
+RESTART = {p.network_backend: p.network_restart for p in FAMILIES.values()}
 
 
 NETWORK_STEP = "network"  # the step whose result is confirmed (its journal name)

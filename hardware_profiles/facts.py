@@ -12,11 +12,13 @@ import os
 import re
 import shutil
 import socket
+from collections.abc import Sequence
 from pathlib import Path
 
 import psutil  # type: ignore[import-untyped,unused-ignore]  # types-psutil optional
 
 from appliance.runner import Runner
+from hardware_profiles.nics import detect_nics
 from hardware_profiles.snapshot import (
     Cpu,
     Disk,
@@ -39,17 +41,24 @@ DMI_HYPERVISORS = (("vmware", "vmware"), ("qemu", "qemu"), ("kvm", "kvm"),
                    ("bochs", "bochs"))
 
 
-def gather_facts(root: Path = Path("/"), runner: Runner | None = None) -> HostFacts:
+def gather_facts(root: Path = Path("/"), runner: Runner | None = None, *,
+                 nic_names: Sequence[str] | None = None) -> HostFacts:
+    """``nic_names``: the NICs to describe (first boot passes its own, overrides included);
+    by default the one detector's (``hardware_profiles.nics``) on the live system, the
+    device-backed interfaces of ``root``'s /sys for another root (a saved or fake tree)."""
     live = root.resolve() == Path("/")
+    runner = runner or Runner()
     notes: list[str] = []
+    if nic_names is None and live:
+        nic_names = detect_nics(runner)
     cpuinfo = _read(root / "proc/cpuinfo") or ""
     return HostFacts(
         cpu=_cpu(cpuinfo, live),
         memory=_memory(root, live, notes),
         disks=_disks(root, notes),
         md_arrays=_md_arrays(root, notes),
-        nics=_nics(root, notes),
-        virtualization=_virtualization(root, cpuinfo, live, runner or Runner()),
+        nics=_nics(root, notes, nic_names),
+        virtualization=_virtualization(root, cpuinfo, live, runner),
         hostname=_hostname(root, live),
         notes=tuple(notes),
     )
@@ -180,14 +189,17 @@ def _md_arrays(root: Path, notes: list[str]) -> tuple[MdArray, ...]:
     return parse_mdstat(text)
 
 
-def _nics(root: Path, notes: list[str]) -> tuple[Nic, ...]:
-    """Physical (or virtual-machine) NICs: those backed by a device; lo, veth, bridges, tun,
-    bonds and other software interfaces have none."""
+def _nics(root: Path, notes: list[str], names: Sequence[str] | None) -> tuple[Nic, ...]:
+    """``names`` described from /sys; without names, the physical (or virtual-machine) NICs
+    of the tree: those backed by a device (lo, veth, bridges, tun, bonds have none)."""
     found = []
     base = root / "sys/class/net"
-    for dev in sorted(base.iterdir() if base.is_dir() else ()):
-        if not (dev / "device").exists():
-            continue
+    if names is None:
+        devices = [d for d in sorted(base.iterdir() if base.is_dir() else ())
+                   if (d / "device").exists()]
+    else:
+        devices = [base / n for n in names]
+    for dev in devices:
         speed = _read(dev / "speed")
         driver = dev / "device/driver"
         found.append(Nic(
@@ -196,7 +208,8 @@ def _nics(root: Path, notes: list[str]) -> tuple[Nic, ...]:
             operstate=_read(dev / "operstate") or "",
             driver=os.path.basename(os.readlink(driver)) if driver.is_symlink() else ""))
     if not found:
-        notes.append(f"{base}: no NIC backed by a device (only software interfaces)")
+        notes.append("no Ethernet NIC found" if names is not None else
+                     f"{base}: no NIC backed by a device (only software interfaces)")
     return tuple(found)
 
 

@@ -4,8 +4,8 @@ Success means all of: the boot menu showed every entry, the chosen entry (defaul
 the first) booted, the kernel got the entry's arguments (``inst.ks=hd:LABEL=...``), and
 the initramfs read the kickstart from the disc found by its label (the demo base prints
 it between markers, with its md5, which must equal the file on the ISO). Failure
-markers end the run early. QEMU runs through the Runner; the serial port and the
-monitor are unix sockets this module talks to.
+markers end the run early. QEMU is a child of this process, ended on every path; the
+serial port and the monitor are unix sockets this module talks to.
 """
 
 from __future__ import annotations
@@ -14,17 +14,20 @@ import contextlib
 import hashlib
 import logging
 import re
+import shlex
+import signal
 import socket
+import subprocess
 import tempfile
-import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from appliance.errors import ExpandError
 from appliance.filesink import FileSink
-from appliance.runner import Result, Runner
+from appliance.runner import Runner
+from appliance.wait import poll
 from iso import initramfs, xorriso
 from iso.inspect import inspect_iso
 from iso.menu import ParsedEntry
@@ -37,6 +40,7 @@ DOWN, ENTER = b"\x1b[B", b"\r"
 COUNTDOWN_TEXTS = ("Automatic boot in", "executed automatically in")  # isolinux, GRUB
 FAILURE_LINE_GRACE_S = 3.0
 MENU_SETTLE_S = 2.0
+QUIT_GRACE_S = 5.0  # after each of monitor "quit", SIGTERM: then the next, then SIGKILL
 FAILURE_MARKERS = {
     "Kernel panic": "the kernel panicked",
     initramfs.FAILED: "the installer's initramfs failed",
@@ -127,7 +131,7 @@ def boot_test(runner: Runner, opts: BootTestOptions) -> BootTestResult:
         with tempfile.TemporaryDirectory(prefix="expand-boottest-") as tmp:
             serial_sock, monitor_sock = Path(tmp) / "serial", Path(tmp) / "monitor"
             watcher = _Watcher(menu.labels, menu.title, chosen, ks_md5, keys, result)
-            _run_qemu(runner, qemu_argv(opts, serial_sock, monitor_sock), serial_sock,
+            _run_qemu(qemu_argv(opts, serial_sock, monitor_sock), serial_sock,
                       monitor_sock, opts.timeout_s, watcher, console)
     finally:
         result.seconds = round(time.monotonic() - start, 1)
@@ -217,18 +221,43 @@ class _Watcher:
         return keys, finished
 
 
-def _run_qemu(runner: Runner, argv: list[str], serial_sock: Path, monitor_sock: Path,
-              timeout_s: float, watcher: _Watcher, console: bytearray) -> None:
-    outcome: list[Result | BaseException] = []
-
-    def target() -> None:
+def _run_qemu(argv: list[str], serial_sock: Path, monitor_sock: Path, timeout_s: float,
+              watcher: _Watcher, console: bytearray) -> None:
+    # A long-lived process the watcher talks to while it runs: Runner.run waits for the
+    # exit, so QEMU is started directly, and ended here on every path (test over early,
+    # timeout, an exception, Ctrl-C).
+    log.info("+ %s", shlex.join(argv))
+    # stderr into a file, not a pipe: nobody reads a pipe while QEMU runs, and a full
+    # one would stall it.
+    with tempfile.TemporaryFile() as errors:
         try:
-            outcome.append(runner.run(argv, check=False, timeout=timeout_s + 30))
-        except BaseException as exc:
-            outcome.append(exc)
+            qemu = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.DEVNULL, stderr=errors)
+        except FileNotFoundError as exc:
+            raise ExpandError(f"command not found: {argv[0]} (install qemu-system-x86)"
+                              ) from exc
+        try:
+            _watch(qemu, serial_sock, timeout_s, watcher, console)
+        except ExpandError as exc:  # QEMU did not start: say what it said
+            end_qemu(qemu, monitor_sock)
+            tail = _tail(errors)
+            raise ExpandError(f"{exc}: {tail}" if tail else str(exc)) from exc
+        finally:
+            end_qemu(qemu, monitor_sock)
+        stderr = _tail(errors)
+    code = qemu.returncode
+    if code not in (0, -signal.SIGTERM, -signal.SIGKILL) and not watcher.result.ok:
+        watcher.result.failure = watcher.result.failure or (
+            f"QEMU failed (exit {code}): {stderr}")
 
-    qemu = threading.Thread(target=target, name="expand-qemu", daemon=True)
-    qemu.start()
+
+def _tail(errors: IO[bytes]) -> str:
+    errors.seek(0)
+    return errors.read().decode(errors="replace").strip()[-300:]
+
+
+def _watch(qemu: subprocess.Popen[bytes], serial_sock: Path, timeout_s: float,
+           watcher: _Watcher, console: bytearray) -> None:
     deadline = time.monotonic() + timeout_s
     serial = _connect(serial_sock, qemu, deadline)
     try:
@@ -238,7 +267,7 @@ def _run_qemu(runner: Runner, argv: list[str], serial_sock: Path, monitor_sock: 
                 chunk = serial.recv(65536)
             except TimeoutError:
                 chunk = b""
-            if not chunk and not qemu.is_alive():
+            if not chunk and qemu.poll() is not None:
                 break
             console += chunk
             keys, finished = watcher.step(bytes(console))
@@ -248,18 +277,26 @@ def _run_qemu(runner: Runner, argv: list[str], serial_sock: Path, monitor_sock: 
                 serial.sendall(key)
         if not finished:
             r = watcher.result
-            r.failure = r.failure or ("QEMU ended before the test finished" if not
-                                      qemu.is_alive() else f"timed out after {timeout_s:.0f} s")
+            r.failure = r.failure or ("QEMU ended before the test finished"
+                                      if qemu.poll() is not None
+                                      else f"timed out after {timeout_s:.0f} s")
     finally:
         serial.close()
+
+
+def end_qemu(qemu: subprocess.Popen[bytes], monitor_sock: Path) -> None:
+    """Ask QEMU to quit (monitor), then SIGTERM, then SIGKILL, until it has exited."""
+    if qemu.poll() is None:
         _quit(monitor_sock)
-        qemu.join(30)
-    if outcome and isinstance(outcome[0], BaseException):
-        raise outcome[0]
-    if outcome and isinstance(outcome[0], Result) and outcome[0].returncode not in (0, -15):
-        watcher.result.failure = watcher.result.failure or (
-            f"QEMU failed: {outcome[0].stderr.strip()[-300:]}")
-        watcher.result.ok = False
+    for stop in (None, qemu.terminate, qemu.kill):
+        if qemu.poll() is not None:
+            break
+        if stop is not None:
+            with contextlib.suppress(ProcessLookupError):
+                stop()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            qemu.wait(timeout=QUIT_GRACE_S)
+    qemu.wait()  # after SIGKILL it returns at once
 
 
 def _key_starts(keys: bytes) -> list[tuple[int, bool]]:
@@ -272,18 +309,24 @@ def _key_starts(keys: bytes) -> list[tuple[int, bool]]:
     return starts
 
 
-def _connect(path: Path, qemu: threading.Thread, deadline: float) -> socket.socket:
-    while time.monotonic() < deadline and qemu.is_alive():
-        if path.exists():
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            try:
-                sock.connect(str(path))
-                sock.settimeout(0.5)
-                return sock
-            except OSError:
-                sock.close()
-        time.sleep(0.05)
-    raise ExpandError("QEMU did not start (see 'expandctl -v iso boot-test ...')")
+def _connect(path: Path, qemu: subprocess.Popen[bytes], deadline: float) -> socket.socket:
+    def attempt() -> socket.socket | None:
+        if not path.exists():
+            return None
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(str(path))
+        except OSError:
+            sock.close()
+            return None
+        sock.settimeout(0.5)
+        return sock
+
+    _, sock = poll(attempt, lambda s: s is not None or qemu.poll() is not None,
+                   timeout=max(0.0, deadline - time.monotonic()), interval=0.05)
+    if sock is None:
+        raise ExpandError("QEMU did not start (see 'expandctl -v iso boot-test ...')")
+    return sock
 
 
 def _quit(monitor: Path) -> None:

@@ -56,6 +56,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     up.add_argument("--no-fencing", action="store_true",
                     help="stonith-enabled=false (to see what 'ha status' warns about); "
                          "never on a real cluster")
+    up.add_argument("--mirror", metavar="URL",
+                    help="Debian mirror the appliance nodes' root filesystem is built from "
+                         "(once, then cached); default: the host's, from /etc/apt/sources.list "
+                         "and /etc/apt/sources.list.d")
     up.add_argument("--timeout", type=float, default=90, metavar="SECONDS")
     up.add_argument("--json", action="store_true")
     up.set_defaults(func=cmd_up)
@@ -100,7 +104,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     started = time.monotonic()
     status = control.up(args.nodes, timeout=args.timeout, storage=args.storage,
                         no_fencing=args.no_fencing, standalone=args.standalone,
-                        kind="appliance" if args.appliance else "namespace")
+                        kind="appliance" if args.appliance else "namespace",
+                        mirror=args.mirror)
     seconds = time.monotonic() - started
     if args.json:
         print_json({"seconds": round(seconds, 1), **status.as_dict()})

@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from appliance.runner import Result, Runner
+from appliance.wait import poll
 from lab.nspawn import enter_argv
 
 log = logging.getLogger("expand.lab")
@@ -51,6 +52,7 @@ NODE_DIRS = (
     ("/var/log/pacemaker/bundles", "hacluster", "haclient", 0o770),
 )
 STAGING = "/mnt"  # the lab dir is parked here while /run is replaced by a tmpfs
+COROSYNC_START_SECONDS = 20.0
 
 
 def node_root(lab_dir: Path, name: str) -> Path:
@@ -158,12 +160,11 @@ def start_daemons(name: str) -> None:
     corosync_log = open("/var/log/corosync/stdout.log", "ab")  # noqa: SIM115 - lives with PID 1
     subprocess.Popen(["corosync", "-f"], stdout=corosync_log, stderr=corosync_log,
                      stdin=subprocess.DEVNULL)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        probe = subprocess.run(["corosync-cfgtool", "-s"], capture_output=True, check=False)
-        if probe.returncode == 0:
-            break
-        time.sleep(0.1)
+    # pacemakerd wants corosync answering; after the timeout it is started anyway (its
+    # own log then says what it misses).
+    poll(lambda: subprocess.run(["corosync-cfgtool", "-s"], capture_output=True,
+                                check=False).returncode, lambda rc: rc == 0,
+         timeout=COROSYNC_START_SECONDS, interval=0.1)
     pcmk_log = open("/var/log/pacemaker/stdout.log", "ab")  # noqa: SIM115
     subprocess.Popen(["pacemakerd"], stdout=pcmk_log, stderr=pcmk_log,
                      stdin=subprocess.DEVNULL)

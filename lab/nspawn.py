@@ -20,13 +20,13 @@ import secrets
 import shutil
 import signal
 import subprocess
-import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from appliance.errors import ExpandError
 from appliance.runner import Result, Runner
+from appliance.wait import poll
 from lab.rootfs import NODE_VENV, REPO, ensure_rootfs
 
 log = logging.getLogger("expand.lab")
@@ -36,6 +36,7 @@ PACKAGES_TO_COPY = ("appliance", "hardware_profiles", "kickstart", "iso", "first
 NODE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 GATEWAY = "198.51.100.1/24"
 BOOT_TIMEOUT = 90.0
+DEAD = "(container exited)"  # wait_booted's answer once the node's process is gone
 ROCKY_OS_RELEASE = ('NAME="Rocky Linux"\nID="rocky"\nID_LIKE="rhel centos fedora"\n'
                     'VERSION_ID="9.4"\nPRETTY_NAME="Rocky Linux 9.4 (lab stand-in)"\n')
 
@@ -81,15 +82,19 @@ def wait_booted(run: Callable[..., Result], name: str, *,
                 alive: Callable[[], bool] = lambda: True, timeout: float = BOOT_TIMEOUT,
                 console: Path | None = None) -> None:
     """Until the node's systemd is up ("degraded": a unit failed, the node still serves);
-    ``run`` runs a command inside the node."""
-    deadline = time.monotonic() + timeout
-    state = "?"
-    while time.monotonic() < deadline and alive():
-        state = run(["systemctl", "is-system-running"], check=False).stdout.strip()
-        if state in ("running", "degraded"):
-            return
-        time.sleep(0.2)
-    raise ExpandError(f"lab node {name} did not boot in {timeout:.0f} s (state {state!r})"
+    ``run`` runs a command inside the node. Stops early when ``alive()`` turns false."""
+
+    def probe() -> str:
+        if not alive():
+            return DEAD
+        return str(run(["systemctl", "is-system-running"], check=False).stdout.strip())
+
+    booted, state = poll(probe, lambda s: s in ("running", "degraded", DEAD),
+                         timeout=timeout, interval=0.2)
+    if booted and state != DEAD:
+        return
+    why = "its container exited" if state == DEAD else f"state {state!r}"
+    raise ExpandError(f"lab node {name} did not boot in {timeout:.0f} s ({why})"
                       + (f"; see {console}" if console else ""))
 
 
@@ -252,14 +257,19 @@ def install_toolkit(root: Path) -> None:
 def wait_for_leader(nspawn_pid: int, timeout: float = 30.0) -> int:
     """The node's PID 1, as the host numbers it: a descendant of nspawn that is PID 1 in
     its own PID namespace."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for pid in _descendants(nspawn_pid):
-            nspid = _status_field(pid, "NSpid").split()
-            if len(nspid) > 1 and nspid[-1] == "1":
-                return pid
-        time.sleep(0.05)
-    raise ExpandError(f"systemd-nspawn (pid {nspawn_pid}) started no container init")
+    found, leader = poll(lambda: _namespace_init(nspawn_pid), lambda p: p is not None,
+                         timeout=timeout, interval=0.05)
+    if not found or leader is None:
+        raise ExpandError(f"systemd-nspawn (pid {nspawn_pid}) started no container init")
+    return leader
+
+
+def _namespace_init(pid: int) -> int | None:
+    for child in _descendants(pid):
+        nspid = _status_field(child, "NSpid").split()
+        if len(nspid) > 1 and nspid[-1] == "1":
+            return child
+    return None
 
 
 def _descendants(pid: int) -> list[int]:

@@ -1,8 +1,8 @@
 """A cached Debian root filesystem for systemd-nspawn nodes, with the toolkit's dependencies.
 
 Built once under /var/cache/expand/rootfs/<suite> (debootstrap minbase, ~2 min) and rebuilt
-only when its package list changes; a venv with the toolkit's Python dependencies (from a
-cached wheelhouse) is added on top and redone only when pyproject's dependencies change.
+only when its package list changes; a copy of it with a venv of the toolkit's Python
+dependencies (from a cached wheelhouse) is made once per dependency list.
 Nodes never write into it: each gets an overlay (see lab/nspawn.py).
 Run the build under the heavy lock (``flock /tmp/expand-heavy.lock ...``): it is CPU-bound.
 """
@@ -13,6 +13,7 @@ import fcntl
 import hashlib
 import logging
 import shutil
+import sys
 import tomllib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -20,11 +21,11 @@ from pathlib import Path
 
 from appliance.errors import ExpandError
 from appliance.runner import Runner
+from lab.mirror import check_mirror_url, host_mirror
 
 log = logging.getLogger("expand.lab")
 
 CACHE = Path("/var/cache/expand")
-MIRROR = "http://deb.debian.org/debian"
 PACKAGES: tuple[str, ...] = (
     "systemd-sysv", "dbus", "iproute2", "iputils-ping", "procps", "hostname",
     "postfix", "libsasl2-modules", "ca-certificates", "python3", "python3-venv",
@@ -75,21 +76,35 @@ def ensure_rootfs(
     flavor: str = "",
     cache: Path = CACHE,
     runner: Runner | None = None,
+    mirror: str | None = None,
 ) -> Path:
-    """The cached root for ``suite`` (``flavor`` names a variant package list), built or
-    refreshed as needed; returns its path."""
+    """The cached root for ``suite`` (``flavor`` names a variant package list) with the
+    toolkit's Python dependencies, built as needed; returns its path. A build fetches from
+    ``mirror``, by default the host's own Debian mirror (its apt sources: lab.mirror).
+
+    The Debian base is built once per package list; each dependency list gets its own
+    finished copy (``NAME+DIGEST``), written once and never changed afterwards, so nodes
+    whose overlays use it are never pulled from under (another checkout with other
+    dependencies gets another copy instead of rebuilding this one's venv in place)."""
     runner = runner or Runner()
-    target = rootfs_dir(suite, cache, flavor)
+    base = rootfs_dir(suite, cache, flavor)
     with _build_lock(cache):
         base_key = _digest(suite, *sorted(packages))
-        if _stamp(target, BASE_STAMP) != base_key:
-            _debootstrap(target, suite, packages, runner)
-            (target / BASE_STAMP).write_text(base_key + "\n")
+        if _stamp(base, BASE_STAMP) != base_key:
+            url = check_mirror_url(mirror) if mirror else host_mirror()
+            _debootstrap(base, suite, packages, url, runner)
+            (base / BASE_STAMP).write_text(base_key + "\n")
         deps = python_dependencies()
-        venv_key = _digest(*deps)
+        venv_key = _digest(base_key, *deps)
+        target = base.with_name(f"{base.name}+{venv_key}")
         if _stamp(target, VENV_STAMP) != venv_key:
-            _install_venv(target, deps, cache / "wheelhouse", runner)
-            (target / VENV_STAMP).write_text(venv_key + "\n")
+            partial = target.with_name(target.name + ".partial")
+            shutil.rmtree(partial, ignore_errors=True)
+            runner.run(["cp", "-a", "--reflink=auto", str(base), str(partial)], timeout=900)
+            _install_venv(partial, deps, cache / "wheelhouse", runner)
+            (partial / VENV_STAMP).write_text(venv_key + "\n")
+            shutil.rmtree(target, ignore_errors=True)
+            partial.rename(target)
     return target
 
 
@@ -100,13 +115,15 @@ def _stamp(target: Path, name: str) -> str | None:
         return None
 
 
-def _debootstrap(target: Path, suite: str, packages: Sequence[str], runner: Runner) -> None:
+def _debootstrap(target: Path, suite: str, packages: Sequence[str], mirror: str,
+                 runner: Runner) -> None:
     partial = target.with_name(target.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.parent.mkdir(parents=True, exist_ok=True)
-    log.info("building %s root filesystem in %s (a few minutes)", suite, partial)
+    log.info("building %s root filesystem in %s from %s (a few minutes)", suite, partial,
+             mirror)
     runner.run(["debootstrap", "--variant=minbase", f"--include={','.join(packages)}",
-                suite, str(partial), MIRROR], timeout=1800)
+                suite, str(partial), mirror], timeout=1800)
     # Nodes configure their own network; a unique machine-id is made at each node's boot.
     (partial / "etc/machine-id").write_text("")
     shutil.rmtree(target, ignore_errors=True)
@@ -132,13 +149,28 @@ def _install_venv(target: Path, deps: Sequence[str], wheelhouse: Path, runner: R
     shutil.rmtree(inner_wh, ignore_errors=True)
 
 
-if __name__ == "__main__":
-    import sys
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m lab.rootfs [plain|nm|ha] [--suite S] [--mirror URL]``: build the cache."""
+    import argparse
 
+    parser = argparse.ArgumentParser(prog="lab.rootfs")
+    parser.add_argument("flavor", nargs="?", choices=["plain", "nm", "ha"], default="plain")
+    parser.add_argument("--suite", default="bookworm")
+    parser.add_argument("--mirror", metavar="URL",
+                        help="Debian mirror (default: the host's, from its apt sources)")
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
-    if sys.argv[1:] == ["nm"]:
-        print(ensure_rootfs(packages=NM_PACKAGES, flavor="nm"))
-    elif sys.argv[1:] == ["ha"]:
-        print(ensure_rootfs(packages=HA_PACKAGES, flavor="ha"))
-    else:
-        print(ensure_rootfs(sys.argv[1] if len(sys.argv) > 1 else "bookworm"))
+    packages = {"plain": PACKAGES, "nm": NM_PACKAGES, "ha": HA_PACKAGES}[args.flavor]
+    try:
+        path = ensure_rootfs(args.suite, packages=packages,
+                             flavor="" if args.flavor == "plain" else args.flavor,
+                             mirror=args.mirror)
+    except ExpandError as exc:
+        print(f"lab.rootfs: {exc}", file=sys.stderr)
+        return 1
+    print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

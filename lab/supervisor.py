@@ -27,14 +27,14 @@ from ipaddress import IPv4Address
 from pathlib import Path
 
 from appliance.runner import Runner
-from lab import appliance, netns
+from lab import appliance, netns, procs
 from lab.fence_agent import SOCKET_NAME
 from lab.nsnode import LAB_DIR, holder_argv, pid_file
 from lab.nspawn import wait_for_leader
+from lab.state import STATE_NAME
+from lab.teardown import SUPERVISOR_RECORD, node_record
 
 log = logging.getLogger("expand.lab")
-
-STATE_NAME = "lab.json"
 
 
 def load_nodes(lab_dir: Path) -> dict[str, netns.LabNode]:
@@ -68,7 +68,12 @@ class Supervisor:
                                   stderr=console)
         console.close()
         self.holders[name] = holder
+        # Recorded at once: 'lab down' ends them even if this process dies.
+        started = {"holder": procs.record(holder.pid)}
+        procs.save(node_record(self.lab_dir, name), started)
         self.inits[name] = wait_for_leader(holder.pid)
+        procs.save(node_record(self.lab_dir, name),
+                   {**started, "init": procs.record(self.inits[name])})
         pid_file(self.lab_dir, name).write_text(f"{self.inits[name]}\n")
         log.info("%s powered on (pid 1 = host pid %d)", name, self.inits[name])
 
@@ -82,6 +87,7 @@ class Supervisor:
             holder.kill()
             holder.wait()
         pid_file(self.lab_dir, name).unlink(missing_ok=True)
+        node_record(self.lab_dir, name).unlink(missing_ok=True)
         netns.power_links(self.runner, self.nodes[name], on=False)
         log.info("%s powered off", name)
 
@@ -113,7 +119,7 @@ class Supervisor:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
             server.bind(str(path))
             server.listen(16)
-            (self.lab_dir / "supervisor.pid").write_text(f"{os.getpid()}\n")
+            procs.save(self.lab_dir / SUPERVISOR_RECORD, {"supervisor": procs.record(os.getpid())})
             while True:
                 conn, _ = server.accept()
                 with conn:

@@ -12,8 +12,6 @@ from appliance.errors import ExpandError
 from firstboot.actions import Action, EnableUnit, RunCommand, WriteFile
 from firstboot.steps.base import Context, PlannedStep, StepPlan
 
-NETWORKD_DIR = "/etc/systemd/network"
-NM_DIR = "/etc/NetworkManager/system-connections"
 LAN_ID = "expand-lan"
 INTERCONNECT_ID = "expand-interconnect"
 HEADER = "# {what} (managed by expandctl firstboot; the virtual IP is the cluster's, not here)"
@@ -65,15 +63,15 @@ def networkd_actions(ctx: Context, lan: str, lan_addr: str, ic: str | None,
                      ic_addr: str) -> list[Action]:
     net = ctx.answers.network
     actions: list[Action] = [WriteFile(
-        f"{NETWORKD_DIR}/10-{LAN_ID}.network",
+        f"{ctx.platform.network_dir}/10-{LAN_ID}.network",
         networkd_file("eXpand LAN", lan, lan_addr, gateway=net.gateway, dns=net.dns,
                       domain=net.pbx_domain))]
     if ic:
-        actions.append(WriteFile(f"{NETWORKD_DIR}/20-{INTERCONNECT_ID}.network",
+        actions.append(WriteFile(f"{ctx.platform.network_dir}/20-{INTERCONNECT_ID}.network",
                                  networkd_file("eXpand HA interconnect", ic, ic_addr)))
-    if ctx.live:
-        actions += [EnableUnit("systemd-networkd.service"),
-                    RunCommand(("systemctl", "restart", "systemd-networkd.service"))]
+    # Commands are part of the plan on every target; a dry run's runner only records them.
+    actions += [EnableUnit(unit) for unit in ctx.platform.network_units]
+    actions += [RunCommand(argv) for argv in ctx.platform.network_restart]
     return actions
 
 
@@ -101,16 +99,17 @@ def nm_actions(ctx: Context, lan: str, lan_addr: str, ic: str | None,
     # Keyfiles hold no secret here, but NetworkManager ignores keyfiles not owned by root
     # with mode 0600.
     actions: list[Action] = [WriteFile(
-        f"{NM_DIR}/{LAN_ID}.nmconnection",
+        f"{ctx.platform.network_dir}/{LAN_ID}.nmconnection",
         nm_keyfile(LAN_ID, lan, lan_addr, gateway=net.gateway, dns=net.dns,
                    domain=net.pbx_domain), mode=0o600)]
     if ic:
-        actions.append(WriteFile(f"{NM_DIR}/{INTERCONNECT_ID}.nmconnection",
+        actions.append(WriteFile(f"{ctx.platform.network_dir}/{INTERCONNECT_ID}.nmconnection",
                                  nm_keyfile(INTERCONNECT_ID, ic, ic_addr), mode=0o600))
-    if ctx.live:
-        actions.append(RunCommand(("nmcli", "connection", "reload")))
-        actions += [RunCommand(("nmcli", "connection", "up", cid))
-                    for cid in (LAN_ID, INTERCONNECT_ID if ic else None) if cid]
+    # Reload the keyfiles, then bring each connection up (a dry run only records these).
+    actions += [EnableUnit(unit) for unit in ctx.platform.network_units]
+    actions.append(RunCommand(("nmcli", "connection", "reload")))
+    actions += [RunCommand(("nmcli", "connection", "up", cid))
+                for cid in (LAN_ID, INTERCONNECT_ID if ic else None) if cid]
     return actions
 
 

@@ -1,7 +1,9 @@
 """Postfix as a relay to the customer's smarthost (voicemail and fax-to-email), with SASL.
 
-Live, main.cf is changed with ``postconf -e``; in an alternate root it is edited as text
-(the same settings). The password lives only in sasl_passwd (0600) and its .db map.
+main.cf is edited as text through the FileSink, live and in an alternate root alike (the
+dry run writes what production writes; only the runner differs: it records the postmap and
+restart instead of running them). The password lives only in sasl_passwd (0600) and its
+.db map.
 """
 
 from __future__ import annotations
@@ -15,9 +17,6 @@ from firstboot.steps.base import Context, PlannedStep, StepPlan
 MAIN_CF = "/etc/postfix/main.cf"
 SASL_PASSWD = "/etc/postfix/sasl_passwd"
 SASL_MAP = f"hash:{SASL_PASSWD}"
-# Where Cyrus SASL looks for mechanisms; PLAIN/LOGIN come in a separate package.
-SASL_PLUGIN_GLOBS = ("usr/lib64/sasl2/libplain.so*", "usr/lib/*/sasl2/libplain.so*",
-                     "usr/lib/sasl2/libplain.so*")
 
 
 def relayhost(answers: Answers) -> str:
@@ -100,15 +99,13 @@ class PostfixStep(PlannedStep):
                         RunCommand(("postmap", SASL_MAP))]
         else:
             actions += [RemoveFile(SASL_PASSWD), RemoveFile(SASL_PASSWD + ".db")]
-        if ctx.live:
-            actions.append(RunCommand(("postconf", "-e", *(f"{n}={v}" for n, v in wanted))))
-            actions += [EnableUnit("postfix.service"),
-                        RunCommand(("systemctl", "restart", "postfix.service"))]
-        else:
-            actions.append(WriteFile(MAIN_CF, edit_main_cf(ctx.sink.read_text(MAIN_CF), wanted)))
+        actions += [WriteFile(MAIN_CF, edit_main_cf(ctx.sink.read_text(MAIN_CF), wanted)),
+                    EnableUnit("postfix.service"),
+                    RunCommand(("systemctl", "restart", "postfix.service"))]
         login = f" as {a.smtp.username}" if a.smtp.username else " without login"
         warnings: tuple[str, ...] = ()
-        plugins = (p for g in SASL_PLUGIN_GLOBS for p in ctx.root.glob(g))
+        # PLAIN/LOGIN come in a separate package.
+        plugins = (p for g in ctx.platform.sasl_plugin_globs for p in ctx.root.glob(g))
         if ctx.live and a.smtp.username and next(plugins, None) is None:
             warnings = (f"the SASL PLAIN mechanism is not installed: postfix cannot log in to "
                         f"the smarthost until {ctx.platform.postfix_sasl_package} is installed",)

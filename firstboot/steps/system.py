@@ -20,8 +20,8 @@ class TimezoneStep(PlannedStep):
     def plan(self, ctx: Context) -> StepPlan:
         zone = ctx.answers.timezone
         actions: list[Action] = [Symlink("/etc/localtime", f"../usr/share/zoneinfo/{zone}")]
-        if ctx.platform.family == "debian":
-            actions.append(WriteFile("/etc/timezone", zone + "\n"))
+        if ctx.platform.timezone_file:
+            actions.append(WriteFile(ctx.platform.timezone_file, zone + "\n"))
         warnings: tuple[str, ...] = ()
         if ctx.live and not ctx.sink.exists(f"/usr/share/zoneinfo/{zone}"):
             warnings = (f"time zone data for {zone} is not installed (tzdata)",)
@@ -38,9 +38,9 @@ class HostnameStep(PlannedStep):
         actions: list[Action] = [
             WriteFile("/etc/hostname", name + "\n"),
             WriteFile("/etc/hosts", hosts_text(ctx, current)),
+            # The running kernel's name too (a dry run's runner only records it).
+            RunCommand(("hostname", name)),
         ]
-        if ctx.live:
-            actions.append(RunCommand(("hostname", name)))
         return StepPlan(tuple(actions), f"host name {name}")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -10,7 +11,7 @@ import pytest
 
 from appliance.cli import main
 from appliance.errors import ExpandError
-from appliance.platform import detect
+from appliance.platform import FAMILIES, detect
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -108,3 +109,25 @@ def test_help_fills_prose_and_keeps_examples(capsys: pytest.CaptureFixture[str],
     # an example keeps its own line and its comment column, even past 60 columns
     assert any(line.startswith("  expandctl lab up --appliance ") and "# the same" in line
                for line in out.splitlines())
+
+
+def test_detect_takes_the_family_record_with_the_machines_own_id(tmp_path: Path) -> None:
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc/os-release").write_text('ID="almalinux"\nID_LIKE="rhel"\nVERSION_ID="9.4"\n')
+    found = detect(tmp_path)
+    assert (found.id, found.version) == ("almalinux", "9.4")
+    assert dataclasses.replace(found, id="rocky", version="9") == FAMILIES["rhel"]
+
+
+# Distribution differences that belong in appliance/platform.py's table only.
+DISTRO_LITERALS = ("platform.family ==", "is_rhel", "/etc/systemd/network",
+                   "/etc/NetworkManager", "cyrus-sasl", "libsasl2", "/etc/timezone",
+                   "systemd-networkd.service", "sasl2/libplain")
+
+
+@pytest.mark.parametrize("path", sorted(
+    [p for p in (REPO / "firstboot/steps").glob("*.py") if p.name != "cluster.py"]
+    + [REPO / "firstboot/network_safety.py"]), ids=lambda p: p.name)
+def test_steps_read_distribution_differences_from_the_platform(path: Path) -> None:
+    code = path.read_text()
+    assert [w for w in DISTRO_LITERALS if w in code] == []

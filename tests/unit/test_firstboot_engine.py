@@ -15,10 +15,11 @@ from appliance.errors import ExpandError
 from appliance.filesink import FileSink
 from appliance.runner import RecordingRunner, Result
 from firstboot import engine, paths
-from firstboot.actions import EnableUnit
-from firstboot.host import Host, default_route_nics, detect_nics, ethernet_nics, load_host
+from firstboot.actions import EnableUnit, WriteFile
+from firstboot.host import Host, gather, load_host
 from firstboot.steps import Context, StepPlan, default_steps
 from firstboot.steps.postfix import edit_main_cf
+from hardware_profiles.nics import default_route_nics, detect_nics, ethernet_nics
 from tests.unit.firstboot_support import (
     EXAMPLES,
     FIXTURES,
@@ -116,20 +117,36 @@ def test_plan_lists_files_and_commands_and_writes_nothing(tmp_path: Path) -> Non
     assert SMTP_SECRET not in proc.stdout + proc.stderr
 
 
-def test_live_plan_uses_postconf_and_restarts_services(tmp_path: Path) -> None:
+def test_live_plan_edits_main_cf_and_restarts_services(tmp_path: Path) -> None:
     root = seed_root(tmp_path, "debian12")
     plan = engine.plan(primary(), root=root, live=True, host=TWO_NICS)
     commands = [" ".join(c) for c in plan.commands]
-    postconf = next(c for c in commands if c.startswith("postconf -e "))
-    assert "relayhost=[smtp.example.com]:587" in postconf
-    assert "smtp_sasl_password_maps=hash:/etc/postfix/sasl_passwd" in postconf
-    assert "smtp_tls_security_level=encrypt" in postconf
-    assert "systemctl restart systemd-networkd.service" in commands
+    assert not any(c.startswith("postconf") for c in commands)
+    assert "systemctl restart systemd-networkd" in commands
     assert "systemctl restart postfix.service" in commands
-    assert "/etc/postfix/main.cf" not in plan.files  # live: postconf edits it
+    assert "/etc/postfix/main.cf" in plan.files  # edited as text, as under --root
     assert all(SMTP_SECRET not in c for c in commands)
     lines = "\n".join(plan.lines())
     assert "write /etc/postfix/sasl_passwd (mode 0600)" in lines and SMTP_SECRET not in lines
+
+
+@pytest.mark.parametrize("platform", ["debian12", "rocky9"])
+def test_dry_run_plans_what_a_live_run_does(tmp_path: Path, platform: str) -> None:
+    """Only the runner and the sink differ: the same files, the same contents, the same
+    commands (a dry run records them)."""
+    root = seed_root(tmp_path, platform)
+    ctx_live = engine.make_context(primary(), root=root, runner=RecordingRunner(), live=True,
+                                   host=TWO_NICS)
+    ctx_dry = dataclasses.replace(ctx_live, live=False)
+    for step in default_steps():
+        if step.name == "cluster":  # its own helper owns its live/dry differences
+            continue
+        live, dry = step.plan(ctx_live), step.plan(ctx_dry)
+        assert live.actions == dry.actions, step.name
+    postfix = next(s for s in default_steps() if s.name == "postfix").plan(ctx_live)
+    main_cf = next(a for a in postfix.actions if isinstance(a, WriteFile)
+                   and a.path == "/etc/postfix/main.cf")
+    assert "relayhost = [smtp.example.com]:587" in str(main_cf.content)
 
 
 def test_rhel_live_plan_brings_connections_up(tmp_path: Path) -> None:
@@ -173,6 +190,41 @@ def test_nic_with_the_default_route_is_the_lan() -> None:
     assert detect_nics(runner) == ("ens224", "ens192", "eth0")
     no_route = RecordingRunner(answers={("ip", "-j", "-d", "link"): Result((), 0, LINKS, "")})
     assert detect_nics(no_route) == ("ens192", "ens224", "eth0")
+
+
+def test_hardware_warnings_judge_the_nics_the_network_step_configures(tmp_path: Path) -> None:
+    """The dry-run bug: a VM whose /sys shows one NIC, run with --lan-nic eth0
+    --interconnect-nic eth1, warned "one NIC (eth0)" while it configured eth1."""
+    one_nic_vm = load_host(FIXTURES / "host-one-nic.json")
+    assert one_nic_vm.hardware is not None and one_nic_vm.hardware.virtualization.is_vm
+    host = one_nic_vm.with_nic_overrides("eth0", "eth1")
+    assert host.hardware is not None
+    assert [n.name for n in host.hardware.nics] == ["eth0", "eth1"]
+    root = seed_root(tmp_path, "rocky9")
+    plan = engine.plan(primary(), root=root, live=False, host=host)
+    entries = {e.name: e for e in plan.steps}
+    assert "interconnect eth1" in entries["network"].detail
+    assert not any("NIC" in w for w in entries["hardware"].warnings), entries["hardware"]
+    # Without the override the same VM is warned about, with the NIC it really has.
+    alone = engine.plan(primary(), root=root, live=False, host=one_nic_vm)
+    warnings = {e.name: e for e in alone.steps}["hardware"].warnings
+    assert any("one NIC (eth0)" in w for w in warnings)
+
+
+def test_gathered_facts_describe_the_detected_nics() -> None:
+    """One detector: the hardware facts of the live machine list the NICs ``ip -j`` found
+    (a veth inside a container included), not a second scan of /sys."""
+    links = json.dumps([{"ifname": "eth0", "link_type": "ether",
+                         "linkinfo": {"info_kind": "veth"}},
+                        {"ifname": "eth1", "link_type": "ether"}])
+    routes = json.dumps([{"dst": "default", "dev": "eth1"}])
+    runner = RecordingRunner(answers={
+        ("ip", "-j", "-d", "link"): Result((), 0, links, ""),
+        ("ip", "-j", "route"): Result((), 0, routes, "")})
+    host = gather(runner)
+    assert host.nics == ("eth1", "eth0")
+    assert host.hardware is not None
+    assert [n.name for n in host.hardware.nics] == ["eth1", "eth0"]
 
 
 def test_nic_overrides_come_first() -> None:

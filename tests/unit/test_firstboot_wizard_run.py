@@ -8,7 +8,7 @@ from pathlib import Path
 
 from appliance.answers import Answers
 from appliance.errors import ExpandError
-from appliance.platform import Platform
+from appliance.platform import FAMILIES
 from appliance.runner import RecordingRunner, Result
 from firstboot import engine, paths
 from firstboot.current import facts_from
@@ -19,7 +19,7 @@ from firstboot.wizard_flow import WizardState
 from firstboot.wizard_prefill import initial_state
 from tests.unit.wizard_support import PASSWORD, ScriptedUI, primary_script
 
-DEBIAN = Platform("debian", "debian", "12", "networkd", "nftables", "libsasl2-modules")
+DEBIAN = FAMILIES["debian"]
 HOST = Host(("eth0", "eth1"))
 LAN_FILE = "/etc/systemd/network/10-expand-lan.network"
 ADDR_UP = Result((), 0, json.dumps([{"ifname": "eth0", "addr_info": [

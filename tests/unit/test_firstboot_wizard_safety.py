@@ -14,7 +14,7 @@ import pytest
 from appliance.answers import Answers, load_answers
 from appliance.errors import ExpandError
 from appliance.filesink import FileSink
-from appliance.platform import Platform
+from appliance.platform import FAMILIES
 from appliance.runner import RecordingRunner, Result
 from firstboot import engine, paths
 from firstboot.host import Host
@@ -34,7 +34,7 @@ from tests.unit.firstboot_support import EXAMPLES
 ADDR, GATEWAY = IPv4Address("198.51.100.11"), IPv4Address("198.51.100.1")
 OLD_LAN = "/etc/systemd/network/50-dhcp.network"
 NEW_LAN = "/etc/systemd/network/10-expand-lan.network"
-DEBIAN = Platform("debian", "debian", "12", "networkd", "nftables", "libsasl2-modules")
+DEBIAN = FAMILIES["debian"]
 HOST = Host(("eth0", "eth1"))
 NETWORK_ROOTS = ("/etc/systemd/network/", "/etc/resolv.conf")
 BEFORE_NETWORK = ["hardware", "timezone", "hostname"]
