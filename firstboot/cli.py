@@ -12,6 +12,7 @@ from appliance.answers import Answers, check_file
 from appliance.console import REDACTOR, HelpFormatter, print_json, print_reports
 from appliance.errors import ExpandError
 from appliance.platform import Platform, detect
+from appliance.readers import is_directory, show_path
 from appliance.runner import RecordingRunner, RedactingFilter, Runner
 from firstboot import engine, paths
 from firstboot.host import Host, gather, load_host
@@ -159,6 +160,8 @@ def run_plan(args: argparse.Namespace) -> int:
 
 
 def run_status(args: argparse.Namespace) -> int:
+    if not is_directory(args.root):
+        raise ExpandError(f"--root {show_path(args.root)}: not a directory")
     state = status(args.root)
     if args.json:
         print_json(state)

@@ -12,7 +12,9 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from appliance.errors import ExpandError
 from appliance.platform import detect
+from appliance.readers import read_text
 from appliance.runner import Runner
 from firstboot.current import RESOLV_CONF, read_facts
 from firstboot.network_safety import CONFIRM_SECONDS
@@ -37,6 +39,14 @@ def terminal_to_dialog() -> Iterator[None]:
             handler.setLevel(level)
 
 
+def require_terminal() -> None:
+    """dialog draws on the terminal and reads keys from it: without one it fails midway."""
+    for name, stream in (("stdin", sys.stdin), ("stdout", sys.stdout)):
+        if stream is None or not stream.isatty():
+            raise ExpandError(f"the wizard needs a terminal ({name} is not a tty); "
+                              "use --answers FILE for an unattended run")
+
+
 def is_live(root: Path) -> bool:
     return root.resolve() == Path("/")
 
@@ -51,13 +61,14 @@ def run_interactive(
     confirm_seconds: int = CONFIRM_SECONDS,
 ) -> int:
     """The wizard on this terminal; returns its exit code (see ``firstboot.wizard``)."""
+    require_terminal()
     live = is_live(root)
     # Current facts always come from the machine we run on (read only), even with --root:
     # they are what the technician sees on screen.
     try:
-        resolv = Path(RESOLV_CONF).read_text()
-    except OSError:
-        resolv = ""
+        resolv = read_text(RESOLV_CONF, what="resolver configuration")
+    except ExpandError:
+        resolv = ""  # no DNS pre-fill; the technician types it
     facts = read_facts(Runner(runner.redactor), resolv)
     state = initial_state(root, facts, reconfigure=reconfigure)
     backend = detect(root).network_backend if live else "networkd"
