@@ -196,9 +196,10 @@ def read_stream(stream: IO[bytes], source: str = "-", *, what: str = "input",
 # --- depth, before the recursive parsers see the text ---------------------------------
 
 def toml_depth(text: str) -> int:
-    """Deepest nesting of ``[``/``{`` outside strings and comments (an upper bound of
-    what tomllib recurses into; table headers count their brackets too)."""
-    depth = deepest = 0
+    """Deepest nesting outside strings and comments: ``[``/``{`` plus the dots of a dotted
+    key (``a.b.c``). An upper bound of what tomllib recurses into, or slows down on: a
+    header of 60,000 dotted keys takes it many seconds."""
+    depth = deepest = dots = 0
     i, n = 0, len(text)
     while i < n:
         ch = text[i]
@@ -209,11 +210,16 @@ def toml_depth(text: str) -> int:
         if ch in "\"'":
             i = _skip_toml_string(text, i)
             continue
-        if ch in "[{":
-            depth += 1
+        if ch == ".":
+            dots += 1
+            deepest = max(deepest, depth + dots)
+        elif ch in "[{":
+            depth, dots = depth + 1, 0
             deepest = max(deepest, depth)
         elif ch in "]}":
-            depth = max(0, depth - 1)
+            depth, dots = max(0, depth - 1), 0
+        elif ch in ",=\n":
+            dots = 0
         i += 1
     return deepest
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from appliance.errors import ExpandError
+from appliance.readers import load_json
 from appliance.runner import Runner
 from hardware_profiles.snapshot import HostFacts as HardwareFacts
 from hardware_profiles.snapshot import facts_from_dict, facts_to_dict
@@ -81,12 +82,7 @@ def gather(runner: Runner | None = None, *, with_hardware: bool = True) -> Host:
 
 
 def load_host(path: Path) -> Host:
-    try:
-        data = json.loads(path.read_text())
-    except OSError as exc:
-        raise ExpandError(f"{path}: cannot read host facts: {exc.strerror}") from exc
-    except json.JSONDecodeError as exc:
-        raise ExpandError(f"{path}: not valid JSON: {exc}") from exc
+    data = load_json(path, what="host facts")  # ExpandError naming the file
     nics = data.get("nics") if isinstance(data, dict) else None
     if not isinstance(nics, list) or not all(isinstance(n, str) for n in nics):
         raise ExpandError(f"{path}: nics: expected a list of interface names")

@@ -61,7 +61,6 @@ def run_interactive(
     confirm_seconds: int = CONFIRM_SECONDS,
 ) -> int:
     """The wizard on this terminal; returns its exit code (see ``firstboot.wizard``)."""
-    require_terminal()
     live = is_live(root)
     # Current facts always come from the machine we run on (read only), even with --root:
     # they are what the technician sees on screen.
@@ -71,6 +70,7 @@ def run_interactive(
         resolv = ""  # no DNS pre-fill; the technician types it
     facts = read_facts(Runner(runner.redactor), resolv)
     state = initial_state(root, facts, reconfigure=reconfigure)
+    require_terminal()  # after the pre-fill, so a broken answers file is named first
     backend = detect(root).network_backend if live else "networkd"
     wizard = WizardRun(DialogUI(), root, runner, live, apply_fn, describe_step=describe,
                        network_backend=backend, confirm_seconds=confirm_seconds)

@@ -8,6 +8,7 @@ partly wrong file still pre-fills the rest and the technician fixes the rest on 
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +54,7 @@ def initial_state(root: Path, facts: NetworkFacts, *, reconfigure: bool) -> Wiza
     state.facts_origin = "dhcp" if facts.dhcp else "static"
     if reconfigure:
         current = sink.target(ANSWERS)
-        if not current.is_file():
+        if not os.path.lexists(current):  # a broken one (a loop, a folder) is read and named
             raise ExpandError(f"{ANSWERS}: no installed configuration to reconfigure under "
                               f"{root}; run 'expandctl firstboot' without --reconfigure")
         _merge(state, values_from_file(current), "current")
