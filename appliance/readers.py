@@ -277,7 +277,7 @@ def json_depth(text: str) -> int:
 def data_depth(value: Any) -> int:
     """Nesting of parsed data, without recursion (dotted TOML keys nest with no bracket)."""
     deepest = 0
-    stack: list[tuple[Any, int]] = [(value, 1)]
+    stack: list[tuple[Any, int]] = [(value, 0)]  # the document's own table is level 0
     while stack:
         item, level = stack.pop()
         children: Iterable[Any]

@@ -79,6 +79,12 @@ def parse_reports(text: str, source: str) -> tuple[Any | None, list[Report]]:
             line = text.splitlines()[lineno - 1] if lineno else ""
             return None, [_line_report(source, lineno, f"{str(exc).lower()} in "
                                                        f"{shown(line.strip())}")]
+        except (IndexError, KeyError, TypeError, AttributeError) as exc:
+            # pykickstart trips on some malformed lines (e.g. one that is just '') instead
+            # of reporting them: name the line it was on, not a traceback.
+            line = str(getattr(parser, "_line", "")).strip()
+            return None, [Report(source, "", f"cannot parse the line {shown(line)} "
+                                             f"({type(exc).__name__} in pykickstart)")]
     for problem in parser.problems:
         message = " ".join(str(problem.message).split())
         reports.append(_line_report(source, problem.lineno, message))

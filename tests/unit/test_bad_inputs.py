@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from firstboot import paths
-from tests.unit.firstboot_support import EXAMPLES, REPO, seed_root
+from tests.unit.firstboot_support import EXAMPLES, FIXTURES, REPO, seed_root
 
 MIB = 1024 * 1024
 MAX_OUTPUT = 4096
@@ -171,6 +171,19 @@ def host_facts(kind: Callable[[Path], None]) -> Maker:
     return make
 
 
+def target_file(target: str, kind: Callable[[Path], None]) -> Maker:
+    def make(case: Path) -> Run:
+        root = seed_root(case / "root", "rocky9")
+        host = root / target.lstrip("/")
+        if host.exists():
+            host.unlink()
+        kind(host)
+        return Run(["firstboot", "plan", str(GOOD_ANSWERS), "--root", str(root),
+                    "--host-facts", str(FIXTURES / "host-two-nics.json")], target,
+                   watched=root)
+    return make
+
+
 def kickstart(kind: Callable[[Path], None]) -> Maker:
     def make(case: Path) -> Run:
         path = case / "ks.cfg"
@@ -295,6 +308,10 @@ CASES: dict[str, Maker] = {
     "host-facts-nul": host_facts(_write(b'{"nics": []}\0')),
     "host-facts-deep": host_facts(_write(DEEP_JSON)),
     "host-facts-directory": host_facts(_directory),
+    # files of a --root tree the plan reads
+    "root-main-cf-directory": target_file("/etc/postfix/main.cf", _directory),
+    "root-main-cf-not-utf8": target_file("/etc/postfix/main.cf", _write(b"relayhost = \xff\n")),
+    "root-os-release-nul": target_file("/etc/os-release", _write(b"ID=rocky\0\n")),
     # kickstarts, from a file and from standard input
     "kickstart-unbalanced-quote": kickstart(_write(b'part / --fstype="xfs --size=1\n')),
     "kickstart-nul": kickstart(_write(b"text\0\n")),
@@ -304,6 +321,7 @@ CASES: dict[str, Maker] = {
     "kickstart-huge": kickstart(_write(HUGE)),
     "kickstart-loop": kickstart(_loop),
     "kickstart-stdin-not-utf8": kickstart_stdin(b"text\n\xff\n"),
+    "kickstart-empty-quoted-word": kickstart(_write(b"text\n''\n")),
     "kickstart-stdin-huge": kickstart_stdin(HUGE),
     "kickstart-stdin-unbalanced-quote": kickstart_stdin(b"network --hostname='x\n"),
     # ISO images: cheap bad files only (no image is built)
