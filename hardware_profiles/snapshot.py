@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from appliance.errors import ExpandError
 from appliance.filesink import FileSink
-from appliance.readers import ReadError, cut, parse_json, read_text, shown
+from appliance.readers import ReadError, cut, parse_json, read_text, show_path, shown
 from appliance.reports import Report, ValidationFailed
 
 SCHEMA = 1
@@ -132,7 +134,11 @@ def load_facts(path: Path) -> HostFacts:
 
 
 def save_facts(facts: HostFacts, path: Path) -> None:
-    FileSink(Path("/")).write(str(path.resolve()), facts_to_json(facts), mode=0o644)
+    try:
+        FileSink(Path("/")).write(os.path.realpath(path), facts_to_json(facts), mode=0o644)
+    except OSError as exc:
+        raise ExpandError(f"{show_path(path)}: cannot write the facts: "
+                          f"{(exc.strerror or str(exc)).lower()}") from None
 
 
 # --- strict, generic JSON → dataclass conversion --------------------------------------

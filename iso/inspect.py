@@ -8,7 +8,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from appliance.errors import ExpandError
-from appliance.readers import require_file, show_path
+from appliance.readers import ReadError, read_bytes, require_file, show_path
 from appliance.runner import Runner
 from iso import efiboot, xorriso
 from iso.checksum import implanted_md5, verify_md5
@@ -110,7 +110,12 @@ def inspect_iso(runner: Runner, iso: Path, *, verify: bool = True) -> Inspection
 
 
 def _text(work: Path, iso_path: str) -> str:
-    return (work / iso_path.lstrip("/")).read_text(errors="replace")
+    """A menu or kickstart copied out of the image: at most 1 MiB (a disc is anybody's)."""
+    try:
+        data = read_bytes(work / iso_path.lstrip("/"), what=iso_path)
+    except ReadError as exc:
+        raise ExpandError(f"{iso_path} on the disc: {exc.reason}") from None
+    return data.decode(errors="replace")
 
 
 def _menu_problems(menus: dict[str, ParsedMenu], volid: str, bios: bool,
