@@ -18,7 +18,7 @@ class Report:
 
     def __post_init__(self) -> None:
         # A message may echo a value from a file (up to 1 MiB): keep it one readable line.
-        object.__setattr__(self, "message", cut_middle(self.message))
+        object.__setattr__(self, "message", cut_middle(self.message, 400))
 
     def __str__(self) -> str:
         where = f"{self.source}: {self.key}" if self.key else self.source

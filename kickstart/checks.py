@@ -23,6 +23,7 @@ from pykickstart.errors import KickstartError, KickstartParseWarning
 from pykickstart.parser import KickstartParser
 from pykickstart.version import RHEL9, makeVersion
 
+from appliance.errors import ExpandError
 from appliance.readers import read_stream, read_text, show_path, shown
 from appliance.reports import Report
 from kickstart import disks
@@ -219,5 +220,8 @@ def validate_text(text: str, source: str) -> list[Report]:
 def validate_file(path: str | Path) -> list[Report]:
     """Validate a file, or standard input for "-" (both at most 1 MiB of UTF-8 text)."""
     if str(path) == "-":
-        return validate_text(read_stream(sys.stdin.buffer, "-", what="kickstart"), "-")
+        stdin = getattr(sys.stdin, "buffer", None)
+        if stdin is None:
+            raise ExpandError("-: cannot read kickstart: standard input is closed")
+        return validate_text(read_stream(stdin, "-", what="kickstart"), "-")
     return validate_text(read_text(path, what="kickstart"), show_path(path))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import tempfile
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -186,6 +187,30 @@ def test_cut_is_short(text: str, limit: int) -> None:
     assert len(readers.cut(text, limit)) <= limit + 1
     assert len(readers.shown(text, limit)) <= limit + 1
     assert len(readers.cut_middle(text * 10)) <= 4 * readers.SHOWN_CHARS + 1
+
+
+def toml_string_any_style(text: str, style: int) -> str:
+    """The same text as a basic, literal or multi-line literal TOML string, where it can be."""
+    printable = all(c == "\t" or (c >= " " and c != "\x7f") for c in text)
+    if style == 1 and printable and "'" not in text:
+        return f"'{text}'"
+    if style == 2 and printable and "'" not in text:
+        return f"'''{text}'''"
+    if style == 3:
+        return f'"""{toml_string(text)[1:-1]}"""'
+    return toml_string(text)
+
+
+@FAST
+@given(st.lists(st.tuples(st.text(alphabet=st.sampled_from(list("[]{}#'\"\\.=, ab\n")),
+                                  max_size=20), st.integers(0, 3)), max_size=6),
+       st.integers(0, 3))
+def test_a_valid_document_is_never_refused(values: list[tuple[str, int]], nesting: int) -> None:
+    """Brackets, quotes and dots inside strings and comments do not count as depth."""
+    body = "\n".join(f"k{i} = {'[' * nesting}{toml_string_any_style(text, style)}"
+                     f"{']' * nesting} # [[{{{{'\"" for i, (text, style) in enumerate(values))
+    document = f"[t.\"a.b\".c]\n{body}\n"
+    assert readers.parse_toml(document, "x") == tomllib.loads(document)
 
 
 def test_depth_scanners_bound_the_parsers() -> None:
