@@ -14,7 +14,7 @@ from typing import Any
 
 from appliance.crosschecks import cross_check
 from appliance.fields import BY_KEY, FIELDS, SECTIONS
-from appliance.readers import ReadError, load_toml
+from appliance.readers import ReadError, load_toml, show_path
 from appliance.reports import Report, ValidationFailed
 
 
@@ -242,7 +242,7 @@ def check_file(path: Path, *, secrets_left_out: bool = False
     data, reports = read_toml(path)
     if data is None:
         return None, reports
-    return parse_answers(data, str(path), secrets_left_out=secrets_left_out)
+    return parse_answers(data, show_path(path), secrets_left_out=secrets_left_out)
 
 
 def load_answers(path: Path, *, secrets_left_out: bool = False) -> Answers:

@@ -176,7 +176,7 @@ def _load(path: Path, as_json: bool) -> Answers | None:
         if as_json:
             print_json({"ok": False, "problems": [r.as_dict() for r in reports]})
         print_reports(reports)
-        print(f"{path}: {len(reports)} problem(s); nothing applied", file=sys.stderr)
+        print(f"{show_path(path)}: {len(reports)} problem(s); nothing applied", file=sys.stderr)
     return answers
 
 
@@ -190,8 +190,8 @@ def _root(args: argparse.Namespace) -> tuple[Path, bool]:
         if args.platform:
             raise ExpandError("--platform only applies with --root")
         return Path("/"), True
-    if not args.root.is_dir():
-        raise ExpandError(f"--root {args.root}: not a directory")
+    if not is_directory(args.root):  # never raises, even for a name too long
+        raise ExpandError(f"--root {show_path(args.root)}: not a directory")
     return args.root.resolve(), False
 
 

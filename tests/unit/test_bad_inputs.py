@@ -259,6 +259,8 @@ CASES: dict[str, Maker] = {
     "answers-apply-loop": answers_apply(_loop),
     "answers-apply-huge-value": answers_apply(_write(HUGE_VALUE_TOML)),
     "answers-plan-not-utf8": answers_plan(_write(NOT_UTF8)),
+    "answers-plan-path-too-long": args("firstboot", "plan", f"{{case}}/{LONG_PATH}", "--root",
+                                       "{case}", "--platform", "debian", named="d" * 50),
     "answers-plan-truncated": answers_plan(_write(TRUNCATED_TOML)),
     "iso-build-answers-deep": iso_answers(_write(DEEP_TOML_TABLE)),
     # saved answers (/etc/expand/answers.toml)
@@ -354,6 +356,8 @@ CASES: dict[str, Maker] = {
                                           named="--menu-timeout"),
     "arg-firstboot-root-is-a-file": args("firstboot", "--answers", str(GOOD_ANSWERS), "--yes",
                                          "--root", str(GOOD_ANSWERS), named="--root"),
+    "arg-plan-root-too-long": args("firstboot", "plan", str(GOOD_ANSWERS), "--root",
+                                   f"{{case}}/{LONG_PATH}", named="--root"),
     "arg-plan-root-missing": args("firstboot", "plan", str(GOOD_ANSWERS), "--root",
                                   "{case}/nowhere", named="nowhere"),
     "arg-unknown-command": args("answers", "frobnicate", named="frobnicate"),
