@@ -16,10 +16,12 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from appliance.answers import Answers, load_answers
 from appliance.errors import ExpandError
 from appliance.filesink import FileSink
+from appliance.readers import load_json
 from appliance.runner import Runner
 from ha import cib, corosync
 from ha.bootstrap import CIB_WORK_FILE
@@ -64,12 +66,24 @@ def is_up(lab_dir: Path = LAB_DIR) -> bool:
 def node_names(lab_dir: Path = LAB_DIR) -> list[str]:
     if not is_up(lab_dir):
         raise ExpandError(f"no lab is up ({lab_dir / STATE_NAME} missing): run 'expandctl lab up'")
-    return [n["name"] for n in json.loads((lab_dir / STATE_NAME).read_text())["nodes"]]
+    nodes = lab_state(lab_dir).get("nodes")
+    if not isinstance(nodes, list) or not all(isinstance(n, dict) and isinstance(n.get("name"), str)
+                                              for n in nodes):
+        raise ExpandError(f"{lab_dir / STATE_NAME}: nodes: expected a list of named nodes")
+    return [n["name"] for n in nodes]
+
+
+def lab_state(lab_dir: Path = LAB_DIR) -> dict[str, Any]:
+    """The state file ``lab up`` wrote; ExpandError naming it when broken."""
+    state = load_json(lab_dir / STATE_NAME, what="lab state")
+    if not isinstance(state, dict):
+        raise ExpandError(f"{lab_dir / STATE_NAME}: expected a JSON object")
+    return state
 
 
 def lab_kind(lab_dir: Path = LAB_DIR) -> str:
     node_names(lab_dir)  # refuses when no lab is up
-    return str(json.loads((lab_dir / STATE_NAME).read_text()).get("kind", "namespace"))
+    return str(lab_state(lab_dir).get("kind", "namespace"))
 
 
 def node_runner(name: str, lab_dir: Path = LAB_DIR) -> NodeRunner:
@@ -314,15 +328,18 @@ def _cmdline_has(pid: int, text: str) -> bool:
 
 def status(lab_dir: Path = LAB_DIR) -> dict[str, object]:
     runner = Runner()
-    state = json.loads((lab_dir / STATE_NAME).read_text()) if is_up(lab_dir) else None
+    state = lab_state(lab_dir) if is_up(lab_dir) else None
     if state is None:
         return {"up": False}
     nodes = []
-    for node in state["nodes"]:
-        name = node["name"]
-        addrs = netns.addresses(runner, node["netns"])
-        nodes.append({"name": name, "power": "on" if read_pid(lab_dir, name) else "off",
-                      "pid": read_pid(lab_dir, name), "lan_ip": node["lan_ip"],
-                      "holds_vip": state["vip"] in {str(a) for a in addrs}})
-    return {"up": True, "lab_dir": str(lab_dir), "vip": state["vip"],
-            "client_netns": state["client_netns"], "nodes": nodes}
+    try:
+        for node in state["nodes"]:
+            name = node["name"]
+            addrs = netns.addresses(runner, node["netns"])
+            nodes.append({"name": name, "power": "on" if read_pid(lab_dir, name) else "off",
+                          "pid": read_pid(lab_dir, name), "lan_ip": node["lan_ip"],
+                          "holds_vip": state["vip"] in {str(a) for a in addrs}})
+        return {"up": True, "lab_dir": str(lab_dir), "vip": state["vip"],
+                "client_netns": state["client_netns"], "nodes": nodes}
+    except (KeyError, TypeError) as exc:  # a state file from another version, or edited
+        raise ExpandError(f"{lab_dir / STATE_NAME}: not a lab state ({exc!r})") from None

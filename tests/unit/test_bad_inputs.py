@@ -502,3 +502,17 @@ def test_a_fresh_interpreter_says_the_same(results: dict[str, Run], name: str,
     assert fresh.returncode == forked.returncode
     assert (fresh.stderr.replace(bytes(tmp_path), b"CASE")
             == forked.stderr.replace(bytes(case), b"CASE"))
+
+
+@pytest.mark.parametrize("content", [b"", b"{", b"[]", b'{"nodes": 5}', b'{"nodes": [1]}',
+                                     b"\xff", b"\0", DEEP_JSON])
+def test_a_broken_lab_state_is_named(tmp_path: Path, content: bytes) -> None:
+    """The lab's own state file (it has no command-line path, so in process)."""
+    from appliance.errors import ExpandError
+    from lab import control
+
+    (tmp_path / control.STATE_NAME).write_bytes(content)
+    with pytest.raises(ExpandError, match=control.STATE_NAME):
+        control.node_names(tmp_path)
+    with pytest.raises(ExpandError, match=control.STATE_NAME):
+        control.status(tmp_path)
