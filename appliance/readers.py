@@ -67,9 +67,8 @@ def cut_middle(text: str, limit: int = 4 * SHOWN_CHARS) -> str:
 
 def shown(value: Any, limit: int = SHOWN_CHARS) -> str:
     """``repr(value)`` cut to a readable length: how a message echoes a bad value."""
-    if isinstance(value, str | bytes) and len(value) > 4 * limit:
-        value = value[: 4 * limit]  # repr of a 30 MB string is not built only to be cut
-        return cut(repr(value), limit)
+    if isinstance(value, str | bytes):
+        value = value[: 4 * limit]  # a 30 MB string is not copied into a repr only to be cut
     try:
         return cut(repr(value), limit)
     except (RecursionError, ValueError):  # a deep structure or a huge int
@@ -94,22 +93,31 @@ def _size_reason(max_bytes: int) -> str:
     return f"larger than {limit}"
 
 
-def require_file(path: str | os.PathLike[str], *, what: str = "file") -> int:
-    """Check that ``path`` is a regular file we can open (an image: not read here);
-    returns its size."""
-    source = show_path(path)
+def _open(path: str | os.PathLike[str], source: str, what: str) -> tuple[int, os.stat_result]:
+    """An open descriptor and its status; directories and devices refused."""
     try:
+        # O_NONBLOCK: opening a FIFO with no writer must not hang (cleared before reading).
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except OSError as exc:
         raise ReadError(source, _os_reason(exc), what) from None
-    except ValueError:
+    except ValueError:  # an embedded NUL in the name
         raise ReadError(source, "not a valid file name", what) from None
-    try:
-        st = os.fstat(fd)
-    finally:
+    st = os.fstat(fd)
+    problem = ("is a directory" if stat.S_ISDIR(st.st_mode)
+               else None if stat.S_ISREG(st.st_mode) or stat.S_ISFIFO(st.st_mode)
+               else "not a regular file (a device or socket?)")
+    if problem:
         os.close(fd)
-    if stat.S_ISDIR(st.st_mode):
-        raise ReadError(source, "is a directory", what)
+        raise ReadError(source, problem, what)
+    return fd, st
+
+
+def require_file(path: str | os.PathLike[str], *, what: str = "file") -> int:
+    """Check that ``path`` is a regular file we can open (an image, not read here);
+    returns its size."""
+    source = show_path(path)
+    fd, st = _open(path, source, what)
+    os.close(fd)
     if not stat.S_ISREG(st.st_mode):
         raise ReadError(source, "not a regular file", what)
     return st.st_size
@@ -117,21 +125,11 @@ def require_file(path: str | os.PathLike[str], *, what: str = "file") -> int:
 
 def read_bytes(path: str | os.PathLike[str], *, what: str = "file",
                max_bytes: int = MAX_BYTES) -> bytes:
-    """At most ``max_bytes`` of a regular file (or a pipe, as ``<(...)`` gives)."""
+    """At most ``max_bytes`` of a regular file (or a pipe, as ``<(...)`` gives).
+    ``what`` names the kind of file in messages ("answers file", "journal")."""
     source = show_path(path)
+    fd, st = _open(path, source, what)
     try:
-        # O_NONBLOCK: opening a FIFO with no writer must not hang; cleared before reading.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
-    except OSError as exc:
-        raise ReadError(source, _os_reason(exc), what) from None
-    except ValueError:  # an embedded NUL in the name
-        raise ReadError(source, "not a valid file name", what) from None
-    try:
-        st = os.fstat(fd)
-        if stat.S_ISDIR(st.st_mode):
-            raise ReadError(source, "is a directory", what)
-        if not (stat.S_ISREG(st.st_mode) or stat.S_ISFIFO(st.st_mode)):
-            raise ReadError(source, "not a regular file (a device or socket?)", what)
         if st.st_size > max_bytes:
             raise ReadError(source, _size_reason(max_bytes), what)
         os.set_blocking(fd, True)
