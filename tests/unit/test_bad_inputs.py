@@ -516,3 +516,17 @@ def test_a_broken_lab_state_is_named(tmp_path: Path, content: bytes) -> None:
         control.node_names(tmp_path)
     with pytest.raises(ExpandError, match=control.STATE_NAME):
         control.status(tmp_path)
+
+
+def test_a_fake_tree_with_a_fifo_and_a_huge_file_does_not_hang(tmp_path: Path) -> None:
+    """hardware --root DIR reads DIR/proc and DIR/sys: a FIFO there must not block the
+    command, a huge file is skipped (noted as not read), not loaded."""
+    (tmp_path / "proc").mkdir()
+    os.mkfifo(tmp_path / "proc/cpuinfo")
+    (tmp_path / "proc/meminfo").write_bytes(b"MemTotal: 1 kB\n" + b"x" * (MIB + 1))
+    proc = subprocess.run([sys.executable, "-m", "appliance.cli", "hardware", "facts",
+                           "--root", str(tmp_path), "--json"], capture_output=True,
+                          env=_env(), timeout=30, check=False)
+    assert proc.returncode == 0, proc.stderr
+    facts = json.loads(proc.stdout)
+    assert facts["cpu"]["logical"] == 0 and facts["memory"]["total_bytes"] == 0
