@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
@@ -15,6 +14,7 @@ from typing import Any
 
 from appliance.crosschecks import cross_check
 from appliance.fields import BY_KEY, FIELDS, SECTIONS
+from appliance.readers import ReadError, load_toml, show_path
 from appliance.reports import Report, ValidationFailed
 
 
@@ -230,20 +230,11 @@ def build(values: Mapping[str, Any]) -> Answers:
 
 
 def read_toml(path: Path) -> tuple[dict[str, Any] | None, list[Report]]:
-    source = str(path)
+    """The file's tables, or one report naming the file (bounded: see appliance.readers)."""
     try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh), []
-    except FileNotFoundError:
-        return None, [Report(source, "", "file not found")]
-    except IsADirectoryError:
-        return None, [Report(source, "", "is a directory, not an answers file")]
-    except PermissionError:
-        return None, [Report(source, "", "permission denied")]
-    except UnicodeDecodeError:
-        return None, [Report(source, "", "is not UTF-8 text")]
-    except tomllib.TOMLDecodeError as exc:
-        return None, [Report(source, "", f"is not valid TOML: {exc}")]
+        return load_toml(path, what="answers file"), []
+    except ReadError as exc:
+        return None, [Report(exc.source, "", exc.reason)]
 
 
 def check_file(path: Path, *, secrets_left_out: bool = False
@@ -251,7 +242,7 @@ def check_file(path: Path, *, secrets_left_out: bool = False
     data, reports = read_toml(path)
     if data is None:
         return None, reports
-    return parse_answers(data, str(path), secrets_left_out=secrets_left_out)
+    return parse_answers(data, show_path(path), secrets_left_out=secrets_left_out)
 
 
 def load_answers(path: Path, *, secrets_left_out: bool = False) -> Answers:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from appliance.errors import ExpandError
+from appliance.readers import ReadError, read_text
 
 
 @dataclass(frozen=True)
@@ -42,11 +43,14 @@ class FileSink:
         return self.root.joinpath(*parts)
 
     def read_text(self, path: str) -> str | None:
-        host = self.target(path)
+        """The file's text, None when missing; ExpandError naming it when it is a folder,
+        binary, not UTF-8 or over 1 MiB (a --root is anybody's tree)."""
         try:
-            return host.read_text()
-        except FileNotFoundError:
-            return None
+            return read_text(self.target(path), what="")
+        except ReadError as exc:
+            if exc.missing:
+                return None
+            raise
 
     def exists(self, path: str) -> bool:
         return self.target(path).exists()

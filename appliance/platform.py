@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from appliance.errors import ExpandError
+from appliance.readers import ReadError, read_text
 
 Argv = tuple[str, ...]
 
@@ -107,8 +108,10 @@ def detect(root: Path = Path("/")) -> Platform:
     if not path.exists():
         path = root / "usr/lib/os-release"
     try:
-        info = parse_os_release(path.read_text())
-    except FileNotFoundError as exc:
+        info = parse_os_release(read_text(path, what="os-release"))
+    except ReadError as exc:
+        if not exc.missing:
+            raise
         raise ExpandError(f"{path}: not found; cannot tell which distribution this is") from exc
     ids = [info.get("ID", ""), *info.get("ID_LIKE", "").split()]
     if any(i in RHEL_IDS for i in ids):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
+from appliance.readers import cut_middle
+
 
 @dataclass(frozen=True)
 class Report:
@@ -13,6 +15,10 @@ class Report:
     source: str
     key: str
     message: str
+
+    def __post_init__(self) -> None:
+        # A message may echo a value from a file (up to 1 MiB): keep it one readable line.
+        object.__setattr__(self, "message", cut_middle(self.message, 400))
 
     def __str__(self) -> str:
         where = f"{self.source}: {self.key}" if self.key else self.source

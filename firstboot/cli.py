@@ -19,6 +19,7 @@ from appliance.console import (
 )
 from appliance.errors import ExpandError
 from appliance.platform import FAMILIES, Platform, detect
+from appliance.readers import is_directory, show_path
 from appliance.runner import RecordingRunner, Runner
 from firstboot import engine, paths
 from firstboot.host import Host, gather, load_host
@@ -188,6 +189,8 @@ def run_plan(args: argparse.Namespace) -> int:
 
 
 def run_status(args: argparse.Namespace) -> int:
+    if not is_directory(args.root):
+        raise ExpandError(f"--root {show_path(args.root)}: not a directory")
     state = status(args.root)
     if args.json:
         print_json(state)
@@ -202,7 +205,7 @@ def _load(path: Path, as_json: bool) -> Answers | None:
         if as_json:
             print_json({"ok": False, "problems": [r.as_dict() for r in reports]})
         print_reports(reports)
-        print(f"{path}: {len(reports)} problem(s); nothing applied", file=sys.stderr)
+        print(f"{show_path(path)}: {len(reports)} problem(s); nothing applied", file=sys.stderr)
     return answers
 
 
@@ -216,8 +219,8 @@ def _root(args: argparse.Namespace) -> tuple[Path, bool]:
         if args.platform:
             raise ExpandError("--platform only applies with --root")
         return Path("/"), True
-    if not args.root.is_dir():
-        raise ExpandError(f"--root {args.root}: not a directory")
+    if not is_directory(args.root):  # never raises, even for a name too long
+        raise ExpandError(f"--root {show_path(args.root)}: not a directory")
     return args.root.resolve(), False
 
 

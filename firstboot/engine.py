@@ -29,6 +29,7 @@ from appliance.answers_toml import dump_answers
 from appliance.errors import ExpandError
 from appliance.filesink import FileSink
 from appliance.platform import Platform, detect
+from appliance.readers import ReadError, load_json, show_path
 from appliance.runner import RecordingRunner, Redactor, Runner
 from firstboot import network_safety, paths
 from firstboot.actions import Action, RemoveFile, RunCommand, WriteFile
@@ -311,9 +312,15 @@ def maybe_die(point: str) -> None:
 
 
 def read_report(root: Path) -> dict[str, Any] | None:
-    text = FileSink(root).read_text(paths.REPORT)
+    """The last apply report; None when there is none, ExpandError naming a broken one."""
+    path = FileSink(root).target(paths.REPORT)
     try:
-        data = json.loads(text) if text else None
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
+        data = load_json(path, what="report")
+    except ReadError as exc:
+        if exc.missing:
+            return None
+        raise
+    if not isinstance(data, dict) or not isinstance(data.get("warnings", []), list):
+        raise ExpandError(f"{show_path(path)}: is not an apply report (expected a JSON object "
+                          "with a list of warnings)")
+    return data

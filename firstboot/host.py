@@ -6,13 +6,13 @@ dry run or a test gives the same result on any machine.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from appliance.errors import ExpandError
+from appliance.readers import load_json
 from appliance.runner import Runner
 from hardware_profiles.nics import detect_nics, with_overrides
 from hardware_profiles.snapshot import HostFacts as HardwareFacts
@@ -64,12 +64,7 @@ def gather(runner: Runner | None = None, *, with_hardware: bool = True) -> Host:
 
 
 def load_host(path: Path) -> Host:
-    try:
-        data = json.loads(path.read_text())
-    except OSError as exc:
-        raise ExpandError(f"{path}: cannot read host facts: {exc.strerror}") from exc
-    except json.JSONDecodeError as exc:
-        raise ExpandError(f"{path}: not valid JSON: {exc}") from exc
+    data = load_json(path, what="host facts")  # ExpandError naming the file
     nics = data.get("nics") if isinstance(data, dict) else None
     if not isinstance(nics, list) or not all(isinstance(n, str) for n in nics):
         raise ExpandError(f"{path}: nics: expected a list of interface names")

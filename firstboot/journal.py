@@ -13,7 +13,9 @@ from dataclasses import dataclass, replace
 
 from appliance.answers import Answers
 from appliance.answers_toml import dump_answers
+from appliance.errors import ExpandError
 from appliance.filesink import FileSink
+from appliance.readers import ReadError, load_json, show_path, shown
 from firstboot.paths import JOURNAL
 
 log = logging.getLogger("expand.firstboot")
@@ -39,20 +41,30 @@ def journal_key(answers: Answers, *extra: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def load_journal(sink: FileSink) -> Journal | None:
-    text = sink.read_text(JOURNAL)
-    if text is None:
-        return None
+def load_journal(sink: FileSink, *, strict: bool = False) -> Journal | None:
+    """The journal, or None when there is none. A torn or foreign one also gives None (the
+    steps run again: they are idempotent) with a warning; ``strict`` raises ExpandError
+    naming the file instead (``firstboot status`` reports it)."""
+    path = sink.target(JOURNAL)
     try:
-        data = json.loads(text)
-        if data.get("version") != VERSION:
-            raise ValueError(f"version {data.get('version')!r}")
+        data = load_json(path, what="journal")
+        if not isinstance(data, dict) or data.get("version") != VERSION:
+            found = data.get("version") if isinstance(data, dict) else None
+            raise ReadError(show_path(path), f"version {shown(found)} is not {VERSION}")
+        if not isinstance(data["done"], list):
+            raise ReadError(show_path(path), "done: expected a list of step names")
         done = tuple(str(n) for n in data["done"])
         return Journal(str(data["key"]), done, bool(data.get("complete", False)))
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        # A torn or foreign journal only means the steps run again (they are idempotent).
-        log.warning("%s unreadable (%s): starting over", JOURNAL, exc)
-        return None
+    except ReadError as exc:
+        if exc.missing:
+            return None
+        problem: ExpandError = exc
+    except KeyError as exc:
+        problem = ReadError(show_path(path), f"{exc.args[0]}: missing")
+    if strict:
+        raise problem
+    log.warning("%s unreadable (%s): starting over", JOURNAL, problem)
+    return None
 
 
 def save_journal(sink: FileSink, journal: Journal) -> None:

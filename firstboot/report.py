@@ -35,7 +35,7 @@ def report_lines(report: ApplyReport) -> list[str]:
 
 def status(root: Path) -> dict[str, Any]:
     sink = FileSink(root)
-    journal = load_journal(sink)
+    journal = load_journal(sink, strict=True)  # a broken one is named, not hidden
     return {
         "pending": sink.exists(paths.SENTINEL),
         "journal": None if journal is None else {"done": list(journal.done),

@@ -12,6 +12,8 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from appliance.errors import ExpandError
+from appliance.readers import read_text
 from appliance.runner import Runner
 from firstboot.current import RESOLV_CONF, read_facts
 from firstboot.engine import recover_network
@@ -35,6 +37,14 @@ def terminal_to_dialog() -> Iterator[None]:
     finally:
         for handler, level in zip(handlers, levels, strict=True):
             handler.setLevel(level)
+
+
+def require_terminal() -> None:
+    """dialog draws on the terminal and reads keys from it: without one it fails midway."""
+    for name, stream in (("stdin", sys.stdin), ("stdout", sys.stdout)):
+        if stream is None or not stream.isatty():
+            raise ExpandError(f"the wizard needs a terminal ({name} is not a tty); "
+                              "use --answers FILE for an unattended run")
 
 
 def is_live(root: Path) -> bool:
@@ -67,11 +77,12 @@ def run_interactive(
     # Current facts always come from the machine we run on (read only), even with --root:
     # they are what the technician sees on screen.
     try:
-        resolv = Path(RESOLV_CONF).read_text()
-    except OSError:
-        resolv = ""
+        resolv = read_text(RESOLV_CONF, what="resolver configuration")
+    except ExpandError:
+        resolv = ""  # no DNS pre-fill; the technician types it
     facts = read_facts(Runner(runner.redactor), resolv)
     state = initial_state(root, facts, reconfigure=reconfigure)
+    require_terminal()  # after the pre-fill, so a broken answers file is named first
     wizard = WizardRun(DialogUI(), root, runner, live, apply_fn, describe_step=describe,
                        confirm_seconds=confirm_seconds, notice=notice)
     with terminal_to_dialog():

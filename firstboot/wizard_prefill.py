@@ -10,6 +10,7 @@ costs its pre-fill: a warning is logged and the wizard starts from the current f
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +56,7 @@ def initial_state(root: Path, facts: NetworkFacts, *, reconfigure: bool) -> Wiza
     state.facts_origin = "dhcp" if facts.dhcp else "static"
     if reconfigure:
         current = sink.target(ANSWERS)
-        if not current.is_file():
+        if not os.path.lexists(current):  # a broken one (a loop, a folder) is read and named
             raise ExpandError(f"{ANSWERS}: no installed configuration to reconfigure under "
                               f"{root}; run 'expandctl firstboot' without --reconfigure")
         _merge(state, values_from_file(current), "current")

@@ -7,6 +7,8 @@ import dataclasses
 from pathlib import Path
 
 from appliance.console import HelpFormatter, print_json
+from appliance.errors import ExpandError
+from appliance.readers import is_directory, show_path
 from hardware_profiles.facts import gather_facts
 from hardware_profiles.judge import judge
 from hardware_profiles.render import facts_lines, sizing_lines, verdict_dict, verdict_lines
@@ -108,6 +110,8 @@ def _source_options(parser: argparse.ArgumentParser) -> None:
 def _facts(args: argparse.Namespace) -> tuple[HostFacts, str]:
     if getattr(args, "facts", None) is not None:
         return load_facts(args.facts), f"snapshot {args.facts}"
+    if not is_directory(args.root):  # a file or nothing would read as "no disk, no NIC"
+        raise ExpandError(f"--root {show_path(args.root)}: not a directory")
     facts = gather_facts(args.root)
     where = "this machine" if args.root == Path("/") else f"tree {args.root}"
     return facts, f"{where}: {facts.hostname or 'no hostname'}"

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import psutil  # type: ignore[import-untyped,unused-ignore]  # types-psutil optional
 
+from appliance.errors import ExpandError
+from appliance.readers import read_bytes
 from appliance.runner import Runner
 from hardware_profiles.nics import detect_nics
 from hardware_profiles.snapshot import (
@@ -65,9 +67,10 @@ def gather_facts(root: Path = Path("/"), runner: Runner | None = None, *,
 
 
 def _read(path: Path) -> str | None:
+    # Bounded: with --root the tree is anybody's (a FIFO or a huge file must not hang us).
     try:
-        return path.read_text(errors="replace").strip()
-    except OSError:
+        return read_bytes(path, what="").decode(errors="replace").strip()
+    except (ExpandError, OSError):
         return None
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import types
 import typing
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from typing import Any, TypeVar
 
 from appliance.errors import ExpandError
 from appliance.filesink import FileSink
+from appliance.readers import ReadError, cut, parse_json, read_text, show_path, shown
 from appliance.reports import Report, ValidationFailed
 
 SCHEMA = 1
@@ -123,19 +125,20 @@ def facts_from_dict(data: Any, source: str = "facts") -> HostFacts:
 
 
 def load_facts(path: Path) -> HostFacts:
+    text = read_text(path, what="facts snapshot")  # ExpandError naming the file
     try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ExpandError(f"{path}: cannot read facts snapshot: {exc.strerror}") from exc
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValidationFailed([Report(str(path), "", f"not valid JSON: {exc}")]) from exc
+        data = parse_json(text, str(path))
+    except ReadError as exc:
+        raise ValidationFailed([Report(exc.source, "", exc.reason)]) from None
     return facts_from_dict(data, str(path))
 
 
 def save_facts(facts: HostFacts, path: Path) -> None:
-    FileSink(Path("/")).write(str(path.resolve()), facts_to_json(facts), mode=0o644)
+    try:
+        FileSink(Path("/")).write(os.path.realpath(path), facts_to_json(facts), mode=0o644)
+    except OSError as exc:
+        raise ExpandError(f"{show_path(path)}: cannot write the facts: "
+                          f"{(exc.strerror or str(exc)).lower()}") from None
 
 
 # --- strict, generic JSON → dataclass conversion --------------------------------------
@@ -192,12 +195,19 @@ def _convert(hint: Any, value: Any, key: str, source: str,
     expected = {int: "an integer", bool: "true or false", str: "a string"}[hint]
     # bool is an int in Python: refuse true/false where a number is meant.
     if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
-        reports.append(Report(source, key, f"expected {expected}, not {json.dumps(value)}"))
+        reports.append(Report(source, key, f"expected {expected}, not {_shown(value)}"))
         return False, None
     if hint is int and value < 0:
         reports.append(Report(source, key, f"must not be negative, not {value}"))
         return False, None
     return True, value
+
+
+def _shown(value: Any) -> str:
+    try:
+        return cut(json.dumps(value))
+    except (ValueError, RecursionError):  # a 5,000-digit integer, a deep structure
+        return shown(value)
 
 
 def _join(where: str, name: str) -> str:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from appliance.errors import ExpandError
+from appliance.readers import require_file, show_path
 from appliance.runner import Runner
 from iso import xorriso
 from iso.checksum import implanted_md5, verify_md5
@@ -35,10 +36,8 @@ class BaseDvd:
 
 def check_base(runner: Runner, base: Path, *, verify_checksum: bool = True) -> BaseDvd:
     """Everything that must hold before remastering ``base``; raises ExpandError."""
-    if not base.exists():
-        raise ExpandError(f"base DVD {base} does not exist")
-    if not base.is_file():
-        raise ExpandError(f"base DVD {base} is not a file")
+    if not require_file(base, what="base DVD"):  # missing, a folder, a loop: one line
+        raise ExpandError(f"{show_path(base)}: base DVD is empty (an interrupted download?)")
     header = xorriso.read_volume_header(base)
     xorriso.check_not_truncated(base, header)
     info = xorriso.report(runner, base, REQUIRED)

@@ -108,7 +108,7 @@ def build_iso(opts: BuildOptions, runner: Runner,
     answers_text = _answers_text(opts.answers)
     if opts.volid is not None:
         check_volume_label(opts.volid, "--volid")
-    if opts.out.resolve() == opts.base.resolve():
+    if os.path.realpath(opts.out) == os.path.realpath(opts.base):  # no raise on a loop
         raise ExpandError("--out must differ from --base (the base is read while writing)")
     progress(Progress("checking the base DVD"))
     base = check_base(runner, opts.base, verify_checksum=opts.verify_base)

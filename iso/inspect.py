@@ -8,6 +8,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from appliance.errors import ExpandError
+from appliance.readers import ReadError, read_bytes, require_file, show_path
 from appliance.runner import Runner
 from iso import efiboot, xorriso
 from iso.checksum import implanted_md5, verify_md5
@@ -55,8 +56,8 @@ class Inspection:
 
 
 def inspect_iso(runner: Runner, iso: Path, *, verify: bool = True) -> Inspection:
-    if not iso.is_file():
-        raise ExpandError(f"{iso} is not a file")
+    if not require_file(iso, what="image"):  # missing, a folder, a loop: one line
+        raise ExpandError(f"{show_path(iso)}: image is empty")
     header = xorriso.read_volume_header(iso)
     xorriso.check_not_truncated(iso, header)
     first = xorriso.report(runner, iso)
@@ -109,7 +110,12 @@ def inspect_iso(runner: Runner, iso: Path, *, verify: bool = True) -> Inspection
 
 
 def _text(work: Path, iso_path: str) -> str:
-    return (work / iso_path.lstrip("/")).read_text(errors="replace")
+    """A menu or kickstart copied out of the image: at most 1 MiB (a disc is anybody's)."""
+    try:
+        data = read_bytes(work / iso_path.lstrip("/"), what=iso_path)
+    except ReadError as exc:
+        raise ExpandError(f"{iso_path} on the disc: {exc.reason}") from None
+    return data.decode(errors="replace")
 
 
 def _menu_problems(menus: dict[str, ParsedMenu], volid: str, bios: bool,

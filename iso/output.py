@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from appliance.errors import ExpandError
+from appliance.readers import is_directory, show_path
 
 MiB = 1024 * 1024
 
@@ -15,9 +16,9 @@ MiB = 1024 * 1024
 def check_output_folder(out: Path, needed_bytes: int) -> None:
     """Refuse early, with a message naming the folder, when OUT cannot be written there."""
     folder = out.parent if str(out.parent) else Path(".")
-    if not folder.is_dir():
-        raise ExpandError(f"output folder {folder} does not exist")
-    if out.is_dir():
+    if not is_directory(folder):  # never raises, even for a name too long
+        raise ExpandError(f"output folder {show_path(folder)} does not exist")
+    if is_directory(out):
         raise ExpandError(f"output {out} is a folder; give a file name such as {out}/eXpand.iso")
     st = os.statvfs(folder)
     if st.f_flag & os.ST_RDONLY:

@@ -11,6 +11,7 @@ The embedded ``%pre`` is never executed: validating a file must not run code fro
 from __future__ import annotations
 
 import re
+import shlex
 import sys
 import warnings
 from collections.abc import Callable, Iterable
@@ -23,6 +24,7 @@ from pykickstart.parser import KickstartParser
 from pykickstart.version import RHEL9, makeVersion
 
 from appliance.errors import ExpandError
+from appliance.readers import read_stream, read_text, show_path, shown
 from appliance.reports import Report
 from kickstart import disks
 from kickstart.build import INCLUDE_LINE
@@ -53,6 +55,15 @@ def _line_report(source: str, lineno: int | None, message: str) -> Report:
     return Report(where, "", message)
 
 
+def _unsplittable_line(text: str) -> int | None:
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        try:
+            shlex.split(line, comments=True)
+        except ValueError:
+            return lineno
+    return None
+
+
 def parse_reports(text: str, source: str) -> tuple[Any | None, list[Report]]:
     """Parse with the RHEL 9 handler; syntax errors and parser warnings become reports."""
     handler = makeVersion(RHEL9)
@@ -64,6 +75,17 @@ def parse_reports(text: str, source: str) -> tuple[Any | None, list[Report]]:
             parser.readKickstartFromString(text)
         except KickstartError as fatal:
             parser.problems.append(fatal)
+        except ValueError as exc:  # shlex: "No closing quotation" ends pykickstart's parse
+            lineno = _unsplittable_line(text)
+            line = text.splitlines()[lineno - 1] if lineno else ""
+            return None, [_line_report(source, lineno, f"{str(exc).lower()} in "
+                                                       f"{shown(line.strip())}")]
+        except (IndexError, KeyError, TypeError, AttributeError) as exc:
+            # pykickstart trips on some malformed lines (e.g. one that is just '') instead
+            # of reporting them: name the line it was on, not a traceback.
+            line = str(getattr(parser, "_line", "")).strip()
+            return None, [Report(source, "", f"cannot parse the line {shown(line)} "
+                                             f"({type(exc).__name__} in pykickstart)")]
     for problem in parser.problems:
         message = " ".join(str(problem.message).split())
         reports.append(_line_report(source, problem.lineno, message))
@@ -196,11 +218,10 @@ def validate_text(text: str, source: str) -> list[Report]:
 
 
 def validate_file(path: str | Path) -> list[Report]:
-    """Validate a file, or standard input for "-"."""
+    """Validate a file, or standard input for "-" (both at most 1 MiB of UTF-8 text)."""
     if str(path) == "-":
-        return validate_text(sys.stdin.read(), "-")
-    try:
-        text = Path(path).read_text()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ExpandError(f"{path}: cannot read: {exc}") from exc
-    return validate_text(text, str(path))
+        stdin = getattr(sys.stdin, "buffer", None)
+        if stdin is None:
+            raise ExpandError("-: cannot read kickstart: standard input is closed")
+        return validate_text(read_stream(stdin, "-", what="kickstart"), "-")
+    return validate_text(read_text(path, what="kickstart"), show_path(path))

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 from appliance.console import HelpFormatter, print_json, print_reports
 from appliance.errors import ExpandError
 from appliance.filesink import FileSink
+from appliance.readers import show_path
 from appliance.volume_label import check_volume_label
 from kickstart.build import KickstartOptions, render_install, render_upgrade
 from kickstart.checks import validate_file
@@ -90,13 +92,14 @@ def render_cmd(args: argparse.Namespace) -> int:
     if args.output is None:
         sys.stdout.write(text)
         return 0
-    target = args.output.resolve()
+    target = Path(os.path.realpath(args.output))  # never raises, even on a symlink loop
     # A root password hash is not a secret like a password, but keep it off other users.
     mode = 0o600 if args.root_password_hash else 0o644
     try:
         FileSink(Path("/")).write(str(target), text, mode=mode)
     except OSError as exc:
-        raise ExpandError(f"{target}: cannot write: {exc.strerror or exc}") from exc
+        raise ExpandError(f"{show_path(target)}: cannot write: "
+                          f"{(exc.strerror or str(exc)).lower()}") from None
     print(f"wrote {target}", file=sys.stderr)
     return 0
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from appliance.errors import ExpandError
 from appliance.filesink import FileSink
+from appliance.readers import load_json
 from appliance.runner import Runner
 from appliance.wait import poll
 from ha.status import ClusterStatus, read_status
@@ -24,6 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 STATE_NAME = "lab.json"
 SUPERVISOR_PID = "supervisor.pid"
 SUPERVISOR_START_SECONDS = 10.0
+NODE_KEYS = ("name", "netns", "lan_ip")
 
 
 def is_up(lab_dir: Path = LAB_DIR) -> bool:
@@ -31,10 +33,22 @@ def is_up(lab_dir: Path = LAB_DIR) -> bool:
 
 
 def read_state(lab_dir: Path = LAB_DIR) -> dict[str, Any]:
+    """The state file ``lab up`` wrote; one ExpandError line naming it when it is broken."""
+    path = lab_dir / STATE_NAME
     if not is_up(lab_dir):
-        raise ExpandError(f"no lab is up ({lab_dir / STATE_NAME} missing): run 'expandctl lab up'")
-    data: dict[str, Any] = json.loads((lab_dir / STATE_NAME).read_text())
-    return data
+        raise ExpandError(f"no lab is up ({path} missing): run 'expandctl lab up'")
+    state = load_json(path, what="lab state")
+    if not isinstance(state, dict):
+        raise ExpandError(f"{path}: expected a JSON object")
+    nodes = state.get("nodes")
+    if not isinstance(nodes, list) or not all(
+            isinstance(n, dict) and all(isinstance(n.get(k), str) for k in NODE_KEYS)
+            for n in nodes):
+        raise ExpandError(f"{path}: nodes: expected a list of nodes with "
+                          f"{', '.join(NODE_KEYS)}")
+    if not isinstance(state.get("vip"), str):
+        raise ExpandError(f"{path}: vip: expected the virtual IP as a string")
+    return state
 
 
 def write_state(lab_dir: Path, state: dict[str, Any]) -> None:

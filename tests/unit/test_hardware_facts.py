@@ -169,7 +169,7 @@ def test_unreadable_or_invalid_json_file(tmp_path: Path) -> None:
     with pytest.raises(ExpandError, match="cannot read facts snapshot"):
         load_facts(tmp_path / "missing.json")
     (tmp_path / "broken.json").write_text("{")
-    with pytest.raises(ValidationFailed, match=r"broken\.json: not valid JSON"):
+    with pytest.raises(ValidationFailed, match=r"broken\.json: is not valid JSON"):
         load_facts(tmp_path / "broken.json")
 
 

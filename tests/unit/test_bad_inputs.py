@@ -1,0 +1,532 @@
+"""Bad input, every reader: one clear line naming the file or argument, exit ≥ 1, no
+traceback, short output, nothing written. Each case runs the real CLI as its own process
+(forked from one interpreter that imported it once, so the corpus stays fast)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from firstboot import paths
+from tests.unit.firstboot_support import EXAMPLES, FIXTURES, REPO, seed_root
+
+MIB = 1024 * 1024
+MAX_OUTPUT = 4096
+GOOD_ANSWERS = EXAMPLES / "primary.toml"
+
+
+@dataclass
+class Run:
+    argv: list[str]
+    named: str  # must appear in stderr: the file or the argument
+    stdin: bytes = b""
+    watched: Path | None = None  # a root whose tree must not change (default: the case dir)
+    case: Path | None = None
+    result: subprocess.CompletedProcess[bytes] | None = None
+    before: str = ""
+    after: str = ""
+
+
+Maker = Callable[[Path], Run]
+
+# --- bad file contents and kinds, written at a path --------------------------------------
+
+
+def _write(data: bytes) -> Callable[[Path], None]:
+    def make(path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return make
+
+
+def _directory(path: Path) -> None:
+    path.mkdir(parents=True)
+
+
+def _loop(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.symlink_to(path.name)
+
+
+def _fifo(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(path)
+
+
+def _no_permission(path: Path) -> None:
+    _write(b"mode = 'primary'\n")(path)
+    path.chmod(0)
+
+
+DEEP_TOML_ARRAY = b"a = " + b"[" * 60000 + b"]" * 60000 + b"\n"
+DEEP_TOML_TABLE = b"a = " + b"{b = " * 60000 + b"1" + b"}" * 60000 + b"\n"
+DEEP_TOML_DOTTED = b"[" + b".".join([b"a"] * 60000) + b"]\nx = 1\n"
+DEEP_JSON = b"[" * 60000 + b"]" * 60000
+DEEP_JSON_OBJECT = b'{"a":' * 60000 + b"1" + b"}" * 60000
+HUGE = b"# " + b"x" * (MIB + 10) + b"\n"
+NUL = b"mode = 'primary'\n\0\0\0\n"
+NOT_UTF8 = b"mode = 'prim\xffary'\n"
+TRUNCATED_TOML = GOOD_ANSWERS.read_bytes()[:200]
+HUGE_VALUE_TOML = b'mode = "' + b"p" * 900_000 + b'"\n'
+HUGE_INT_TOML = b"mode = " + b"9" * 5000 + b"\n"
+
+FILE_KINDS: dict[str, Callable[[Path], None]] = {
+    "missing": lambda path: None,
+    "empty": _write(b""),
+    "directory": _directory,
+    "nul": _write(NUL),
+    "not-utf8": _write(NOT_UTF8),
+    "huge": _write(HUGE),
+    "symlink-loop": _loop,
+}
+
+
+# --- the cases ------------------------------------------------------------------------------
+
+def answers_validate(kind: Callable[[Path], None], name: str = "a.toml") -> Maker:
+    def make(case: Path) -> Run:
+        path = case / name
+        kind(path)
+        return Run(["answers", "validate", str(path)], str(path)[:100])
+    return make
+
+
+def answers_apply(kind: Callable[[Path], None]) -> Maker:
+    def make(case: Path) -> Run:
+        root = seed_root(case / "root", "rocky9")
+        path = case / "answers.toml"
+        kind(path)
+        return Run(["firstboot", "--answers", str(path), "--yes", "--root", str(root)],
+                   str(path), watched=root)
+    return make
+
+
+def answers_plan(kind: Callable[[Path], None]) -> Maker:
+    def make(case: Path) -> Run:
+        path = case / "answers.toml"
+        kind(path)
+        return Run(["firstboot", "plan", str(path), "--root", str(case), "--platform",
+                    "debian"], str(path))
+    return make
+
+
+def saved_answers(kind: Callable[[Path], None]) -> Maker:
+    """--reconfigure pre-fills from the installed answers: a broken one is named."""
+    def make(case: Path) -> Run:
+        root = seed_root(case / "root", "debian12")
+        kind(root / paths.ANSWERS.lstrip("/"))
+        return Run(["firstboot", "--reconfigure", "--root", str(root)], paths.ANSWERS,
+                   watched=root)
+    return make
+
+
+def add_secondary(kind: Callable[[Path], None]) -> Maker:
+    def make(case: Path) -> Run:
+        path = case / "answers.toml"
+        kind(path)
+        return Run(["ha", "add-secondary", "--answers", str(path)], str(path))
+    return make
+
+
+def status_with(state_file: str, kind: Callable[[Path], None]) -> Maker:
+    def make(case: Path) -> Run:
+        root = seed_root(case / "root", "rocky9")
+        kind(root / state_file.lstrip("/"))
+        return Run(["firstboot", "status", "--root", str(root)], state_file, watched=root)
+    return make
+
+
+def facts_check(kind: Callable[[Path], None]) -> Maker:
+    def make(case: Path) -> Run:
+        path = case / "facts.json"
+        kind(path)
+        return Run(["hardware", "check", "--facts", str(path)], str(path))
+    return make
+
+
+def facts_save(kind: Callable[[Path], None]) -> Maker:
+    def make(case: Path) -> Run:
+        path = case / "facts.json"
+        kind(path)
+        return Run(["hardware", "facts", "--facts", str(path), "--save",
+                    str(case / "saved.json")], str(path))
+    return make
+
+
+def host_facts(kind: Callable[[Path], None]) -> Maker:
+    def make(case: Path) -> Run:
+        path = case / "host.json"
+        kind(path)
+        return Run(["firstboot", "plan", str(GOOD_ANSWERS), "--root", str(case),
+                    "--platform", "debian", "--host-facts", str(path)], str(path))
+    return make
+
+
+def target_file(target: str, kind: Callable[[Path], None]) -> Maker:
+    def make(case: Path) -> Run:
+        root = seed_root(case / "root", "rocky9")
+        host = root / target.lstrip("/")
+        if host.exists():
+            host.unlink()
+        kind(host)
+        return Run(["firstboot", "plan", str(GOOD_ANSWERS), "--root", str(root),
+                    "--host-facts", str(FIXTURES / "host-two-nics.json")], target,
+                   watched=root)
+    return make
+
+
+def kickstart(kind: Callable[[Path], None]) -> Maker:
+    def make(case: Path) -> Run:
+        path = case / "ks.cfg"
+        kind(path)
+        return Run(["kickstart", "validate", str(path)], str(path))
+    return make
+
+
+def kickstart_stdin(data: bytes) -> Maker:
+    return lambda case: Run(["kickstart", "validate", "-"], "-", stdin=data)
+
+
+def iso_inspect(kind: Callable[[Path], None]) -> Maker:
+    def make(case: Path) -> Run:
+        path = case / "dvd.iso"
+        kind(path)
+        return Run(["iso", "inspect", str(path)], str(path))
+    return make
+
+
+def iso_base(kind: Callable[[Path], None]) -> Maker:
+    def make(case: Path) -> Run:
+        path = case / "base.iso"
+        kind(path)
+        return Run(["iso", "build", "--base", str(path), "--out", str(case / "out/x.iso")],
+                   str(path))
+    return make
+
+
+def iso_answers(kind: Callable[[Path], None]) -> Maker:
+    def make(case: Path) -> Run:
+        path = case / "answers.toml"
+        kind(path)
+        (case / "base.iso").write_bytes(b"\0" * 40000)
+        return Run(["iso", "build", "--base", str(case / "base.iso"), "--answers", str(path),
+                    "--out", str(case / "out/x.iso")], str(path))
+    return make
+
+
+def args(*argv: str, named: str) -> Maker:
+    return lambda case: Run([a.replace("{case}", str(case)) for a in argv], named)
+
+
+JOURNAL_GOOD_SHAPE = b'{"version": 1, "key": "k", "done": [], "complete": false}'
+FACTS_WRONG_TYPES = b'{"cpu": {"logical": "eight"}, "memory": {"total_bytes": true}}'
+LONG_NAME = "n" * 300  # one component longer than NAME_MAX
+LONG_PATH = "/".join(["d" * 200] * 25)  # longer than PATH_MAX
+
+CASES: dict[str, Maker] = {
+    # answers files, through every command that reads one
+    **{f"answers-validate-{k}": answers_validate(f) for k, f in FILE_KINDS.items()},
+    "answers-validate-deep-array": answers_validate(_write(DEEP_TOML_ARRAY)),
+    "answers-validate-deep-inline-table": answers_validate(_write(DEEP_TOML_TABLE)),
+    "answers-validate-deep-dotted-header": answers_validate(_write(DEEP_TOML_DOTTED)),
+    "answers-validate-truncated": answers_validate(_write(TRUNCATED_TOML)),
+    "answers-validate-huge-value": answers_validate(_write(HUGE_VALUE_TOML)),
+    "answers-validate-huge-integer": answers_validate(_write(HUGE_INT_TOML)),
+    "answers-validate-wrong-types": answers_validate(_write(b"mode = 5\nnetwork = 'x'\n")),
+    "answers-validate-table-for-value": answers_validate(_write(b"[mode]\nx = 1\n")),
+    "answers-validate-fifo": answers_validate(_fifo),
+    "answers-validate-name-too-long": answers_validate(FILE_KINDS["missing"], LONG_NAME),
+    "answers-validate-no-permission": answers_validate(_no_permission),
+    "answers-validate-path-too-long": args("answers", "validate", f"{{case}}/{LONG_PATH}",
+                                           named="d" * 50),
+    "answers-validate-device": args("answers", "validate", "/dev/null", named="/dev/null"),
+    "answers-validate-not-a-dir-parent": args("answers", "validate",
+                                              f"{GOOD_ANSWERS}/x.toml", named="x.toml"),
+    "answers-show-nul": lambda case: _rename(answers_validate(_write(NUL))(case), "show"),
+    "answers-apply-missing": answers_apply(FILE_KINDS["missing"]),
+    "answers-apply-directory": answers_apply(_directory),
+    "answers-apply-deep": answers_apply(_write(DEEP_TOML_ARRAY)),
+    "answers-apply-huge": answers_apply(_write(HUGE)),
+    "answers-apply-loop": answers_apply(_loop),
+    "answers-apply-huge-value": answers_apply(_write(HUGE_VALUE_TOML)),
+    "answers-plan-not-utf8": answers_plan(_write(NOT_UTF8)),
+    "answers-plan-path-too-long": args("firstboot", "plan", f"{{case}}/{LONG_PATH}", "--root",
+                                       "{case}", "--platform", "debian", named="d" * 50),
+    "answers-plan-truncated": answers_plan(_write(TRUNCATED_TOML)),
+    "iso-build-answers-deep": iso_answers(_write(DEEP_TOML_TABLE)),
+    # saved answers (/etc/expand/answers.toml)
+    "saved-answers-nul": saved_answers(_write(NUL)),
+    "saved-answers-not-utf8": saved_answers(_write(NOT_UTF8)),
+    "saved-answers-deep": saved_answers(_write(DEEP_TOML_ARRAY)),
+    "saved-answers-directory": saved_answers(_directory),
+    "saved-answers-loop": saved_answers(_loop),
+    "saved-answers-truncated": saved_answers(_write(TRUNCATED_TOML)),
+    "saved-answers-huge": saved_answers(_write(HUGE)),
+    "saved-answers-missing": saved_answers(FILE_KINDS["missing"]),
+    "add-secondary-deep": add_secondary(_write(DEEP_TOML_DOTTED)),
+    "add-secondary-not-utf8": add_secondary(_write(NOT_UTF8)),
+    "add-secondary-missing": add_secondary(FILE_KINDS["missing"]),
+    # the journal and the report, through firstboot status
+    "journal-nul": status_with(paths.JOURNAL, _write(b"{\0}")),
+    "journal-not-utf8": status_with(paths.JOURNAL, _write(b'{"version": "\xff"}')),
+    "journal-deep": status_with(paths.JOURNAL, _write(DEEP_JSON)),
+    "journal-directory": status_with(paths.JOURNAL, _directory),
+    "journal-loop": status_with(paths.JOURNAL, _loop),
+    "journal-truncated": status_with(paths.JOURNAL, _write(JOURNAL_GOOD_SHAPE[:20])),
+    "journal-wrong-types": status_with(paths.JOURNAL, _write(
+        b'{"version": 1, "key": "k", "done": 5}')),
+    "journal-foreign-version": status_with(paths.JOURNAL, _write(b'{"version": 99}')),
+    "journal-huge": status_with(paths.JOURNAL, _write(HUGE)),
+    "report-nul": status_with(paths.REPORT, _write(b'{"ok": true}\0')),
+    "report-not-utf8": status_with(paths.REPORT, _write(b'{"ok": "\xfe"}')),
+    "report-deep": status_with(paths.REPORT, _write(DEEP_JSON_OBJECT)),
+    "report-directory": status_with(paths.REPORT, _directory),
+    "report-truncated": status_with(paths.REPORT, _write(b'{"ok": tr')),
+    "report-a-list": status_with(paths.REPORT, _write(b"[1, 2]")),
+    "report-warnings-not-a-list": status_with(paths.REPORT, _write(b'{"warnings": 7}')),
+    "status-root-is-a-file": args("firstboot", "status", "--root", str(GOOD_ANSWERS),
+                                  named=str(GOOD_ANSWERS)),
+    "status-root-missing": args("firstboot", "status", "--root", "{case}/nowhere",
+                                named="nowhere"),
+    "status-root-too-long": args("firstboot", "status", "--root", f"{{case}}/{LONG_NAME}",
+                                 named="nnnnnnnn"),
+    # hardware facts snapshots
+    **{f"facts-{k}": facts_check(f) for k, f in FILE_KINDS.items()},
+    "facts-deep": facts_check(_write(DEEP_JSON)),
+    "facts-truncated": facts_check(_write(b'{"cpu": {"logical": 4')),
+    "facts-wrong-types": facts_check(_write(FACTS_WRONG_TYPES)),
+    "facts-huge-integer": facts_check(_write(b'{"cpu": {"logical": ' + b"7" * 5000 + b"}}")),
+    "facts-a-list": facts_check(_write(b"[]")),
+    "facts-save-deep": facts_save(_write(DEEP_JSON_OBJECT)),
+    "facts-save-to-a-directory": args("hardware", "facts", "--root", str(REPO / "tests"),
+                                      "--save", "{case}", named="cannot write"),
+    "facts-root-is-a-file": args("hardware", "check", "--root", str(GOOD_ANSWERS),
+                                 named=str(GOOD_ANSWERS)),
+    "facts-root-missing": args("hardware", "check", "--root", "{case}/nowhere",
+                               named="nowhere"),
+    "host-facts-nul": host_facts(_write(b'{"nics": []}\0')),
+    "host-facts-deep": host_facts(_write(DEEP_JSON)),
+    "host-facts-directory": host_facts(_directory),
+    # files of a --root tree the plan reads
+    "root-main-cf-directory": target_file("/etc/postfix/main.cf", _directory),
+    "root-main-cf-not-utf8": target_file("/etc/postfix/main.cf", _write(b"relayhost = \xff\n")),
+    "root-os-release-nul": target_file("/etc/os-release", _write(b"ID=rocky\0\n")),
+    # kickstarts, from a file and from standard input
+    "kickstart-unbalanced-quote": kickstart(_write(b'part / --fstype="xfs --size=1\n')),
+    "kickstart-nul": kickstart(_write(b"text\0\n")),
+    "kickstart-not-utf8": kickstart(_write(b"text\nrootpw \xff\n")),
+    "kickstart-directory": kickstart(_directory),
+    "kickstart-missing": kickstart(FILE_KINDS["missing"]),
+    "kickstart-huge": kickstart(_write(HUGE)),
+    "kickstart-loop": kickstart(_loop),
+    "kickstart-stdin-not-utf8": kickstart_stdin(b"text\n\xff\n"),
+    "kickstart-render-to-a-directory": args("kickstart", "render", "-o", "{case}",
+                                            named="cannot write"),
+    "kickstart-render-name-too-long": args("kickstart", "render", "-o",
+                                           f"{{case}}/{LONG_PATH}", named="d" * 50),
+    "kickstart-empty-quoted-word": kickstart(_write(b"text\n''\n")),
+    "kickstart-stdin-huge": kickstart_stdin(HUGE),
+    "kickstart-stdin-unbalanced-quote": kickstart_stdin(b"network --hostname='x\n"),
+    # ISO images: cheap bad files only (no image is built)
+    "iso-inspect-directory": iso_inspect(_directory),
+    "iso-inspect-empty": iso_inspect(_write(b"")),
+    "iso-inspect-not-an-iso": iso_inspect(_write(b"\x7fELF" + b"\1" * 70000)),
+    "iso-inspect-missing": iso_inspect(FILE_KINDS["missing"]),
+    "iso-inspect-loop": iso_inspect(_loop),
+    "iso-inspect-device": args("iso", "inspect", "/dev/null", named="/dev/null"),
+    "iso-base-directory": iso_base(_directory),
+    "iso-base-empty": iso_base(_write(b"")),
+    "iso-base-not-an-iso": iso_base(_write(b"PK\3\4" + b"\0" * 70000)),
+    "iso-base-missing": iso_base(FILE_KINDS["missing"]),
+    "iso-base-loop": iso_base(_loop),
+    # arguments
+    "arg-calls-not-a-number": args("hardware", "size", "--concurrent-calls", "many",
+                                   named="--concurrent-calls"),
+    "arg-calls-negative": args("hardware", "size", "--concurrent-calls", "-5",
+                               named="-5"),
+    "arg-check-calls-float": args("hardware", "check", "--concurrent-calls", "1.5",
+                                  named="--concurrent-calls"),
+    "arg-menu-timeout-not-a-number": args("iso", "build", "--base", "{case}/b.iso", "--out",
+                                          "{case}/o.iso", "--menu-timeout", "soon",
+                                          named="--menu-timeout"),
+    "arg-firstboot-root-is-a-file": args("firstboot", "--answers", str(GOOD_ANSWERS), "--yes",
+                                         "--root", str(GOOD_ANSWERS), named="--root"),
+    "arg-plan-root-too-long": args("firstboot", "plan", str(GOOD_ANSWERS), "--root",
+                                   f"{{case}}/{LONG_PATH}", named="--root"),
+    "arg-plan-root-missing": args("firstboot", "plan", str(GOOD_ANSWERS), "--root",
+                                  "{case}/nowhere", named="nowhere"),
+    "arg-unknown-command": args("answers", "frobnicate", named="frobnicate"),
+    "arg-validate-no-file": args("answers", "validate", named="FILE"),
+    "wizard-without-terminal": lambda case: Run(
+        ["firstboot", "--root", str(seed_root(case / "root", "debian12"))], "terminal",
+        watched=case / "root"),
+}
+
+
+def _rename(run: Run, sub: str) -> Run:
+    run.argv[1] = sub
+    return run
+
+
+def tree_state(root: Path) -> str:
+    """Every entry below root: kind, mode, size, content digest or link target."""
+    digest = hashlib.sha256()
+    for folder, dirs, files in os.walk(root):
+        dirs.sort()
+        for name in sorted(dirs + files):
+            path = Path(folder, name)
+            st = path.lstat()
+            line = f"{path.relative_to(root)} {st.st_mode:o} {st.st_size}"
+            if stat.S_ISLNK(st.st_mode):
+                line += " -> " + os.readlink(path)
+            elif stat.S_ISREG(st.st_mode) and st.st_mode & 0o444:
+                line += " " + hashlib.sha256(path.read_bytes()).hexdigest()
+            digest.update(line.encode() + b"\n")
+    return digest.hexdigest()
+
+
+# One interpreter imports the CLI once and forks a child per case: each case is still its
+# own process with its own stdin/stdout/stderr and exit code, at a fraction of the cost of
+# starting Python a hundred times. An uncaught exception is printed the way the
+# interpreter prints it, so a traceback cannot hide.
+DRIVER = r"""
+import json, os, sys, time
+from appliance.cli import build_parser, main
+build_parser()  # imports every command module once, before the forks
+start = time.monotonic()
+cases = json.loads(sys.stdin.read())
+codes = []
+for case in cases:
+    pid = os.fork()
+    if pid == 0:
+        os.chdir(case["cwd"])
+        for fd, (path, flags) in enumerate([(case["stdin"], os.O_RDONLY),
+                                            (case["stdout"], os.O_WRONLY | os.O_CREAT),
+                                            (case["stderr"], os.O_WRONLY | os.O_CREAT)]):
+            os.dup2(os.open(path, flags, 0o600), fd)
+        sys.stdin = open(0, closefd=False)
+        sys.stdout = open(1, "w", closefd=False)
+        sys.stderr = open(2, "w", closefd=False)
+        try:
+            code = main(case["argv"])
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        except BaseException:
+            sys.excepthook(*sys.exc_info())
+            code = 1
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    codes.append(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+    if os.environ.get("BAD_INPUTS_TIMES"):
+        print(time.monotonic() - start, case["argv"][:3], file=sys.stderr)
+    start = time.monotonic()
+print(json.dumps(codes))
+"""
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(REPO)}
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
+    base = tmp_path_factory.mktemp("bad-inputs")
+    io_dir = tmp_path_factory.mktemp("bad-inputs-io")  # outside the watched trees
+    runs: dict[str, Run] = {}
+    specs = []
+    for name, make in CASES.items():
+        case = base / name
+        case.mkdir()
+        run = runs[name] = make(case)
+        run.case = case
+        (io_dir / f"{name}.in").write_bytes(run.stdin)
+        specs.append({"argv": run.argv, "cwd": str(case), "stdin": str(io_dir / f"{name}.in"),
+                      "stdout": str(io_dir / f"{name}.out"),
+                      "stderr": str(io_dir / f"{name}.err")})
+        run.before = tree_state(run.watched or case)
+    driver = subprocess.run([sys.executable, "-c", DRIVER], input=json.dumps(specs),
+                            capture_output=True, text=True, env=_env(), timeout=300,
+                            check=True)
+    if os.environ.get("BAD_INPUTS_TIMES"):
+        print(driver.stderr)
+    for (name, run), code in zip(runs.items(), json.loads(driver.stdout), strict=True):
+        run.after = tree_state(run.watched or base / name)
+        run.result = subprocess.CompletedProcess(
+            run.argv, code, (io_dir / f"{name}.out").read_bytes(),
+            (io_dir / f"{name}.err").read_bytes())
+    return runs
+
+
+def test_the_corpus_is_large() -> None:
+    assert len(CASES) >= 60
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_bad_input_is_one_clear_refusal(results: dict[str, Run], name: str) -> None:
+    if name.endswith("no-permission") and os.geteuid() == 0:
+        pytest.skip("root reads any file whatever its mode")
+    run = results[name]
+    assert run.result is not None
+    out = run.result.stdout.decode(errors="replace")
+    err = run.result.stderr.decode(errors="replace")
+    shown = f"exit {run.result.returncode}\nstdout: {out[:2000]}\nstderr: {err[:2000]}"
+    assert run.result.returncode >= 1, shown
+    assert "Traceback" not in out + err, shown
+    assert run.named in err, shown
+    assert len(out) + len(err) < MAX_OUTPUT, shown
+    assert run.before == run.after, "something was written\n" + shown
+
+
+@pytest.mark.parametrize("name", ["answers-validate-deep-array", "saved-answers-nul",
+                                  "journal-not-utf8", "facts-deep", "kickstart-stdin-huge",
+                                  "iso-base-loop", "arg-calls-not-a-number"])
+def test_a_fresh_interpreter_says_the_same(results: dict[str, Run], name: str,
+                                           tmp_path: Path) -> None:
+    """The forked cases are what ``python -m appliance.cli`` gives, exit code and words."""
+    run = CASES[name](tmp_path)
+    fresh = subprocess.run([sys.executable, "-m", "appliance.cli", *run.argv],
+                           input=run.stdin, capture_output=True, cwd=tmp_path, env=_env(),
+                           timeout=60, check=False)
+    forked, case = results[name].result, results[name].case
+    assert forked is not None and case is not None
+    assert fresh.returncode == forked.returncode
+    assert (fresh.stderr.replace(bytes(tmp_path), b"CASE")
+            == forked.stderr.replace(bytes(case), b"CASE"))
+
+
+@pytest.mark.parametrize("content", [b"", b"{", b"[]", b'{"nodes": 5}', b'{"nodes": [1]}',
+                                     b"\xff", b"\0", DEEP_JSON])
+def test_a_broken_lab_state_is_named(tmp_path: Path, content: bytes) -> None:
+    """The lab's own state file (it has no command-line path, so in process)."""
+    from appliance.errors import ExpandError
+    from lab import control
+
+    (tmp_path / control.STATE_NAME).write_bytes(content)
+    with pytest.raises(ExpandError, match=control.STATE_NAME):
+        control.node_names(tmp_path)
+    with pytest.raises(ExpandError, match=control.STATE_NAME):
+        control.status(tmp_path)
+
+
+def test_a_fake_tree_with_a_fifo_and_a_huge_file_does_not_hang(tmp_path: Path) -> None:
+    """hardware --root DIR reads DIR/proc and DIR/sys: a FIFO there must not block the
+    command, a huge file is skipped (noted as not read), not loaded."""
+    (tmp_path / "proc").mkdir()
+    os.mkfifo(tmp_path / "proc/cpuinfo")
+    (tmp_path / "proc/meminfo").write_bytes(b"MemTotal: 1 kB\n" + b"x" * (MIB + 1))
+    proc = subprocess.run([sys.executable, "-m", "appliance.cli", "hardware", "facts",
+                           "--root", str(tmp_path), "--json"], capture_output=True,
+                          env=_env(), timeout=30, check=False)
+    assert proc.returncode == 0, proc.stderr
+    facts = json.loads(proc.stdout)
+    assert facts["cpu"]["logical"] == 0 and facts["memory"]["total_bytes"] == 0
