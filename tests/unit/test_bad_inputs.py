@@ -509,7 +509,7 @@ def test_a_fresh_interpreter_says_the_same(results: dict[str, Run], name: str,
 def test_a_broken_lab_state_is_named(tmp_path: Path, content: bytes) -> None:
     """The lab's own state file (it has no command-line path, so in process)."""
     from appliance.errors import ExpandError
-    from lab import control
+    from lab import state as control
 
     (tmp_path / control.STATE_NAME).write_bytes(content)
     with pytest.raises(ExpandError, match=control.STATE_NAME):
