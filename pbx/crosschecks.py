@@ -95,11 +95,8 @@ def _target_problem(parsed: Parsed, target: str) -> str | None:
         return f"{target} points nowhere: no {ref!r} under [{table}]"
     if kind == "voicemail" and records[ref].get("voicemail") is False:
         return f"{target}: extension {ref} has voicemail = false"
-    if kind == "fax":
-        if not records[ref].get("email", "x"):
-            return f"{target}: department {ref!r} has no email to mail faxes to"
-        if parsed.get("fax", {}).get("enabled") is False:
-            return f"{target}: fax.enabled is false"
+    if kind == "fax" and not records[ref].get("email", "x"):
+        return f"{target}: department {ref!r} has no email to mail faxes to"
     return None
 
 
@@ -134,6 +131,16 @@ def targets(parsed: Parsed) -> Iterator[Problem]:
                 if value not in sched["values"]:
                     yield (f"ivr.{iid}.menus.{value}",
                            f"{value!r} is not a value of schedule {sched_id!r}")
+
+
+def fax(parsed: Parsed) -> Iterator[Problem]:
+    if parsed.get("fax", {}).get("enabled") is not False:
+        return
+    for mid, menu in _records(parsed, "menus").items():
+        used = [t for _, t in menu.get("options", ())] + [menu.get("timeout-target", "")]
+        if any(str(t).startswith("fax:") for t in used):
+            yield "fax.enabled", f"is false but menu {mid!r} sends callers to a fax target"
+            return
 
 
 def schedules(parsed: Parsed) -> Iterator[Problem]:
@@ -192,7 +199,8 @@ def recording(parsed: Parsed) -> Iterator[Problem]:
                 f"allow {budget_kbit_s(size, mins):.1f} kbit/s: use gsm or wav49")
 
 
-RULES: tuple[Rule, ...] = (references, numbers, targets, schedules, pins, trunks, recording)
+RULES: tuple[Rule, ...] = (references, numbers, targets, fax, schedules, pins, trunks,
+                          recording)
 
 
 def prompts_used(parsed: Parsed) -> Iterator[tuple[str, str]]:

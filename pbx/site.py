@@ -110,12 +110,16 @@ class _Parser:
         return parsed
 
 
+def checked_values(data: Mapping[str, Any], source: str) -> tuple[Parsed, list[Report]]:
+    """Each record's fields checked on their own (kind → name → values), and the problems."""
+    parser = _Parser(source)
+    return parser.site(data), parser.reports
+
+
 def parse_site(data: Mapping[str, Any], source: str, *, audio_dir: Path | None = None
                ) -> tuple[Site | None, list[Report]]:
     """``audio_dir``: the prompts folder to check against (default: the site's, if it exists)."""
-    parser = _Parser(source)
-    parsed = parser.site(data)
-    reports = parser.reports
+    parsed, reports = checked_values(data, source)
     bad = {r.key for r in reports}
     reports += cross_check(parsed, source, skip=bad, audio_dir=audio_dir)
     if reports:
