@@ -214,6 +214,17 @@ def dial_pattern(value: Any) -> tuple[str | None, str | None]:
                   "[1-5], ending in . or !; e.g. _09XXXXXXX)")
 
 
+def pattern_regex(pattern: str) -> re.Pattern[str]:
+    """What numbers an Asterisk dial pattern (already checked) matches, as a regex."""
+    if not pattern.startswith("_"):
+        return re.compile(re.escape(pattern))
+    parts = {"X": "[0-9]", "Z": "[1-9]", "N": "[2-9]", ".": ".+", "!": ".*"}
+    regex = ""
+    for piece in re.findall(r"\[[0-9-]+\]|.", pattern[1:]):
+        regex += piece if piece.startswith("[") else parts.get(piece, re.escape(piece))
+    return re.compile(regex)
+
+
 def _ranges_ok(body: str) -> bool:
     for group in re.findall(r"\[([0-9-]+)\]", body):
         for first, last in re.findall(r"(\d)-(\d)", group):

@@ -12,6 +12,7 @@ from typing import Any
 
 from appliance.readers import is_directory
 from appliance.reports import Report
+from pbx.checks import pattern_regex
 from pbx.recording import FORMATS, budget_kbit_s, fits
 from pbx.schedule import collisions, minutes
 
@@ -163,6 +164,27 @@ def schedules(parsed: Parsed) -> Iterator[Problem]:
                    f"overlaps event {other!r} (value {events[other].get('value')!r}) on {day}")
 
 
+def route_patterns(parsed: Parsed) -> Iterator[Problem]:
+    """An outbound pattern must not swallow an internal number, nor repeat another route's."""
+    internal = dict.fromkeys(_records(parsed, "extensions"), "extension")
+    for kind in ("queues", "ivr"):
+        for rid, rec in _records(parsed, kind).items():
+            if rec.get("number"):
+                internal[rec["number"]] = f"{kind}.{rid}"
+    seen: dict[str, str] = {}
+    for rid, route in _records(parsed, "routes").items():
+        for pattern in route.get("patterns", ()):
+            if pattern in seen:
+                yield f"routes.{rid}.patterns", f"{pattern} is also in routes.{seen[pattern]}"
+                continue
+            seen[pattern] = rid
+            regex = pattern_regex(pattern)
+            clash = next((n for n in internal if regex.fullmatch(n)), None)
+            if clash:
+                yield (f"routes.{rid}.patterns", f"{pattern} matches the internal number "
+                       f"{clash} ({internal[clash]}): those calls would go out")
+
+
 def pins(parsed: Parsed) -> Iterator[Problem]:
     if _records(parsed, "pins"):
         return
@@ -199,8 +221,8 @@ def recording(parsed: Parsed) -> Iterator[Problem]:
                 f"allow {budget_kbit_s(size, mins):.1f} kbit/s: use gsm or wav49")
 
 
-RULES: tuple[Rule, ...] = (references, numbers, targets, fax, schedules, pins, trunks,
-                          recording)
+RULES: tuple[Rule, ...] = (references, numbers, targets, fax, schedules, route_patterns, pins,
+                          trunks, recording)
 
 
 def prompts_used(parsed: Parsed) -> Iterator[tuple[str, str]]:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from pbx.checks import pattern_regex
 from pbx.crosschecks import prompts_used
 from pbx.site import checked_values, parse_site
 
@@ -129,6 +130,13 @@ CASES: dict[str, tuple[Change, str]] = {
     "pin route without pins": (
         _drop("pins"),
         "acme.toml: routes.international.pin: is true but no PINs are defined under [pins]"),
+    "route pattern swallows an extension": (
+        _set("routes/local/patterns", ["_[24]XXXXXXX", "_[5-7]XX"]),
+        "acme.toml: routes.local.patterns: _[5-7]XX matches the internal number 550 "
+        "(extension): those calls would go out"),
+    "route pattern given twice": (
+        _set("routes/mobile/patterns", ["_09XXXXXXX", "_00X."]),
+        "acme.toml: routes.international.patterns: _00X. is also in routes.mobile"),
     "route trunk undefined": (
         _set("routes/mobile/trunk", "antel"),
         "acme.toml: routes.mobile.trunk: trunk 'antel' is not defined"),
@@ -152,6 +160,16 @@ CASES: dict[str, tuple[Change, str]] = {
         _drop("queues/recl/exit-prompt"),
         "acme.toml: queues.recl.exit-prompt: is required when exit-options are given"),
 }
+
+
+@pytest.mark.parametrize(("pattern", "number", "matches"), [
+    ("_09XXXXXXX", "099123456", True), ("_09XXXXXXX", "09912345", False),
+    ("_[24]XXXXXXX", "29001234", True), ("_[24]XXXXXXX", "39001234", False),
+    ("_00X.", "0034911", True), ("_00X.", "003", False), ("_NXX", "199", False),
+    ("_ZX!", "12", True), ("_ZX!", "1", False), ("911", "911", True), ("_5[0-5]X", "560", False),
+])
+def test_pattern_regex(pattern: str, number: str, matches: bool) -> None:
+    assert bool(pattern_regex(pattern).fullmatch(number)) is matches
 
 
 def test_acme_is_clean() -> None:
