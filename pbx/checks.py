@@ -90,6 +90,18 @@ def optional_prompt(value: Any) -> tuple[str | None, str | None]:
     return ("", None) if value == "" else prompt(value)
 
 
+def abs_path(value: Any) -> tuple[str | None, str | None]:
+    """An absolute path on the appliance, one line."""
+    if isinstance(value, str) and value.startswith("/") and len(value) < 4096 \
+            and not any(c in value for c in "\n\r\0"):
+        return value.rstrip("/") or "/", None
+    return None, f"{shown(value)} is not an absolute path (/var/...)"
+
+
+def optional_abs_path(value: Any) -> tuple[str | None, str | None]:
+    return ("", None) if value == "" else abs_path(value)
+
+
 def moh_class(value: Any) -> tuple[str | None, str | None]:
     if isinstance(value, str) and MOH_CLASS.fullmatch(value):
         return value, None

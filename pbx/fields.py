@@ -55,8 +55,9 @@ SITE = Kind("site", (
     _f("timezone", v.timezone, REQUIRED,
        "time zone of the schedules, checked against zoneinfo (Asterisk would silently use GMT "
        "for an unknown one)"),
-    _f("audio-dir", v.text, "", "folder of the customer's prompts (NAME.wav, mono 8 kHz 16-bit); "
-       "checked when it exists"),
+    _f("audio-dir", c.optional_abs_path, "",
+       "absolute folder of the customer's prompts (NAME.wav, mono 8 kHz 16-bit); checked "
+       "when it exists"),
     _f("voicemail-from", c.optional_email, "", "sender of voicemail and fax mails "
        "(default: the appliance's SMTP account)"),
 ), "the customer", collection=False)
@@ -159,7 +160,7 @@ IVR = Kind("ivr", (
 RECORDING = Kind("recording", (
     _f("calls", c.choices(*RECORDED_CALLS), ("inbound", "queues"),
        "which calls are recorded: " + ", ".join(RECORDED_CALLS) + " (outbound: per route)"),
-    _f("directory", v.text, "/var/spool/asterisk/monitor", "where recordings are kept "
+    _f("directory", c.abs_path, "/var/spool/asterisk/monitor", "where recordings are kept "
        "(on the cluster's shared data)"),
     _f("format", v.choice(*FORMATS), "gsm", "file format: " + "; ".join(
         f"{f.name}: {f.stores}" for f in FORMATS.values())),

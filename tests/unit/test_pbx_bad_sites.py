@@ -174,6 +174,10 @@ CASES: dict[str, Case] = {
                                        ""),
     # recording, routes, PINs, trunks
     "recording-wav": key("recording.format", 'format = "gsm"', 'format = "wav"'),
+    "recording-directory": key("recording.directory", 'format = "gsm"',
+                               'format = "gsm"\ndirectory = "monitor"'),
+    "audio-dir-relative": key("site.audio-dir", 'audio-dir = "/var/lib/expand/pbx/audio"',
+                              'audio-dir = "audio"'),
     "recording-calls": key("recording.calls", 'calls = ["inbound", "queues"]',
                            'calls = ["everything"]'),
     "route-pattern": key("routes.mobile.patterns", '"_09XXXXXXX"', '"_09XXXXXXX.."'),
