@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,7 @@ class _Parser:
             if key in children:
                 values[key] = self.collection(children[key], value, full)
             elif key not in kind.by_key:
-                self.report(full, "unknown key" + self._hint(kind))
+                self.report(full, "unknown key" + self._hint(kind, key))
             elif key in given:
                 self.report(full, "given twice (kebab- and snake-case)")
             else:
@@ -82,10 +83,12 @@ class _Parser:
         return records
 
     @staticmethod
-    def _hint(kind: Kind) -> str:
-        if len(kind.fields) > 8:
-            return ""
-        return f" (known: {', '.join(f.key for f in kind.fields)})"
+    def _hint(kind: Kind, key: str) -> str:
+        known = [f.key for f in kind.fields] + [c.key for c in kind.children]
+        close = difflib.get_close_matches(key, known, n=1)
+        if close:
+            return f" (did you mean {close[0]}?)"
+        return f" (known: {', '.join(known)})" if len(known) <= 8 else ""
 
     def site(self, data: Mapping[str, Any]) -> Parsed:
         parsed: Parsed = {}

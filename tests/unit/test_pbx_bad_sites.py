@@ -106,6 +106,8 @@ CASES: dict[str, Case] = {
                            "max_wait = 60"),
     "section-not-a-table": Case(text("fax = 3\n" + without(FAX_SECTION)),
                                 f"{SITE}: fax: is not a table"),
+    "misspelt-key": Case(edit('strategy = "rrmemory"', 'stratgy = "rrmemory"'),
+                         f"{SITE}: queues.recl.stratgy: unknown key (did you mean strategy?)"),
     "record-not-a-table": key("extensions.999", "[extensions.550]", "[extensions]\n999 = 1\n\n"
                               "[extensions.550]"),
     "site-name-missing": key("site.name", 'name = "ACME S.A."\n', ""),
