@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "iso.cli",
     "ha.cli",
     "lab.cli",
+    "pbx.cli",
 )
 
 

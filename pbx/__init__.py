@@ -1,1 +1,1 @@
-"""Asterisk stack: site model, config render and IVR audio checks (issue to come)."""
+"""The Asterisk stack: the site model (one TOML file), its checks and its CLI."""
