@@ -14,7 +14,7 @@ from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
 from appliance.errors import ExpandError
-from ha.joincode import parse_join_code
+from appliance.joincode import parse_join_code
 
 Check = Callable[[Any], tuple[Any, str | None]]
 
