@@ -6,7 +6,7 @@ lock (pcs is slow-ish); about a minute."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from ipaddress import IPv4Address
 from pathlib import Path
@@ -40,9 +40,11 @@ class ArgvRunner(Runner):
         super().__init__()
         self.argvs: list[tuple[str, ...]] = []
 
-    def run(self, argv: Sequence[str], **kwargs: object) -> Result:  # type: ignore[override]
-        self.argvs.append(tuple(argv))
-        return super().run(argv, **kwargs)  # type: ignore[arg-type]
+    def _execute(self, argv: tuple[str, ...], data: bytes | None,
+                 env: Mapping[str, str] | None, cwd: Path | None, timeout: float | None,
+                 shown: str) -> Result:
+        self.argvs.append(argv)
+        return super()._execute(argv, data, env, cwd, timeout, shown)
 
 
 def changed(answers: Answers) -> Answers:
