@@ -36,8 +36,8 @@ from ha.cib import CibStep
 
 SECRET_PARAMS = frozenset({"password", "passwd"})
 FENCING_PROPERTIES = frozenset({"stonith-enabled"})
-Constraint = tuple[str, ...]  # ("colocation", rsc, with-rsc, score), ("order", first, then),
-#                               ("location", rsc, node, score)
+Constraint = tuple[str, ...]  # ("colocation", rsc, with-rsc, score), ("location", rsc, node,
+#                               score), ("order", first, then, symmetrical "true"/"false")
 Level = tuple[str, str, str]  # (target, index, devices)
 
 
@@ -152,8 +152,10 @@ def model_from_steps(steps: Sequence[CibStep]) -> CibModel:
             rest = [w for w in words[3:] if w not in ("with", "Promoted")]
             constraints.add(("colocation", rest[0], rest[1], rest[2]))
         elif words[:2] == ("constraint", "order"):
-            rest = [w for w in words[2:] if w not in ("then", "start", "promote")]
-            constraints.add(("order", rest[0], rest[1]))
+            rest = [w for w in words[2:] if w not in ("then", "start", "promote")
+                    and "=" not in w]
+            options = dict(_kv(words[2:]))
+            constraints.add(("order", rest[0], rest[1], options.get("symmetrical", "true")))
         elif words[:3] == ("stonith", "level", "add"):
             devices = [w for w in words[5:] if not w.startswith("--")]
             levels.add((words[4], words[3], ",".join(devices)))
@@ -214,7 +216,8 @@ def model_from_cib(root: ET.Element) -> CibModel:
         constraints.add(("colocation", con.get("rsc", ""), con.get("with-rsc", ""),
                          con.get("score", "")))
     for con in conf.iter("rsc_order"):
-        constraints.add(("order", con.get("first", ""), con.get("then", "")))
+        constraints.add(("order", con.get("first", ""), con.get("then", ""),
+                         con.get("symmetrical", "true")))
     levels = frozenset((lv.get("target", ""), lv.get("index", ""), lv.get("devices", ""))
                        for lv in conf.iter("fencing-level"))
     return CibModel(prims, props, defaults, frozenset(constraints), levels)
@@ -247,7 +250,8 @@ def _constraint_text(con: Constraint) -> str:
         return f"{con[1]} never on {con[2]}"
     if con[0] == "colocation":
         return f"{con[1]} with {con[2]} ({con[3]})"
-    return f"{con[1]} before {con[2]}"
+    return f"{con[1]} before {con[2]}" + (" (stop order not reversed)" if con[3] == "false"
+                                          else "")
 
 
 def _mentions(con: Constraint, ids: set[str]) -> bool:
@@ -298,8 +302,21 @@ def diff_models(live: CibModel, wanted: CibModel, *, manage_fencing: bool) -> Ci
         if not _mentions(con, unmanaged):
             changes.append(CibChange("constraint-add", " ".join(con),
                                      f"constraint added: {_constraint_text(con)}"))
+    owned = set(wanted.primitives) | {
+        rid for con in wanted.constraints if con[0] != "location" for rid in con[1:3]}
+    stonith_ids = live_stonith | {r for r, p in wanted.primitives.items() if p.stonith}
+
+    def stale(con: Constraint) -> bool:
+        """Ours (pcs made it between our resources; a move's cli- location is not) and no
+        longer wanted."""
+        if con in wanted.constraints or _mentions(con, unmanaged):
+            return False
+        if con[0] == "location":
+            return con[1] in stonith_ids
+        return con[1] in owned and con[2] in owned
+
     for con in sorted(live.constraints):
-        if _mentions(con, removed):
+        if _mentions(con, removed) or stale(con):
             changes.append(CibChange("constraint-remove", " ".join(con),
                                      f"constraint removed: {_constraint_text(con)}"))
     if manage_fencing and live.levels != wanted.levels:
@@ -344,7 +361,8 @@ def _constraint_key(node: ET.Element) -> Constraint | None:
         return ("colocation", node.get("rsc", ""), node.get("with-rsc", ""),
                 node.get("score", ""))
     if node.tag == "rsc_order":
-        return ("order", node.get("first", ""), node.get("then", ""))
+        return ("order", node.get("first", ""), node.get("then", ""),
+                node.get("symmetrical", "true"))
     return None
 
 
@@ -418,9 +436,10 @@ def merge(live_text: str, built_text: str, diff: CibDiff) -> str:
     _set_nvpairs(_section(conf, "rsc_defaults"), new.find("rsc_defaults"),
                  "meta_attributes", defaults)
     added = {c.target for c in diff.changes if c.kind == "constraint-add"}
+    dropped = {c.target for c in diff.changes if c.kind == "constraint-remove"}
     for node in list(constraints):
         key = _constraint_key(node)
-        if key is not None and _mentions(key, removed):
+        if key is not None and (" ".join(key) in dropped or _mentions(key, removed)):
             constraints.remove(node)
     for node in list(_section(new, "constraints")):
         key = _constraint_key(node)

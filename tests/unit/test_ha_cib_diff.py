@@ -234,3 +234,31 @@ def test_the_steps_read_as_data_match_what_pcs_built() -> None:
     assert {r: p.param_map for r, p in wanted.primitives.items()} == {
         r: p.param_map for r, p in built.primitives.items()}
     assert wanted.primitives["fence-expand1"].param_map["password"] == PASSWORD
+
+
+def test_a_cluster_made_before_the_asymmetric_service_order_gets_it_in_one_change() -> None:
+    """Clusters first booted with a symmetrical VIP → service order (a new VIP restarted
+    the service) get the new order on their next rerun; nothing else moves."""
+    new = live("primary")
+    old = new.replace(' symmetrical="false"', "")
+    found = diff_cib(old, steps(example("primary")), manage_fencing=True)
+    assert found.lines() == [
+        "constraint added: vip before asterisk (stop order not reversed)",
+        "constraint removed: vip before asterisk"]
+    merged = merge(old, new, found)
+    assert diff_cib(merged, steps(example("primary")), manage_fencing=True).empty
+    assert primitives(merged) == primitives(old)
+    orders = [o for o in parse_cib(merged).iter("rsc_order") if o.get("then") == "asterisk"
+              and o.get("first") == "vip"]
+    assert len(orders) == 1 and orders[0].get("symmetrical") == "false"
+    assert orders[0].get("id") == "order-vip-asterisk-mandatory"
+
+
+def test_a_move_constraint_is_never_taken_for_ours() -> None:
+    root = parse_cib(live("primary"))
+    constraints = root.find("configuration/constraints")
+    assert constraints is not None
+    ET.SubElement(constraints, "rsc_location", {"id": "cli-prefer-data-fs", "rsc": "data-fs",
+                                                "node": "expand2", "score": "INFINITY"})
+    text = ET.tostring(root, encoding="unicode")
+    assert diff_cib(text, steps(example("primary")), manage_fencing=True).empty
