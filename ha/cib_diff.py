@@ -275,9 +275,17 @@ def diff_models(live: CibModel, wanted: CibModel, *, manage_fencing: bool) -> Ci
             changes.append(CibChange("agent", rid, f"{rid}: agent {have.agent} → {want.agent} "
                                      "(recreated)"))
         else:
-            if have.param_map != want.param_map:
+            wanted_params = want.param_map
+            unsaid = sorted(SECRET_PARAMS & (set(have.param_map) - set(wanted_params)))
+            if want.stonith and unsaid:
+                # Answers without the password (saved answers never hold it): keep the
+                # device's, do not remove it.
+                wanted_params |= {name: have.param_map[name] for name in unsaid}
+                notes.append(f"{rid}: no fencing password in the answers: the device keeps "
+                             "its own")
+            if have.param_map != wanted_params:
                 changes.append(CibChange("params", rid,
-                                         _param_text(rid, have.param_map, want.param_map)))
+                                         _param_text(rid, have.param_map, wanted_params)))
             if have.monitors != want.monitors:
                 changes.append(CibChange("monitors", rid, f"{rid}: monitor operations "
                                          "changed"))
@@ -386,6 +394,15 @@ def _set_nvpairs(section: ET.Element, built_section: ET.Element | None, set_tag:
             live_set.append(copy.deepcopy(nv))
 
 
+def _keep_secrets(prim: ET.Element, secrets: list[ET.Element]) -> None:
+    """The live password stays when the built device has none (see diff_models)."""
+    attrs = prim.find("instance_attributes")
+    if attrs is None:
+        return
+    have = {nv.get("name") for nv in attrs.iter("nvpair")}
+    attrs.extend(copy.deepcopy(nv) for nv in secrets if nv.get("name") not in have)
+
+
 def merge(live_text: str, built_text: str, diff: CibDiff) -> str:
     """A copy of the live CIB with ``diff`` carried over from the built one; the version is
     the live one with ``epoch`` + 1, so a patch made from the two applies only to the CIB
@@ -403,10 +420,12 @@ def merge(live_text: str, built_text: str, diff: CibDiff) -> str:
             prim = _by_id(conf, "primitive", change.target)
             want = _by_id(new, "primitive", change.target)
             assert prim is not None and want is not None
+            secrets = [nv for nv in prim.iter("nvpair") if nv.get("name") in SECRET_PARAMS]
             for old in prim.findall("instance_attributes"):
                 prim.remove(old)
             for index, attrs in enumerate(want.findall("instance_attributes")):
                 prim.insert(index, copy.deepcopy(attrs))
+            _keep_secrets(prim, secrets)
         elif change.kind == "monitors":
             prim = _by_id(conf, "primitive", change.target)
             want = _by_id(new, "primitive", change.target)

@@ -56,7 +56,7 @@ class ClusterStep(PlannedStep):
     name = "cluster"
     title = "Setting up the cluster (corosync, pacemaker, virtual IP)"
     # Join code and fencing password are inputs: applied on every run; every action is
-    # idempotent (same files, `enable --now`, the CIB pushed only once).
+    # idempotent (same files, `enable --now`, the CIB changed only where it differs).
     secret_inputs = True
 
     def plan(self, ctx: Context) -> StepPlan:
@@ -97,8 +97,9 @@ class ClusterStep(PlannedStep):
             raise ExpandError(refusal)
         a = ctx.answers
         stored = _stored_code(ctx)
-        if stored:
-            ctx.runner.redactor.add(stored)  # defence in depth: no command ever carries it
+        for code in (stored, a.cluster.join_code):
+            if code:
+                ctx.runner.redactor.add(code)  # defence in depth: no command carries it
         planned = super().apply(ctx)
         drew = any(isinstance(act, NewJoinCode) for act in planned.actions)
         shown = _stored_code(ctx) if a.is_primary and (drew or stored) else None

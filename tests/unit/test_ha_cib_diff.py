@@ -262,3 +262,16 @@ def test_a_move_constraint_is_never_taken_for_ours() -> None:
                                                 "node": "expand2", "score": "INFINITY"})
     text = ET.tostring(root, encoding="unicode")
     assert diff_cib(text, steps(example("primary")), manage_fencing=True).empty
+
+
+def test_answers_without_the_fencing_password_keep_the_devices_own() -> None:
+    """Saved answers never hold the password: a rerun from them must not strip it."""
+    answers = example("primary")
+    no_secret = replace(answers, fencing=replace(answers.fencing, password="",
+                                                 secondary_target="198.51.100.203"))
+    found = diff(no_secret)
+    assert found.lines() == ["fence-expand2: ip 198.51.100.202 → 198.51.100.203"]
+    assert any("keeps its own" in note for note in found.notes)
+    merged = merge(live("primary"), build_xml_from(live("primary"), no_secret), found)
+    device = primitives(merged)["fence-expand2"]
+    assert f'value="{PASSWORD}"' in device and 'value="198.51.100.203"' in device
