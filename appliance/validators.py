@@ -15,8 +15,8 @@ from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
 from appliance.errors import ExpandError
+from appliance.joincode import parse_join_code
 from appliance.readers import cut, shown
-from ha.joincode import parse_join_code
 
 Check = Callable[[Any], tuple[Any, str | None]]
 

@@ -6,18 +6,17 @@ FileSink and the Runner, so the plan shown to the user is exactly what apply doe
 
 from __future__ import annotations
 
-import logging
 import shlex
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from appliance.errors import ExpandError
 from appliance.filesink import FileSink
 from appliance.runner import Runner
-from ha.cib import CibStep, update_live_cib
+from ha.bootstrap import NewJoinCode
+from ha.cib_sync import ConfigureCluster
 
-log = logging.getLogger("expand.firstboot")
+__all__ = ["Action", "ConfigureCluster", "EnableUnit", "NewJoinCode", "RemoveFile",
+           "RunCommand", "Symlink", "WriteFile"]
 
 
 @dataclass(frozen=True)
@@ -106,47 +105,7 @@ class EnableUnit:
             runner.run(self.argv)
 
 
-@dataclass(frozen=True)
-class ConfigureCluster:
-    """The cluster configuration, built offline (``pcs -f`` on a copy of the live CIB) and
-    pushed in one transaction, unless the live CIB already holds ``marker`` (a resource id):
-    a rerun, or a resume after a power cut, never re-creates the cluster."""
-
-    work_file: str  # 0600 while it exists (fencing passwords), removed afterwards
-    steps: tuple[CibStep, ...] = field(repr=False)
-    marker: str
-    wait_seconds: float = 120.0  # pacemaker's CIB daemon answers a few seconds after start
-
-    @property
-    def commands(self) -> tuple[tuple[str, ...], ...]:
-        return (("cibadmin", "--query"), *(s.argv for s in self.steps),
-                ("cibadmin", "--replace", "--xml-file", self.work_file))
-
-    def describe(self) -> str:
-        return (f"build the cluster configuration in {self.work_file} ({len(self.steps)} "
-                f"pcs -f/cibadmin commands) and push it, unless resource {self.marker} exists")
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"action": "cluster-configuration", "work_file": self.work_file,
-                "unless_resource": self.marker, "commands": [list(c) for c in self.commands]}
-
-    def execute(self, sink: FileSink, runner: Runner) -> None:
-        resources = self._live_resources(runner)
-        if f'id="{self.marker}"' in resources:
-            log.info("cluster configuration already holds %s: not pushed again", self.marker)
-            return
-        update_live_cib(runner, sink, self.work_file, self.steps)
-
-    def _live_resources(self, runner: Runner) -> str:
-        deadline = time.monotonic() + self.wait_seconds
-        while True:
-            probe = runner.run(["cibadmin", "--query", "--scope", "resources"], check=False)
-            if probe.returncode == 0:
-                return probe.stdout
-            if time.monotonic() > deadline:
-                raise ExpandError(f"pacemaker did not answer within {self.wait_seconds:.0f} s "
-                                  f"(cibadmin --query: {probe.stderr.strip()[-200:]})")
-            time.sleep(1)
-
-
-Action = WriteFile | RemoveFile | Symlink | RunCommand | EnableUnit | ConfigureCluster
+# The cluster's actions live in ha/ (ha imports nothing from firstboot); they have the
+# same describe/as_dict/execute shape.
+Action = (WriteFile | RemoveFile | Symlink | RunCommand | EnableUnit | ConfigureCluster
+          | NewJoinCode)

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-STATE_DIR = "/var/lib/expand"
+from appliance.paths import ANSWERS, CONFIG_DIR, JOIN_CODE, STATE_DIR
+
+__all__ = ["ANSWERS", "CONFIG_DIR", "JOIN_CODE", "JOURNAL", "LOG", "MEDIA_ANSWERS", "REPORT",
+           "SENTINEL", "STATE_DIR", "UNIT_NAME", "UNIT_PATH", "UNIT_WANTS_LINK"]
 # Present until a first boot has applied successfully; the unit runs only while it exists.
 SENTINEL = f"{STATE_DIR}/firstboot-pending"
 JOURNAL = f"{STATE_DIR}/firstboot-journal.json"
 REPORT = f"{STATE_DIR}/firstboot-report.json"
 LOG = "/var/log/expand/firstboot.log"
-CONFIG_DIR = "/etc/expand"
-# Answers as applied (never with secrets); --reconfigure pre-fills from it.
-ANSWERS = f"{CONFIG_DIR}/answers.toml"
 # Answers shipped on the DVD (``expandctl iso build --answers``), pre-filling the wizard.
 MEDIA_ANSWERS = f"{CONFIG_DIR}/answers.media.toml"
 UNIT_NAME = "expand-firstboot.service"

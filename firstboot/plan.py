@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from firstboot.actions import Action, ConfigureCluster, EnableUnit, RunCommand
+from firstboot.actions import Action, ConfigureCluster, EnableUnit, NewJoinCode, RunCommand
 
 
 @dataclass(frozen=True)
@@ -32,8 +32,13 @@ class Plan:
     @property
     def files(self) -> tuple[str, ...]:
         """Paths written, linked or removed, in order, each once."""
-        paths = (a.path for s in self.steps for a in s.actions
-                 if not isinstance(a, RunCommand | EnableUnit | ConfigureCluster))
+        paths: list[str] = []
+        for step in self.steps:
+            for action in step.actions:
+                if isinstance(action, NewJoinCode):
+                    paths += [action.code_path, action.authkey_path]
+                elif not isinstance(action, RunCommand | EnableUnit | ConfigureCluster):
+                    paths.append(action.path)
         return tuple(dict.fromkeys(paths))
 
     @property

@@ -138,8 +138,12 @@ def service_steps(cib: str, answers: Answers, opts: CibOptions) -> list[CibStep]
                 "PBX service"),
         CibStep(_pcs(cib, "constraint", "colocation", "add", svc.resource_id, "with", VIP_ID,
                      "INFINITY"), "service runs where the VIP is"),
+        # Not symmetrical: a VIP restarted for a new address leaves the service running
+        # (it listens on every address; measured in the appliance lab, where the
+        # symmetrical order restarted it); the data order below stops it before unmounting.
         CibStep(_pcs(cib, "constraint", "order", "start", VIP_ID, "then", "start",
-                     svc.resource_id), "VIP up before the service binds to it"),
+                     svc.resource_id, "symmetrical=false"),
+                "VIP up before the service starts"),
     ]
     if answers.storage.mode != "none":
         steps += [
@@ -147,6 +151,9 @@ def service_steps(cib: str, answers: Answers, opts: CibOptions) -> list[CibStep]
                          "INFINITY"), "VIP where the data is mounted"),
             CibStep(_pcs(cib, "constraint", "order", "start", FS_ID, "then", "start", VIP_ID),
                     "data mounted before the VIP comes up"),
+            CibStep(_pcs(cib, "constraint", "order", "start", FS_ID, "then", "start",
+                         svc.resource_id),
+                    "data mounted before the service starts, unmounted after it stops"),
         ]
     return steps
 

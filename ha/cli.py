@@ -10,8 +10,8 @@ from appliance.answers import load_answers
 from appliance.console import HelpFormatter, print_json
 from appliance.errors import ExpandError
 from appliance.filesink import FileSink
+from appliance.paths import ANSWERS
 from appliance.runner import Runner
-from firstboot.paths import ANSWERS
 from ha import checks, grow, operations
 from ha.status import ClusterStatus, read_status
 
@@ -157,7 +157,7 @@ def cmd_add_secondary(args: argparse.Namespace) -> int:
 
 
 def cmd_join_code(args: argparse.Namespace) -> int:
-    from firstboot.steps.cluster import JOIN_CODE
+    from appliance.paths import JOIN_CODE
 
     try:
         code = FileSink(Path("/")).read_text(JOIN_CODE)

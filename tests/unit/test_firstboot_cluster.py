@@ -24,8 +24,9 @@ from tests.unit.firstboot_support import (
 )
 
 HOST = FIXTURES / "host-two-nics.json"
-VIP_RESOURCE = Result(("cibadmin",), 0, '<resources><primitive id="vip" class="ocf"/>'
-                      "</resources>", "")
+# The live CIB of a standalone primary, as the real pcs built it from standalone.toml.
+LIVE_CIB = Result(("cibadmin",), 0,
+                  (Path(__file__).parent / "ha_data" / "cib-standalone.xml").read_text(), "")
 
 
 def answers(name: str) -> Answers:
@@ -116,7 +117,7 @@ def test_live_primary_starts_daemons_then_pushes_the_cib_once(tmp_path: Path) ->
     calls = runner.calls
     start = calls.index(("systemctl", "enable", "--now", "pacemaker.service"))
     push = next(i for i, c in enumerate(calls) if c[:2] == ("cibadmin", "--replace"))
-    assert start < calls.index(("cibadmin", "--query", "--scope", "resources")) < push
+    assert start < calls.index(("cibadmin", "--query")) < push
     assert any(c[:5] == ("pcs", "-f", "/var/lib/expand/cib-build.xml", "resource", "create")
                and "ocf:heartbeat:IPaddr2" in c for c in calls)
     # fencing.mode = none in the answers is the explicit choice: said in the report.
@@ -126,11 +127,11 @@ def test_live_primary_starts_daemons_then_pushes_the_cib_once(tmp_path: Path) ->
     code = host_file(root, JOIN_CODE_FILE).read_text().strip()
     assert code in "\n".join(report_lines(report))
 
-    # Resumed or rerun: the live CIB already has the VIP, so nothing is re-created.
-    rerun = RecordingRunner(answers={("cibadmin", "--query", "--scope", "resources"):
-                                     VIP_RESOURCE})
+    # Resumed or rerun: the live CIB already matches the answers, so nothing is written.
+    rerun = RecordingRunner(answers={("cibadmin", "--query"): LIVE_CIB})
     assert live_apply(root, answers("standalone"), rerun).ok
-    assert not [c for c in rerun.calls if c[0] == "pcs" or c[:2] == ("cibadmin", "--replace")]
+    assert not [c for c in rerun.calls if c[0] in ("pcs", "crm_diff")
+                or c[:2] in (("cibadmin", "--replace"), ("cibadmin", "--patch"))]
 
 
 def test_without_cluster_software_files_only_and_a_warning(tmp_path: Path) -> None:
@@ -190,8 +191,7 @@ def test_debian_sample_cluster_is_stopped_and_its_cib_dropped_once(tmp_path: Pat
     assert runner.calls.index(stop) < runner.calls.index(wipe) < runner.calls.index(
         ("systemctl", "enable", "--now", "corosync.service"))
     # Our files in place: a rerun neither stops the cluster nor touches its CIB.
-    rerun = RecordingRunner(answers={("cibadmin", "--query", "--scope", "resources"):
-                                     VIP_RESOURCE})
+    rerun = RecordingRunner(answers={("cibadmin", "--query"): LIVE_CIB})
     assert live_apply(root, answers("standalone"), rerun).ok
     assert stop not in rerun.calls and wipe not in rerun.calls
 

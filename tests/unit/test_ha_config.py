@@ -13,6 +13,7 @@ from appliance.errors import ExpandError
 from appliance.filesink import FileSink
 from appliance.runner import RecordingRunner
 from ha import cib, corosync, drbd, fencing
+from ha.joincode import new_join_code
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "answers"
 
@@ -222,8 +223,12 @@ def test_bootstrap_primary_makes_a_code_and_the_secondary_derives_the_same_key()
     from ha import bootstrap
     primary = load_answers(EXAMPLES / "primary.toml")
     secondary = load_answers(EXAMPLES / "secondary.toml")
-    first = bootstrap.plan_bootstrap(primary, with_secondary=False)
-    assert first.join_code and first.cib_steps
+    drawn = bootstrap.plan_bootstrap(primary, with_secondary=False)
+    assert drawn.draw_join_code and drawn.join_code is None  # drawn when applied, not here
+    assert corosync.AUTHKEY_PATH not in {f.path for f in drawn.files}
+    code = new_join_code()
+    first = bootstrap.plan_bootstrap(primary, with_secondary=False, join_code=code)
+    assert first.join_code == code and first.cib_steps and not first.draw_join_code
     files = {f.path: f for f in first.files}
     assert files[corosync.AUTHKEY_PATH].mode == 0o400 and files[corosync.AUTHKEY_PATH].secret
     assert b"two_node" not in files[corosync.CONF_PATH].content  # standalone first
