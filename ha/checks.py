@@ -15,6 +15,7 @@ from appliance.errors import ExpandError
 from appliance.runner import Runner
 from ha.cib import DRBD_RESOURCE
 from ha.fencing import HEURISTICS_AGENT
+from ha.status import read_status
 
 
 @dataclass(frozen=True)
@@ -60,15 +61,28 @@ def check_links(cfgtool_out: str) -> list[Check]:
     return checks
 
 
+def members(quorumtool_out: str) -> tuple[str, ...]:
+    """The corosync members listed by ``corosync-quorumtool -s`` (names, "(local)" cut)."""
+    block = quorumtool_out.partition("Membership information")[2]
+    return tuple(m.group(1) for m in re.finditer(r"^\s*\d+\s+\d+\s+(\S+)", block, re.M))
+
+
 def check_quorum(quorumtool_out: str) -> list[Check]:
     quorate = re.search(r"^Quorate:\s*(\w+)", quorumtool_out, re.M)
     flags = re.search(r"^Flags:\s*(.*)$", quorumtool_out, re.M)
     flag_set = set(flags.group(1).split()) if flags else set()
+    shown = f"flags: {' '.join(sorted(flag_set)) or 'none'}"
+    two_node = Check("two_node", "2Node" in flag_set and "WaitForAll" in flag_set, shown)
+    if "2Node" in flag_set and "WaitForAll" not in flag_set:
+        # A grown primary before the secondary's first join (ha/grow.py): fine while alone.
+        alone = len(members(quorumtool_out)) < 2
+        two_node = Check("two_node", alone, shown + (
+            "; wait_for_all off until the secondary joins once" if alone else
+            "; both nodes joined but wait_for_all is off: run 'expandctl ha seal'"))
     return [
         Check("quorum", bool(quorate and quorate.group(1) == "Yes"),
               f"quorate: {quorate.group(1) if quorate else 'unknown'}"),
-        Check("two_node", "2Node" in flag_set and "WaitForAll" in flag_set,
-              f"flags: {' '.join(sorted(flag_set)) or 'none'}"),
+        two_node,
     ]
 
 
@@ -147,6 +161,9 @@ def check_drbd(status_out: str) -> list[Check]:
 
 
 def run_checks(runner: Runner) -> list[Check]:
+    """Raises ClusterUnavailable (one clear line) when pacemaker does not answer here or
+    this node is no member: a list of failed checks would hide the one cause."""
+    read_status(runner)
     checks: list[Check] = []
     links = runner.run(["corosync-cfgtool", "-s"], check=False)
     checks += (check_links(links.stdout) if links.returncode == 0

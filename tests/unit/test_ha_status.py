@@ -8,13 +8,28 @@ from pathlib import Path
 import pytest
 
 from appliance.errors import ExpandError
+from appliance.runner import RecordingRunner, Result
 from ha.checks import check_cib, check_links, check_quorum, gateway_check_targets, parse_links
-from ha.status import parse_crm_mon
+from ha.status import (
+    EXIT_NO_PACEMAKER,
+    EXIT_NOT_MEMBER,
+    ClusterUnavailable,
+    NotAMember,
+    parse_crm_mon,
+    read_status,
+)
 
 DATA = Path(__file__).parent / "ha_data"
 CRM_MON = (DATA / "crm_mon_two_nodes.xml").read_text()
 CFGTOOL = (DATA / "cfgtool_connected.txt").read_text()
 QUORUM = (DATA / "quorumtool_two_node.txt").read_text()
+# Captured on this host, where pacemaker is installed but not running (crm_mon exit 102).
+NOT_RUNNING = (DATA / "crm_mon_not_running.xml").read_text()
+
+
+def runner(crm_mon: str, local: str = "expand1", stderr: str = "") -> RecordingRunner:
+    return RecordingRunner(answers={("crm_mon",): Result((), 102, crm_mon, stderr),
+                                    ("crm_node", "-n"): Result((), 0, local + "\n", "")})
 
 
 def test_two_node_status_from_real_crm_mon() -> None:
@@ -125,3 +140,60 @@ def test_drbd_check_both_formats() -> None:
     assert not check_drbd(DRBD9_OK.replace("peer-disk:UpToDate", "peer-disk:Outdated"))[0].ok
     assert not check_drbd(PROC_DRBD_84.replace("cs:Connected", "cs:WFConnection"))[0].ok
     assert not check_drbd("expand role:Secondary\n  disk:Inconsistent\n")[0].ok
+
+
+def test_pacemaker_down_is_one_clear_error_not_an_empty_cluster() -> None:
+    with pytest.raises(ClusterUnavailable) as caught:
+        parse_crm_mon(NOT_RUNNING)
+    message = str(caught.value)
+    assert message == ("pacemaker is not running on this node (crm_mon: Not connected: "
+                       "Connection to cluster failed: Connection refused); start it with "
+                       "'systemctl start pacemaker' or check 'expandctl firstboot status'")
+    assert "\n" not in message and caught.value.exit_code == EXIT_NO_PACEMAKER == 3
+    with pytest.raises(ClusterUnavailable, match=r"not running.*no output"):
+        read_status(runner(""))
+    with pytest.raises(ClusterUnavailable, match="crm_mon: could not connect"):
+        read_status(runner("", stderr="could not connect\nsecond line"))
+
+
+def test_a_node_outside_the_cluster_says_so() -> None:
+    assert read_status(runner(CRM_MON, "expand2")).vip_holder == "expand2"
+    with pytest.raises(NotAMember, match=r"this node \(expand3\) is not a member of the "
+                                         r"cluster \(its nodes: expand1, expand2\)") as caught:
+        read_status(runner(CRM_MON, "expand3"))
+    assert caught.value.exit_code == EXIT_NOT_MEMBER == 4
+    pending = CRM_MON.replace('name="expand1" id="1" online="true"',
+                              'name="expand1" id="1" online="false"')
+    with pytest.raises(NotAMember, match=r"expand1\) is not a member of the cluster yet"):
+        read_status(runner(pending, "expand1"))
+    assert read_status(runner(pending, "expand1"), member=False).online() == ("expand2",)
+
+
+def test_standby_node_still_speaks_for_the_cluster() -> None:
+    text = CRM_MON.replace('name="expand1" id="1" online="true" standby="false"',
+                           'name="expand1" id="1" online="true" standby="true"')
+    assert read_status(runner(text, "expand1")).nodes[0].state == "standby"
+
+
+def test_unsealed_primary_passes_alone_and_fails_once_both_joined() -> None:
+    unsealed = QUORUM.replace("2Node Quorate WaitForAll", "2Node Quorate")
+    both = {c.name: c for c in check_quorum(unsealed)}["two_node"]
+    assert not both.ok and "ha seal" in both.detail
+    alone = unsealed.split("    Nodeid")[0] + "    Nodeid      Votes Name\n" \
+                                               "         1          1 expand1 (local)\n"
+    single = {c.name: c for c in check_quorum(alone)}["two_node"]
+    assert single.ok and "until the secondary joins once" in single.detail
+
+
+@pytest.mark.parametrize("command", ["status", "check", "switchover", "standby",
+                                     "unstandby", "add-secondary", "seal", "join-code"])
+def test_every_ha_command_documents_its_exit_codes(command: str,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    from appliance.cli import build_parser
+
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["ha", command, "--help"])
+    text = capsys.readouterr().out
+    assert "exit codes:\n  0  " in text and "  2  bad arguments" in text
+    if command != "join-code":
+        assert "  3  pacemaker is not running on this node" in text or command == "seal"
