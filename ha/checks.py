@@ -13,6 +13,7 @@ from typing import Any
 
 from appliance.errors import ExpandError
 from appliance.runner import Runner
+from ha import corosync
 from ha.cib import DRBD_RESOURCE
 from ha.fencing import HEURISTICS_AGENT
 from ha.status import read_status
@@ -67,18 +68,23 @@ def members(quorumtool_out: str) -> tuple[str, ...]:
     return tuple(m.group(1) for m in re.finditer(r"^\s*\d+\s+\d+\s+(\S+)", block, re.M))
 
 
-def check_quorum(quorumtool_out: str) -> list[Check]:
+def check_quorum(quorumtool_out: str, conf_text: str = "") -> list[Check]:
+    """``conf_text``: this node's corosync.conf; corosync reads wait_for_all only when it
+    starts, so a grown primary's running flag can differ from its file (ha/grow.py)."""
     quorate = re.search(r"^Quorate:\s*(\w+)", quorumtool_out, re.M)
     flags = re.search(r"^Flags:\s*(.*)$", quorumtool_out, re.M)
     flag_set = set(flags.group(1).split()) if flags else set()
     shown = f"flags: {' '.join(sorted(flag_set)) or 'none'}"
     two_node = Check("two_node", "2Node" in flag_set and "WaitForAll" in flag_set, shown)
-    if "2Node" in flag_set and "WaitForAll" not in flag_set:
-        # A grown primary before the secondary's first join (ha/grow.py): fine while alone.
-        alone = len(members(quorumtool_out)) < 2
+    alone = len(members(quorumtool_out)) < 2
+    if "2Node" in flag_set and corosync.is_unsealed(conf_text):
+        # A grown primary before the secondary's first join: right while alone.
         two_node = Check("two_node", alone, shown + (
             "; wait_for_all off until the secondary joins once" if alone else
-            "; both nodes joined but wait_for_all is off: run 'expandctl ha seal'"))
+            "; both nodes joined but wait_for_all is still off: run 'expandctl ha seal'"))
+    elif "2Node" in flag_set and "WaitForAll" not in flag_set and "two_node: 1" in conf_text:
+        two_node = Check("two_node", True, shown + "; corosync.conf has wait_for_all: "
+                                                   "from corosync's next start")
     return [
         Check("quorum", bool(quorate and quorate.group(1) == "Yes"),
               f"quorate: {quorate.group(1) if quorate else 'unknown'}"),
@@ -169,7 +175,8 @@ def run_checks(runner: Runner) -> list[Check]:
     checks += (check_links(links.stdout) if links.returncode == 0
                else [Check("links", False, "corosync is not running on this node")])
     quorum = runner.run(["corosync-quorumtool", "-s"], check=False)
-    checks += (check_quorum(quorum.stdout) if quorum.stdout.strip()
+    conf = runner.run(["cat", corosync.CONF_PATH], check=False).stdout
+    checks += (check_quorum(quorum.stdout, conf) if quorum.stdout.strip()
                else [Check("quorum", False, "corosync-quorumtool gave no answer")])
     cib = runner.run(["cibadmin", "--query"], check=False)
     checks += (check_cib(cib.stdout) if cib.returncode == 0

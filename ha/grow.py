@@ -33,6 +33,14 @@ SEAL_UNIT = "expand-ha-seal.service"
 SEAL_UNIT_PATH = f"/etc/systemd/system/{SEAL_UNIT}"
 SYSTEMD_RUNNING = "/run/systemd/system"  # sd_booted(3): PID 1 is systemd
 SEAL_LOG = "/var/log/expand/ha-seal.log"
+# Pacemaker fences every node of the corosync nodelist it has not seen since it started
+# ("startup fencing") before it starts resources. A primary rebooting before the
+# secondary was ever installed would wait on fencing a machine that is not there (an
+# unreachable BMC: the phones stay down). Until the seal this is off, which is safe: the
+# secondary cannot run anything before it has joined once (its own file has wait_for_all,
+# so alone it never has quorum). The seal puts pacemaker's default (on) back.
+STARTUP_FENCING = ("crm_attribute", "--type", "crm_config", "--name", "startup-fencing")
+CRM_EX_NOSUCH = 105  # crm_attribute --delete of an attribute that is not there
 
 NO_FENCING_REFUSED = (
     "fencing is off on this cluster, and a two-node cluster without fencing can end with "
@@ -62,6 +70,10 @@ def add_secondary(runner: Runner, sink: FileSink, answers: Answers, *,
     # A rerun after the seal keeps wait_for_all: 1; anything else starts unsealed.
     sealed = "two_node: 1" in current and not corosync.is_unsealed(current)
     settings = replace(corosync.settings_from_answers(answers), wait_for_all=sealed)
+    if not sealed:
+        # Before corosync lists the secondary: a primary rebooting alone must not wait to
+        # fence a node that was never there (see STARTUP_FENCING).
+        runner.run([*STARTUP_FENCING, "--update", "false"])
     changed = corosync.write_corosync_conf(sink, settings)
     if changed:
         runner.run(["corosync-cfgtool", "-R"])
@@ -84,13 +96,22 @@ class Seal(Enum):
 
 
 def seal(runner: Runner, sink: FileSink) -> Seal:
-    """Switch a grown primary to ``wait_for_all: 1`` once both nodes are corosync members
-    together; reload corosync (the flag changes, quorum does not)."""
+    """Switch a grown primary to wait_for_all once both nodes are corosync members
+    together, and startup fencing back on.
+
+    corosync reads wait_for_all only when it starts (corosync-cfgtool -R leaves the running
+    flag as it is; measured with corosync 3.1.7): the reload is for the record, the file is
+    what counts, at the next start of corosync."""
     conf = sink.read_text(corosync.CONF_PATH) or ""
     if not corosync.is_unsealed(conf):
         return Seal.ALREADY
     quorum = runner.run(["corosync-quorumtool", "-s"], check=False, timeout=30)
     if len(checks.members(quorum.stdout)) < 2:
+        return Seal.WAITING
+    # Startup fencing back on first: until pacemaker answers, ask again (the file stays
+    # unsealed, so the next try does both).
+    back = runner.run([*STARTUP_FENCING, "--delete"], check=False, timeout=30)
+    if back.returncode not in (0, CRM_EX_NOSUCH):
         return Seal.WAITING
     sink.write(corosync.CONF_PATH, corosync.sealed_conf(conf), mode=0o644)
     runner.run(["corosync-cfgtool", "-R"])

@@ -90,11 +90,13 @@ def test_fencing_password_is_asked_for_by_name(tmp_path: Path, primary: Answers)
 def test_already_fenced_cluster_only_grows(tmp_path: Path, primary: Answers) -> None:
     runner = runner_with(FENCED_CIB)
     assert grow.add_secondary(runner, FileSink(tmp_path), primary)
-    assert changes(runner) == [("cibadmin", "--query"), ("corosync-cfgtool", "-R")]
+    assert changes(runner) == [("cibadmin", "--query"),
+                               (*grow.STARTUP_FENCING, "--update", "false"),
+                               ("corosync-cfgtool", "-R")]
     text = (tmp_path / CONF.lstrip("/")).read_text()
     assert "two_node: 1" in text and "wait_for_all: 0" in text
     assert not grow.add_secondary(runner, FileSink(tmp_path), primary)  # rerun: no reload
-    assert runner.calls[-1] == ("cibadmin", "--query")
+    assert runner.calls[-1] == (*grow.STARTUP_FENCING, "--update", "false")
 
 
 def test_refused_on_the_secondary_and_without_pacemaker(tmp_path: Path,
@@ -138,7 +140,7 @@ def test_seal_waits_for_the_secondary_then_turns_wait_for_all_on(
     assert corosync.is_unsealed(sink.read_text(CONF) or "")
     both = RecordingRunner(answers={("corosync-quorumtool",): Result((), 0, QUORUM, "")})
     assert grow.seal(both, sink) is grow.Seal.SEALED
-    assert both.calls[-1] == ("corosync-cfgtool", "-R")
+    assert both.calls[1:] == [(*grow.STARTUP_FENCING, "--delete"), ("corosync-cfgtool", "-R")]
     text = sink.read_text(CONF) or ""
     # Sealed, the primary's file is the one the secondary's first boot writes.
     assert text == corosync.render_corosync_conf(corosync.settings_from_answers(primary))
@@ -147,6 +149,22 @@ def test_seal_waits_for_the_secondary_then_turns_wait_for_all_on(
     # A rerun of add-secondary keeps the seal.
     assert not grow.add_secondary(runner_with(FENCED_CIB), sink, primary)
     assert "wait_for_all" not in (sink.read_text(CONF) or "")
+
+
+def test_seal_waits_for_pacemaker_to_put_startup_fencing_back(tmp_path: Path,
+                                                                primary: Answers) -> None:
+    sink = FileSink(tmp_path)
+    assert grow.add_secondary(runner_with(FENCED_CIB), sink, primary)
+    not_yet = RecordingRunner(answers={
+        ("corosync-quorumtool",): Result((), 0, QUORUM, ""),
+        ("crm_attribute",): Result((), 102, "", "Could not connect to the CIB")})
+    assert grow.seal(not_yet, sink) is grow.Seal.WAITING
+    assert corosync.is_unsealed(sink.read_text(CONF) or "")
+    assert ("corosync-cfgtool", "-R") not in not_yet.calls
+    gone = RecordingRunner(answers={
+        ("corosync-quorumtool",): Result((), 0, QUORUM, ""),
+        ("crm_attribute",): Result((), grow.CRM_EX_NOSUCH, "", "")})
+    assert grow.seal(gone, sink) is grow.Seal.SEALED
 
 
 def test_seal_leaves_one_node_and_first_built_clusters_alone(tmp_path: Path,

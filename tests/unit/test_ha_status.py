@@ -175,14 +175,28 @@ def test_standby_node_still_speaks_for_the_cluster() -> None:
     assert read_status(runner(text, "expand1")).nodes[0].state == "standby"
 
 
+UNSEALED_CONF = "quorum {\n    two_node: 1\n    wait_for_all: 0\n}\n"
+SEALED_CONF = "quorum {\n    two_node: 1\n}\n"
+
+
+def two_node_check(quorum: str, conf: str) -> tuple[bool, str]:
+    check = {c.name: c for c in check_quorum(quorum, conf)}["two_node"]
+    return check.ok, check.detail
+
+
 def test_unsealed_primary_passes_alone_and_fails_once_both_joined() -> None:
-    unsealed = QUORUM.replace("2Node Quorate WaitForAll", "2Node Quorate")
-    both = {c.name: c for c in check_quorum(unsealed)}["two_node"]
-    assert not both.ok and "ha seal" in both.detail
-    alone = unsealed.split("    Nodeid")[0] + "    Nodeid      Votes Name\n" \
-                                               "         1          1 expand1 (local)\n"
-    single = {c.name: c for c in check_quorum(alone)}["two_node"]
-    assert single.ok and "until the secondary joins once" in single.detail
+    running = QUORUM.replace("2Node Quorate WaitForAll", "2Node Quorate")
+    ok, detail = two_node_check(running, UNSEALED_CONF)
+    assert not ok and "run 'expandctl ha seal'" in detail
+    alone = running.split("    Nodeid")[0] + "    Nodeid      Votes Name\n" \
+                                             "         1          1 expand1 (local)\n"
+    ok, detail = two_node_check(alone, UNSEALED_CONF)
+    assert ok and "until the secondary joins once" in detail
+    # Sealed: corosync keeps its running flag until it restarts; the file counts.
+    ok, detail = two_node_check(running, SEALED_CONF)
+    assert ok and "next start" in detail
+    assert not two_node_check(running, "")[0]  # no file that explains it: a real fault
+    assert two_node_check(QUORUM, SEALED_CONF) == (True, "flags: 2Node Quorate WaitForAll")
 
 
 @pytest.mark.parametrize("command", ["status", "check", "switchover", "standby",
