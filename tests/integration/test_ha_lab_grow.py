@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -45,6 +46,10 @@ def quorum_flags(node: str) -> tuple[str, set[str]]:
     out = on_node(node, "corosync-quorumtool", "-s")
     lines = dict(line.split(":", 1) for line in out.splitlines() if ":" in line)
     return lines.get("Quorate", "").strip(), set(lines.get("Flags", "").split())
+
+
+def quorum_flags_of(node: str) -> set[str]:
+    return quorum_flags(node)[1]
 
 
 def online(node: str) -> set[str]:
@@ -111,7 +116,7 @@ def test_sealed_nodes_wait_for_all_after_both_went_down() -> None:
     expandctl("lab", "kill", NODES[1])  # the primary is still off from the test before
     for alone in NODES:
         expandctl("lab", "revive", alone)
-        wait_for(f"corosync on {alone}", lambda n=alone: quorum_flags(n)[1], 20, poll=0.2)
+        wait_for(f"corosync on {alone}", partial(quorum_flags_of, alone), 20, poll=0.2)
         time.sleep(8)  # long enough for a quorate node to start the VIP (~2 s measured)
         quorate, flags = quorum_flags(alone)
         assert quorate == "No" and {"2Node", "WaitForAll"} <= flags, (alone, flags)
