@@ -13,7 +13,7 @@ from appliance.answers_toml import dump_answers
 from appliance.errors import ExpandError
 from appliance.filesink import FileSink
 from appliance.reports import ValidationFailed
-from appliance.runner import RecordingRunner, Result
+from appliance.runner import RecordingRunner, Result, Runner
 from ha import checks, corosync, grow
 from ha.status import ClusterUnavailable
 
@@ -183,3 +183,30 @@ def test_seal_unit_runs_the_seal_after_corosync() -> None:
     assert "After=corosync.service" in unit and "WantedBy=multi-user.target" in unit
     assert "ExecStart=/usr/bin/expandctl --log-file /var/log/expand/ha-seal.log ha seal --wait" \
         in unit
+
+
+def test_add_secondary_registers_the_fencing_password_with_the_shared_redactor(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """The password read from --answers never reaches a log line or an error, through the
+    Runner the ha commands share (console.REDACTOR, the one setup_logging installs)."""
+    from appliance import console
+    from appliance.cli import main
+
+    password = load_answers(EXAMPLES / "primary.toml").fencing.password
+    monkeypatch.setattr(console.REDACTOR, "_secrets", set())  # this test's own, emptied
+    assert password and console.REDACTOR(password) == password  # not known before
+    seen: list[Runner] = []
+
+    def add_secondary(runner: Runner, sink: FileSink, answers: Answers,
+                      **_: object) -> bool:
+        seen.append(runner)
+        runner.run(["sh", "-c", 'echo "$0" >&2; exit 3', answers.fencing.password])
+        return False
+
+    monkeypatch.setattr(grow, "add_secondary", add_secondary)
+    code = main(["-v", "ha", "add-secondary", "--answers", str(EXAMPLES / "primary.toml")])
+    err = capsys.readouterr().err
+    assert code == 1 and "command failed (exit 3)" in err
+    assert seen[0].redactor is console.REDACTOR
+    # -v: the logged command line, the error's command and its stderr are all masked.
+    assert password not in err and err.count("********") == 3, err
