@@ -134,12 +134,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     se = cmds.add_parser(
         "seal", help="wait_for_all on, once the secondary has joined (after add-secondary)",
-        description="add-secondary leaves wait_for_all off on the primary so that it keeps "
-                    "serving across a reboot before the secondary was ever installed. Once "
-                    "both nodes are corosync members, this sets wait_for_all: 1 in "
-                    "corosync.conf and reloads corosync (quorum and the VIP do not change). "
-                    "add-secondary arranges for it to run by itself (expand-ha-seal.service); "
-                    "run by hand, it does the same.",
+        description="add-secondary leaves wait_for_all and pacemaker's startup fencing off "
+                    "on the primary, so that it keeps serving across a reboot before the "
+                    "secondary was ever installed. Once both nodes are corosync members, "
+                    "this turns startup fencing back on and drops 'wait_for_all: 0' from "
+                    "corosync.conf (two_node's wait_for_all applies from corosync's next "
+                    "start; quorum and the VIP do not change). add-secondary makes it run "
+                    "by itself (expand-ha-seal.service, also after each boot); run by hand, "
+                    "it does the same.",
         epilog="example:\n  expandctl ha seal --wait --timeout 600\n\n"
                + exit_codes("0  sealed now, or nothing to do", "1  another error",
                             "5  the secondary has not joined yet (without --wait), or "
@@ -272,7 +274,8 @@ def cmd_seal(args: argparse.Namespace) -> int:
         print("expandctl: error: the secondary has not joined yet (corosync lists one "
               "member): wait_for_all stays off", file=sys.stderr)
         return 5
-    print("wait_for_all: 1 (corosync reloaded)" if state is grow.Seal.SEALED
+    print("sealed: startup fencing on, wait_for_all from corosync's next start"
+          if state is grow.Seal.SEALED
           else "nothing to seal: corosync.conf is no unsealed two-node file")
     return 0
 
