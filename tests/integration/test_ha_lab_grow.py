@@ -24,6 +24,7 @@ from tests.integration.ha_support import (
     expandctl,
     ha_json,
     lab_up,
+    online_nodes,
     vip_holders,
     wait_for,
 )
@@ -52,10 +53,6 @@ def quorum_flags_of(node: str) -> set[str]:
     return quorum_flags(node)[1]
 
 
-def online(node: str) -> set[str]:
-    return {n["name"] for n in ha_json(node, "status")["nodes"] if n["state"] == "online"}
-
-
 def test_standalone_primary_owns_the_vip() -> None:
     status = ha_json(NODES[0], "status")
     assert [n["name"] for n in status["nodes"]] == [NODES[0]]
@@ -79,13 +76,13 @@ def test_grown_primary_serves_across_a_reboot_before_the_secondary_joined() -> N
     assert quorate == "Yes" and "2Node" in flags and "WaitForAll" not in flags
     status = ha_json(NODES[0], "status")
     assert status["last_fence"] is None  # nothing fenced the absent secondary
-    assert NODES[1] not in online(NODES[0])
+    assert NODES[1] not in online_nodes(NODES[0])
 
 
 def test_secondary_joins_later_without_moving_the_vip_and_seals_wait_for_all() -> None:
     with VipWatcher() as watcher:
         expandctl("lab", "revive", NODES[1])
-        wait_for("the secondary online", lambda: online(NODES[0]) == set(NODES), 40,
+        wait_for("the secondary online", lambda: online_nodes(NODES[0]) == set(NODES), 40,
                  poll=0.5)
         # The seal (started at the primary's boot, as expand-ha-seal.service would be).
         wait_for("the primary sealed", lambda: "wait_for_all" not in on_node(
