@@ -29,6 +29,7 @@ from ha.bootstrap import CIB_WORK_FILE
 from ha.fencing import devices_from_answers, heuristics_from_answers
 from ha.status import read_status
 
+JOIN_SETTLE = 60.0
 SEAL_UNIT = "expand-ha-seal.service"
 SEAL_UNIT_PATH = f"/etc/systemd/system/{SEAL_UNIT}"
 SYSTEMD_RUNNING = "/run/systemd/system"  # sd_booted(3): PID 1 is systemd
@@ -60,7 +61,9 @@ def add_secondary(runner: Runner, sink: FileSink, answers: Answers, *,
     can join."""
     if not answers.is_primary:
         raise ExpandError("add-secondary runs on the primary (answers mode is secondary)")
-    read_status(runner)  # pacemaker runs here and this node is a member, or a clear error
+    # Pacemaker runs here and this node is a member, or a clear error; a primary that has
+    # just booted gets a minute to join its own cluster.
+    read_status(runner, settle=JOIN_SETTLE)
     if not checks.fencing_configured(runner.run(["cibadmin", "--query"]).stdout):
         if answers.fencing.mode != "none":
             add_fencing(runner, sink, answers)

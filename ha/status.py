@@ -8,6 +8,7 @@ from typing import Any
 
 from appliance.errors import ExpandError
 from appliance.runner import Runner
+from appliance.wait import poll
 from ha.cib import DRBD_CLONE_ID, FS_ID, VIP_ID
 
 CRM_MON = ("crm_mon", "--one-shot", "--output-as=xml", "--inactive", "--fence-history=1")
@@ -170,11 +171,16 @@ def check_member(status: ClusterStatus, local: str) -> None:
     pacemaker runs but has not joined, or that the cluster does not list, cannot speak for
     the cluster (its view has no peers, no DC, no resources)."""
     names = [n.name for n in status.nodes]
+    state = next((n.state for n in status.nodes if n.name == local), None)
+    if status.dc is None and state != "online":
+        # Right after pacemaker starts, before the first election: the CIB lists nobody.
+        raise NotAMember(f"this node ({local}) is not a member of the cluster yet: no "
+                         "designated controller, the cluster is still forming; wait a few "
+                         "seconds or check 'corosync-cfgtool -s'")
     if local not in names:
         raise NotAMember(f"this node ({local}) is not a member of the cluster (its nodes: "
                          f"{', '.join(names) or 'none'}); check corosync.conf and "
                          "'expandctl firstboot status'")
-    state = next(n.state for n in status.nodes if n.name == local)
     if state not in ("online", "standby"):
         raise NotAMember(f"this node ({local}) is not a member of the cluster yet (state "
                          f"{state}); wait for it to join or check 'corosync-cfgtool -s'")
@@ -188,13 +194,32 @@ def local_node(runner: Runner) -> str:
     return runner.run(["uname", "-n"], timeout=30).stdout.strip()
 
 
-def read_status(runner: Runner, *, member: bool = True) -> ClusterStatus:
-    """The cluster as this node sees it. Raises ClusterUnavailable when pacemaker does not
-    answer here and (``member``) NotAMember when this node is no online member."""
+def _read_once(runner: Runner) -> ClusterStatus:
     result = runner.run(list(CRM_MON), check=False, timeout=30)
     if not result.stdout.strip().startswith("<"):
         raise not_running(result.stderr or result.stdout)
-    status = parse_crm_mon(result.stdout)
-    if member:
-        check_member(status, local_node(runner))
-    return status
+    return parse_crm_mon(result.stdout)
+
+
+def read_status(runner: Runner, *, member: bool = True, settle: float = 0.0) -> ClusterStatus:
+    """The cluster as this node sees it. Raises ClusterUnavailable when pacemaker does not
+    answer here and (``member``) NotAMember when this node is no online member, after up
+    to ``settle`` seconds for a node that has just started to join (pacemaker down is said
+    at once)."""
+    if not member:
+        return _read_once(runner)
+    local = local_node(runner)
+
+    def probe() -> ClusterStatus | NotAMember:
+        status = _read_once(runner)
+        try:
+            check_member(status, local)
+        except NotAMember as exc:
+            return exc
+        return status
+
+    _, answer = poll(probe, lambda a: not isinstance(a, NotAMember), timeout=settle,
+                     interval=0.5)
+    if isinstance(answer, NotAMember):
+        raise answer
+    return answer

@@ -3,13 +3,16 @@ The data files were captured from the namespace lab (real pacemaker 2.1 / corosy
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from appliance.errors import ExpandError
 from appliance.runner import RecordingRunner, Result
 from ha.checks import check_cib, check_links, check_quorum, gateway_check_targets, parse_links
+from ha.status import CRM_MON as CRM_MON_ARGV
 from ha.status import (
     EXIT_NO_PACEMAKER,
     EXIT_NOT_MEMBER,
@@ -211,3 +214,35 @@ def test_every_ha_command_documents_its_exit_codes(command: str,
     assert "exit codes:\n  0  " in text and "  2  bad arguments" in text
     if command != "join-code":
         assert "  3  pacemaker is not running on this node" in text or command == "seal"
+
+
+FORMING = re.sub(r"<nodes>.*?</nodes>", "<nodes/>", CRM_MON, flags=re.S).replace(
+    '<current_dc present="true" version="2.1.5-a3f44794f94" name="expand2" id="2" '
+    'with_quorum="true" mixed_version="false"/>', '<current_dc present="false"/>')
+
+
+class Joining(RecordingRunner):
+    """crm_mon answers "still forming" ``forming`` times, then the formed cluster."""
+
+    def __init__(self, forming: int) -> None:
+        super().__init__(answers={("crm_node", "-n"): Result((), 0, "expand1\n", "")})
+        self.forming = forming
+
+    def _execute(self, argv: tuple[str, ...], *rest: Any) -> Result:
+        if argv[0] == "crm_mon":
+            self.calls.append(argv)
+            self.forming -= 1
+            return Result(argv, 0, FORMING if self.forming >= 0 else CRM_MON, "")
+        return super()._execute(argv, *rest)
+
+
+def test_a_node_that_just_started_gets_settle_seconds_to_join() -> None:
+    assert "<nodes/>" in FORMING and 'present="false"' in FORMING
+    with pytest.raises(NotAMember, match=r"expand1\) is not a member of the cluster yet: no "
+                                         r"designated controller"):
+        read_status(Joining(forming=1))
+    joined = Joining(forming=2)
+    assert read_status(joined, settle=5).online() == ("expand1", "expand2")
+    assert joined.calls.count(CRM_MON_ARGV) == 3
+    with pytest.raises(NotAMember):
+        read_status(Joining(forming=100), settle=0.6)
