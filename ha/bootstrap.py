@@ -11,7 +11,7 @@ that writes and runs this plan is firstboot/steps/cluster.py.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from appliance.answers import Answers
@@ -71,11 +71,14 @@ class ClusterBootstrap:
 
 def plan_bootstrap(answers: Answers, *, with_secondary: bool, join_code: str | None = None,
                    authkey_exists: bool = False, no_fencing: bool = False,
-                   ) -> ClusterBootstrap:
+                   unsealed: bool = False) -> ClusterBootstrap:
     """Pure. ``authkey_exists``: a rerun keeps the key the peer already has. A primary
     given no ``join_code`` (and no key) gets ``draw_join_code``: the code is drawn when
-    applied, never while planning."""
+    applied, never while planning. ``unsealed``: a grown primary whose secondary has not
+    joined yet keeps ``wait_for_all: 0`` (ha/corosync.py; ``ha seal`` ends it)."""
     settings = corosync.settings_from_answers(answers, with_secondary=with_secondary)
+    if unsealed:
+        settings = replace(settings, wait_for_all=False)
     files = [ClusterFile(corosync.CONF_PATH,
                          corosync.render_corosync_conf(settings).encode(), 0o644)]
     shown_code = None

@@ -13,8 +13,10 @@ from typing import Any
 
 from appliance.errors import ExpandError
 from appliance.runner import Runner
+from ha import corosync
 from ha.cib import DRBD_RESOURCE
 from ha.fencing import HEURISTICS_AGENT
+from ha.status import read_status
 
 
 @dataclass(frozen=True)
@@ -60,15 +62,33 @@ def check_links(cfgtool_out: str) -> list[Check]:
     return checks
 
 
-def check_quorum(quorumtool_out: str) -> list[Check]:
+def members(quorumtool_out: str) -> tuple[str, ...]:
+    """The corosync members listed by ``corosync-quorumtool -s`` (names, "(local)" cut)."""
+    block = quorumtool_out.partition("Membership information")[2]
+    return tuple(m.group(1) for m in re.finditer(r"^\s*\d+\s+\d+\s+(\S+)", block, re.M))
+
+
+def check_quorum(quorumtool_out: str, conf_text: str = "") -> list[Check]:
+    """``conf_text``: this node's corosync.conf; corosync reads wait_for_all only when it
+    starts, so a grown primary's running flag can differ from its file (ha/grow.py)."""
     quorate = re.search(r"^Quorate:\s*(\w+)", quorumtool_out, re.M)
     flags = re.search(r"^Flags:\s*(.*)$", quorumtool_out, re.M)
     flag_set = set(flags.group(1).split()) if flags else set()
+    shown = f"flags: {' '.join(sorted(flag_set)) or 'none'}"
+    two_node = Check("two_node", "2Node" in flag_set and "WaitForAll" in flag_set, shown)
+    alone = len(members(quorumtool_out)) < 2
+    if "2Node" in flag_set and corosync.is_unsealed(conf_text):
+        # A grown primary before the secondary's first join: right while alone.
+        two_node = Check("two_node", alone, shown + (
+            "; wait_for_all off until the secondary joins once" if alone else
+            "; both nodes joined but wait_for_all is still off: run 'expandctl ha seal'"))
+    elif "2Node" in flag_set and "WaitForAll" not in flag_set and "two_node: 1" in conf_text:
+        two_node = Check("two_node", True, shown + "; corosync.conf has wait_for_all: "
+                                                   "from corosync's next start")
     return [
         Check("quorum", bool(quorate and quorate.group(1) == "Yes"),
               f"quorate: {quorate.group(1) if quorate else 'unknown'}"),
-        Check("two_node", "2Node" in flag_set and "WaitForAll" in flag_set,
-              f"flags: {' '.join(sorted(flag_set)) or 'none'}"),
+        two_node,
     ]
 
 
@@ -147,12 +167,16 @@ def check_drbd(status_out: str) -> list[Check]:
 
 
 def run_checks(runner: Runner) -> list[Check]:
+    """Raises ClusterUnavailable (one clear line) when pacemaker does not answer here or
+    this node is no member: a list of failed checks would hide the one cause."""
+    read_status(runner)
     checks: list[Check] = []
     links = runner.run(["corosync-cfgtool", "-s"], check=False)
     checks += (check_links(links.stdout) if links.returncode == 0
                else [Check("links", False, "corosync is not running on this node")])
     quorum = runner.run(["corosync-quorumtool", "-s"], check=False)
-    checks += (check_quorum(quorum.stdout) if quorum.stdout.strip()
+    conf = runner.run(["cat", corosync.CONF_PATH], check=False).stdout
+    checks += (check_quorum(quorum.stdout, conf) if quorum.stdout.strip()
                else [Check("quorum", False, "corosync-quorumtool gave no answer")])
     cib = runner.run(["cibadmin", "--query"], check=False)
     checks += (check_cib(cib.stdout) if cib.returncode == 0

@@ -3,9 +3,19 @@
 Choices (see ../shared/TESTBED.md, "Cluster nodes without VMs"):
 - knet with two links: link 0 is the dedicated interconnect NIC (preferred, priority 2),
   link 1 the LAN (fallback, priority 1). Passive link mode uses the highest priority.
-- ``two_node: 1``: a two-node cluster keeps quorum with one node; it implies
-  ``wait_for_all``, so a node booting alone never starts services before it has seen its
-  peer once. Fencing (never ``no-quorum-policy=ignore``) decides who survives a split.
+- ``two_node: 1``: a two-node cluster keeps quorum with one node; ``wait_for_all`` (on by
+  default with two_node) makes a node booting alone wait until it has seen
+  its peer once, so it never fences a peer it merely cannot reach yet. Fencing (never
+  ``no-quorum-policy=ignore``) decides who survives a split.
+- Growing a standalone primary (``ha add-secondary``): wait_for_all on the primary would
+  leave it without quorum after any reboot before the secondary was ever installed (the
+  phones down). So the primary gets ``wait_for_all: 0`` ("unsealed") until both nodes have
+  been members together once; then ``ha seal`` drops that line (back to two_node's
+  wait_for_all) and reloads.
+  votequorum applies the waiting state only when corosync starts (corosync PR #542,
+  3.0.4+): the reload changes the flag, never the quorum, and the next start waits as it
+  should. The secondary's own file has wait_for_all from its first boot, since it starts
+  next to a running primary; sealed, both files are identical again.
 - ``token: 1000`` ms: a dead node is declared lost after ~1 s, which measured a VIP failover
   of 2.2–3.4 s after a hard kill (6.5 s with the 3000 ms default). Shorter tokens cause
   false membership changes on a loaded host; 1000 ms is the compromise.
@@ -33,6 +43,9 @@ CONF_PATH = "/etc/corosync/corosync.conf"
 AUTHKEY_PATH = "/etc/corosync/authkey"
 CLUSTER_NAME = "expand"
 TOKEN_MS = 1000
+UNSEALED = "wait_for_all: 0"
+UNSEALED_NOTE = ("# wait_for_all is 0 until the secondary has joined once ('expandctl ha "
+                 "seal' sets it).")
 
 
 @dataclass(frozen=True)
@@ -52,6 +65,8 @@ class CorosyncSettings:
     # Only for checks outside a node (``corosync -t`` on a temporary copy); None = the
     # default /etc/corosync/authkey.
     keyfile: str | None = None
+    # Only for a two-node cluster; False on a grown primary until the secondary joined.
+    wait_for_all: bool = True
 
     @property
     def two_node(self) -> bool:
@@ -112,6 +127,8 @@ def render_corosync_conf(settings: CorosyncSettings) -> str:
     quorum_opts: list[tuple[str, object]] = [("provider", "corosync_votequorum")]
     if settings.two_node:
         quorum_opts.append(("two_node", 1))
+        if not settings.wait_for_all:  # 1 is what two_node implies: not written
+            quorum_opts.append(("wait_for_all", 0))
     logging = _opts([
         ("to_stderr", "yes"),
         ("to_logfile", "yes"),
@@ -122,6 +139,7 @@ def render_corosync_conf(settings: CorosyncSettings) -> str:
     header = [
         "# Written by expandctl (ha/corosync.py); identical on both nodes.",
         "# link 0 = HA interconnect (preferred), link 1 = LAN (fallback).",
+        *([UNSEALED_NOTE] if settings.two_node and not settings.wait_for_all else []),
     ]
     lines = (header + _block("totem", totem) + _block("nodelist", nodelist)
              + _block("quorum", _opts(quorum_opts, 1)) + _block("logging", logging))
@@ -130,6 +148,19 @@ def render_corosync_conf(settings: CorosyncSettings) -> str:
 
 def write_corosync_conf(sink: FileSink, settings: CorosyncSettings) -> bool:
     return sink.write(CONF_PATH, render_corosync_conf(settings), mode=0o644)
+
+
+def is_unsealed(conf_text: str) -> bool:
+    """A two-node file still waiting for the secondary's first join (see the top)."""
+    lines = [line.strip() for line in conf_text.splitlines()]
+    return "two_node: 1" in lines and UNSEALED in lines
+
+
+def sealed_conf(conf_text: str) -> str:
+    """The same file without ``wait_for_all: 0`` (and its note), so two_node's default
+    wait_for_all 1 applies: the file the secondary has. Pure; only our own lines go."""
+    return "".join(line for line in conf_text.splitlines(keepends=True)
+                   if line.strip() != UNSEALED and line.rstrip("\n") != UNSEALED_NOTE)
 
 
 def ensure_authkey(sink: FileSink,

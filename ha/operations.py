@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from appliance.errors import ExpandError
 from appliance.runner import Runner
+from appliance.wait import poll
 from ha.cib import FS_ID, VIP_ID
 from ha.status import ClusterStatus, read_status
 
@@ -14,16 +15,15 @@ DEFAULT_TIMEOUT = 60.0
 
 
 def wait_until(runner: Runner, what: str, done: Callable[[ClusterStatus], bool],
-               timeout: float, poll: float = 0.25) -> ClusterStatus:
-    deadline = time.monotonic() + timeout
-    status = read_status(runner)
-    while not done(status):
-        if time.monotonic() > deadline:
-            raise ExpandError(f"timed out after {timeout:.0f} s waiting for {what}; "
-                              f"now: VIP on {status.vip_holder or 'no node'}, online: "
-                              f"{', '.join(status.online()) or 'none'}")
-        time.sleep(poll)
-        status = read_status(runner)
+               timeout: float, interval: float = 0.25) -> ClusterStatus:
+    """Read the cluster until ``done``; the timeout error says what the cluster looked like
+    at the end."""
+    reached, status = poll(lambda: read_status(runner), done, timeout=timeout,
+                           interval=interval)
+    if not reached:
+        raise ExpandError(f"timed out after {timeout:.0f} s waiting for {what}; "
+                          f"now: VIP on {status.vip_holder or 'no node'}, online: "
+                          f"{', '.join(status.online()) or 'none'}")
     return status
 
 

@@ -8,9 +8,28 @@ from typing import Any
 
 from appliance.errors import ExpandError
 from appliance.runner import Runner
+from appliance.wait import poll
 from ha.cib import DRBD_CLONE_ID, FS_ID, VIP_ID
 
 CRM_MON = ("crm_mon", "--one-shot", "--output-as=xml", "--inactive", "--fence-history=1")
+CRM_NODE_NAME = ("crm_node", "-n")
+
+# Exit codes of the ``ha`` commands when the cluster cannot be asked at all (1 is any
+# other error, 2 a usage error): documented in each command's --help.
+EXIT_NO_PACEMAKER = 3
+EXIT_NOT_MEMBER = 4
+START_HINT = ("start it with 'systemctl start pacemaker' or check 'expandctl firstboot "
+              "status'")
+
+
+class ClusterUnavailable(ExpandError):
+    """This node cannot answer for the cluster; ``exit_code`` tells the two cases apart."""
+
+    exit_code = EXIT_NO_PACEMAKER
+
+
+class NotAMember(ClusterUnavailable):
+    exit_code = EXIT_NOT_MEMBER
 
 
 @dataclass(frozen=True)
@@ -87,11 +106,38 @@ def _resources(parent: ET.Element) -> list[ResourceState]:
     return found
 
 
+def _one_line(text: str, limit: int = 200) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+def not_running(detail: str) -> ClusterUnavailable:
+    return ClusterUnavailable(f"pacemaker is not running on this node (crm_mon: "
+                              f"{_one_line(detail) or 'no output'}); {START_HINT}")
+
+
+def _refusal(root: ET.Element) -> str | None:
+    """crm_mon's own answer when it could not reach the cluster: ``<status code≠0>``
+    (102 "Not connected" when pacemaker is down), with its error lines."""
+    status = root.find("status")
+    if status is None or status.get("code", "0") == "0":
+        return None
+    errors = [e.text or "" for e in status.iter("error")]
+    # The last line is crm_mon's own summary ("crm_mon: Connection to cluster failed: ...").
+    return f"{status.get('message', 'error ' + status.get('code', '?'))}" + (
+        f": {errors[-1].removeprefix('crm_mon: ')}" if errors else "")
+
+
 def parse_crm_mon(xml_text: str) -> ClusterStatus:
+    """Raises ClusterUnavailable when crm_mon says it reached no cluster (pacemaker down):
+    its XML then has no nodes, which must not read as "an empty cluster, fencing off"."""
     try:
         root = ET.fromstring(xml_text)
     except ET.ParseError as exc:
-        raise ExpandError(f"crm_mon gave no readable XML: {exc}") from exc
+        raise not_running(xml_text or str(exc)) from exc
+    refusal = _refusal(root)
+    if refusal is not None:
+        raise not_running(refusal)
     summary = root.find("summary")
     dc_el = summary.find("current_dc") if summary is not None else None
     options = summary.find("cluster_options") if summary is not None else None
@@ -120,10 +166,60 @@ def parse_crm_mon(xml_text: str) -> ClusterStatus:
     return ClusterStatus(nodes, resources, quorate, dc, stonith, last_fence, tuple(warnings))
 
 
-def read_status(runner: Runner) -> ClusterStatus:
+def check_member(status: ClusterStatus, local: str) -> None:
+    """Raises NotAMember unless ``local`` is an online (or standby) member: a node whose
+    pacemaker runs but has not joined, or that the cluster does not list, cannot speak for
+    the cluster (its view has no peers, no DC, no resources)."""
+    names = [n.name for n in status.nodes]
+    state = next((n.state for n in status.nodes if n.name == local), None)
+    if status.dc is None and state != "online":
+        # Right after pacemaker starts, before the first election: the CIB lists nobody.
+        raise NotAMember(f"this node ({local}) is not a member of the cluster yet: no "
+                         "designated controller, the cluster is still forming; wait a few "
+                         "seconds or check 'corosync-cfgtool -s'")
+    if local not in names:
+        raise NotAMember(f"this node ({local}) is not a member of the cluster (its nodes: "
+                         f"{', '.join(names) or 'none'}); check corosync.conf and "
+                         "'expandctl firstboot status'")
+    if state not in ("online", "standby"):
+        raise NotAMember(f"this node ({local}) is not a member of the cluster yet (state "
+                         f"{state}); wait for it to join or check 'corosync-cfgtool -s'")
+
+
+def local_node(runner: Runner) -> str:
+    """The name the cluster uses for this node (``crm_node -n``; the host name else)."""
+    named = runner.run(list(CRM_NODE_NAME), check=False, timeout=30)
+    if named.returncode == 0 and named.stdout.strip():
+        return named.stdout.strip()
+    return runner.run(["uname", "-n"], timeout=30).stdout.strip()
+
+
+def _read_once(runner: Runner) -> ClusterStatus:
     result = runner.run(list(CRM_MON), check=False, timeout=30)
     if not result.stdout.strip().startswith("<"):
-        raise ExpandError("cannot read the cluster state (crm_mon): "
-                          f"{(result.stderr or result.stdout).strip() or 'no output'}; "
-                          "is pacemaker running on this node?")
+        raise not_running(result.stderr or result.stdout)
     return parse_crm_mon(result.stdout)
+
+
+def read_status(runner: Runner, *, member: bool = True, settle: float = 0.0) -> ClusterStatus:
+    """The cluster as this node sees it. Raises ClusterUnavailable when pacemaker does not
+    answer here and (``member``) NotAMember when this node is no online member, after up
+    to ``settle`` seconds for a node that has just started to join (pacemaker down is said
+    at once)."""
+    if not member:
+        return _read_once(runner)
+    local = local_node(runner)
+
+    def probe() -> ClusterStatus | NotAMember:
+        status = _read_once(runner)
+        try:
+            check_member(status, local)
+        except NotAMember as exc:
+            return exc
+        return status
+
+    _, answer = poll(probe, lambda a: not isinstance(a, NotAMember), timeout=settle,
+                     interval=0.5)
+    if isinstance(answer, NotAMember):
+        raise answer
+    return answer

@@ -168,6 +168,12 @@ def start_daemons(name: str) -> None:
     pcmk_log = open("/var/log/pacemaker/stdout.log", "ab")  # noqa: SIM115
     subprocess.Popen(["pacemakerd"], stdout=pcmk_log, stderr=pcmk_log,
                      stdin=subprocess.DEVNULL)
+    # What expand-ha-seal.service does on an appliance at boot (ha/grow.py): a grown
+    # primary turns wait_for_all on once the secondary has joined; else it exits at once.
+    subprocess.Popen([str(Path(sys.executable).parent / "expandctl"), "--log-file",
+                      "/var/log/expand/ha-seal.log", "ha", "seal", "--wait"],
+                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                     stderr=subprocess.DEVNULL)
 
 
 def reap_forever() -> None:

@@ -40,7 +40,7 @@ from firstboot.steps.base import Context, PlannedStep, StepPlan
 from ha.bootstrap import CIB_WORK_FILE, START_COMMANDS, ClusterFile, NewJoinCode, plan_bootstrap
 from ha.cib import VIP_ID
 from ha.cib_sync import CIB_ON_DISK, ConfigureCluster, preview
-from ha.corosync import AUTHKEY_PATH, CONF_PATH
+from ha.corosync import AUTHKEY_PATH, CONF_PATH, is_unsealed
 
 __all__ = ["JOIN_CODE", "ClusterStep"]
 # The daemons the step starts; without them (a bare test root) files are written only.
@@ -66,8 +66,12 @@ class ClusterStep(PlannedStep):
             return StepPlan((), f"refused: {refusal}", (f"refused: {refusal}",))
         code, key_kept = self._join_code(ctx)
         grown = a.is_primary and 2 in _live_nodes(ctx)
+        # Until the secondary has joined once, the grown primary's file stays unsealed:
+        # rewriting it sealed would stop the cluster and bring back the wait it avoids.
+        unsealed = grown and is_unsealed(ctx.sink.read_text(CONF_PATH) or "")
         boot = plan_bootstrap(a, with_secondary=not a.is_primary or grown, join_code=code,
-                              authkey_exists=key_kept, no_fencing=a.fencing.mode == "none")
+                              authkey_exists=key_kept, no_fencing=a.fencing.mode == "none",
+                              unsealed=unsealed)
         actions: list[Action] = []
         if boot.draw_join_code:  # before the authkey it derives
             actions.append(NewJoinCode())

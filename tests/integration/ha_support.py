@@ -59,6 +59,17 @@ def ha_json(node: str, *args: str, program: str = EXPANDCTL) -> dict[str, Any]:
     return data
 
 
+def online_nodes(node: str) -> set[str]:
+    """The nodes ``node`` sees online; none while it cannot answer for the cluster (it is
+    booting or joining: ``ha status`` exits 3 or 4 then)."""
+    proc = expandctl("lab", "exec", node, "--", EXPANDCTL, "ha", "status", "--json",
+                     check=False)
+    if proc.returncode in (3, 4):
+        return set()
+    assert proc.returncode == 0, proc.stderr
+    return {n["name"] for n in json.loads(proc.stdout)["nodes"] if n["state"] == "online"}
+
+
 def vip_holders() -> list[str]:
     runner = Runner()
     return [n for n in NODES if VIP in netns.addresses(runner, f"{netns.PREFIX}-{n}")]

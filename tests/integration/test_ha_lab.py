@@ -19,6 +19,7 @@ from tests.integration.ha_support import (
     expandctl,
     ha_json,
     lab_up,
+    online_nodes,
     vip_holders,
     wait_for,
 )
@@ -41,8 +42,7 @@ def other(node: str) -> str:
 
 
 def both_online() -> bool:
-    status = ha_json(NODES[0], "status")
-    return {n["name"] for n in status["nodes"] if n["state"] == "online"} == set(NODES)
+    return online_nodes(NODES[0]) == set(NODES)
 
 
 def test_cluster_forms_on_both_nodes() -> None:
