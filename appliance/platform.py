@@ -32,7 +32,8 @@ class Platform:
     # snapshots exactly these.
     network_paths: tuple[str, ...]
     # The commands that make the network re-read its files (the safety net's rollback).
-    network_restart: tuple[Argv, ...]
+    network_restart: tuple[Argv, ...]   # the network step, after writing its files
+    network_rollback: tuple[Argv, ...]  # the safety net, after putting the old files back
     # Units the network step enables so its files are used at every boot.
     network_units: tuple[str, ...]
     # The cluster software, as the package manager names it.
@@ -49,6 +50,8 @@ RHEL_IDS = ("rhel", "rocky", "almalinux", "centos", "fedora")
 
 # One record per family; ``detect`` copies it with the machine's own ID and version, and
 # ``--platform FAMILY`` (a dry run into a bare folder) takes it as it is.
+NM_RESTART: tuple[Argv, ...] = (("nmcli", "connection", "reload"),
+                                ("nmcli", "networking", "off"), ("nmcli", "networking", "on"))
 FAMILIES: dict[str, Platform] = {
     "rhel": Platform(
         family="rhel", id="rocky", version="9",
@@ -58,8 +61,8 @@ FAMILIES: dict[str, Platform] = {
         network_dir="/etc/NetworkManager/system-connections",
         network_paths=("/etc/NetworkManager/system-connections",
                        "/etc/NetworkManager/conf.d", "/etc/resolv.conf"),
-        network_restart=(("nmcli", "connection", "reload"), ("nmcli", "networking", "off"),
-                         ("nmcli", "networking", "on")),
+        network_restart=NM_RESTART,
+        network_rollback=NM_RESTART,
         network_units=(),
         cluster_packages=("corosync", "pacemaker", "pcs", "resource-agents",
                           "fence-agents-all"),
@@ -73,11 +76,12 @@ FAMILIES: dict[str, Platform] = {
         network_dir="/etc/systemd/network",
         network_paths=("/etc/systemd/network", "/etc/resolv.conf",
                        "/etc/systemd/resolved.conf"),
-        # Not a restart: a restarted networkd no longer owns the addresses it set and leaves
-        # an old (or unconfirmed) one on the link; a reload reconfigures every link whose
-        # files changed and drops it. Started first: reload needs a running networkd.
-        network_restart=(("systemctl", "start", "systemd-networkd.service"),
-                         ("networkctl", "reload")),
+        network_restart=(("systemctl", "restart", "systemd-networkd"),),
+        # Not a restart: a restarted networkd no longer owns the unconfirmed address and
+        # leaves it on the link; a reload reconfigures the links from the files and drops it.
+        # (Not for the first boot's own step: a reload right after networkd started fails
+        # with ERANGE on Debian 12, seen in the appliance lab.)
+        network_rollback=(("networkctl", "reload"),),
         network_units=("systemd-networkd.service",),
         cluster_packages=("corosync", "pacemaker", "pacemaker-cli-utils", "pcs",
                           "resource-agents", "fence-agents"),

@@ -47,7 +47,7 @@ NETWORK_PATHS = {p.network_backend: p.network_paths for p in FAMILIES.values()}
 # sentinel and the unit link (so the wizard comes back at the next boot), answers, report.
 FIRSTBOOT_STATE = (paths.JOURNAL, paths.REPORT, paths.ANSWERS, paths.SENTINEL,
                    paths.UNIT_WANTS_LINK)
-RESTART = {p.network_backend: p.network_restart for p in FAMILIES.values()}
+RESTART = {p.network_backend: p.network_rollback for p in FAMILIES.values()}
 
 
 NETWORK_STEP = "network"  # the step whose result is confirmed (its journal name)

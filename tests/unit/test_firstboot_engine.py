@@ -122,7 +122,7 @@ def test_live_plan_edits_main_cf_and_restarts_services(tmp_path: Path) -> None:
     plan = engine.plan(primary(), root=root, live=True, host=TWO_NICS)
     commands = [" ".join(c) for c in plan.commands]
     assert not any(c.startswith("postconf") for c in commands)
-    assert "networkctl reload" in commands
+    assert "systemctl restart systemd-networkd" in commands
     assert "systemctl restart postfix.service" in commands
     assert "/etc/postfix/main.cf" in plan.files  # edited as text, as under --root
     assert all(SMTP_SECRET not in c for c in commands)
