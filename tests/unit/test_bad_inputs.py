@@ -4,10 +4,8 @@ traceback, short output, nothing written. Each case runs the real CLI as its own
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import stat
 import subprocess
 import sys
 from collections.abc import Callable
@@ -17,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from firstboot import paths
+from tests.unit.cli_fork import ForkCase, ForkResult, cli_env, run_forked, tree_state
 from tests.unit.firstboot_support import EXAMPLES, FIXTURES, REPO, seed_root
 
 MIB = 1024 * 1024
@@ -31,7 +30,7 @@ class Run:
     stdin: bytes = b""
     watched: Path | None = None  # a root whose tree must not change (default: the case dir)
     case: Path | None = None
-    result: subprocess.CompletedProcess[bytes] | None = None
+    result: ForkResult | None = None
     before: str = ""
     after: str = ""
 
@@ -377,69 +376,8 @@ def _rename(run: Run, sub: str) -> Run:
     return run
 
 
-def tree_state(root: Path) -> str:
-    """Every entry below root: kind, mode, size, content digest or link target."""
-    digest = hashlib.sha256()
-    for folder, dirs, files in os.walk(root):
-        dirs.sort()
-        for name in sorted(dirs + files):
-            path = Path(folder, name)
-            st = path.lstat()
-            line = f"{path.relative_to(root)} {st.st_mode:o} {st.st_size}"
-            if stat.S_ISLNK(st.st_mode):
-                line += " -> " + os.readlink(path)
-            elif stat.S_ISREG(st.st_mode) and st.st_mode & 0o444:
-                line += " " + hashlib.sha256(path.read_bytes()).hexdigest()
-            digest.update(line.encode() + b"\n")
-    return digest.hexdigest()
-
-
-# One interpreter imports the CLI once and forks a child per case: each case is still its
-# own process with its own stdin/stdout/stderr and exit code, at a fraction of the cost of
-# starting Python a hundred times. An uncaught exception is printed the way the
-# interpreter prints it, so a traceback cannot hide.
-DRIVER = r"""
-import json, os, sys, time
-from appliance.cli import build_parser, main
-build_parser()  # imports every command module once, before the forks
-start = time.monotonic()
-cases = json.loads(sys.stdin.read())
-codes = []
-for case in cases:
-    pid = os.fork()
-    if pid == 0:
-        os.chdir(case["cwd"])
-        for fd, (path, flags) in enumerate([(case["stdin"], os.O_RDONLY),
-                                            (case["stdout"], os.O_WRONLY | os.O_CREAT),
-                                            (case["stderr"], os.O_WRONLY | os.O_CREAT)]):
-            os.dup2(os.open(path, flags, 0o600), fd)
-        sys.stdin = open(0, closefd=False)
-        sys.stdout = open(1, "w", closefd=False)
-        sys.stderr = open(2, "w", closefd=False)
-        if case["drop_root"]:  # a mode-0 file stops only a user who is not root
-            os.setgroups([])
-            os.setgid(65534)
-            os.setuid(65534)
-        try:
-            code = main(case["argv"])
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-        except BaseException:
-            sys.excepthook(*sys.exc_info())
-            code = 1
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-    codes.append(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
-    if os.environ.get("BAD_INPUTS_TIMES"):
-        print(time.monotonic() - start, case["argv"][:3], file=sys.stderr)
-    start = time.monotonic()
-print(json.dumps(codes))
-"""
-
-
 def _env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(REPO)}
+    return cli_env()
 
 
 @pytest.fixture(scope="module")
@@ -447,28 +385,19 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
     base = tmp_path_factory.mktemp("bad-inputs")
     io_dir = tmp_path_factory.mktemp("bad-inputs-io")  # outside the watched trees
     runs: dict[str, Run] = {}
-    specs = []
+    cases = []
     for name, make in CASES.items():
         case = base / name
         case.mkdir()
         run = runs[name] = make(case)
         run.case = case
         (io_dir / f"{name}.in").write_bytes(run.stdin)
-        specs.append({"argv": run.argv, "cwd": str(case), "stdin": str(io_dir / f"{name}.in"),
-                      "stdout": str(io_dir / f"{name}.out"),
-                      "stderr": str(io_dir / f"{name}.err"),
-                      "drop_root": name.endswith("no-permission") and os.geteuid() == 0})
+        cases.append(ForkCase(run.argv, case, io_dir / f"{name}.in",
+                              drop_root=name.endswith("no-permission") and os.geteuid() == 0))
         run.before = tree_state(run.watched or case)
-    driver = subprocess.run([sys.executable, "-c", DRIVER], input=json.dumps(specs),
-                            capture_output=True, text=True, env=_env(), timeout=300,
-                            check=True)
-    if os.environ.get("BAD_INPUTS_TIMES"):
-        print(driver.stderr)
-    for (name, run), code in zip(runs.items(), json.loads(driver.stdout), strict=True):
+    for (name, run), result in zip(runs.items(), run_forked(cases, io_dir), strict=True):
         run.after = tree_state(run.watched or base / name)
-        run.result = subprocess.CompletedProcess(
-            run.argv, code, (io_dir / f"{name}.out").read_bytes(),
-            (io_dir / f"{name}.err").read_bytes())
+        run.result = result
     return runs
 
 

@@ -4,7 +4,6 @@ interpreter that imported the CLI once (so the corpus stays fast)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
@@ -14,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.unit.cli_fork import ForkCase, run_forked, tree_state
 
 REPO = Path(__file__).resolve().parents[2]
 ACME = (REPO / "examples" / "site" / "acme.toml").read_text()
@@ -202,47 +203,6 @@ CASES: dict[str, Case] = {
     "fax-attach": key("fax.attach", 'attach = "pdf"', 'attach = "doc"'),
 }
 
-DRIVER = r"""
-import json, os, sys
-from appliance.cli import build_parser, main
-build_parser()
-codes = []
-for case in json.loads(sys.stdin.read()):
-    pid = os.fork()
-    if pid == 0:
-        os.chdir(case["cwd"])
-        for fd, (path, flags) in enumerate([(os.devnull, os.O_RDONLY),
-                                            (case["out"], os.O_WRONLY | os.O_CREAT),
-                                            (case["err"], os.O_WRONLY | os.O_CREAT)]):
-            os.dup2(os.open(path, flags, 0o600), fd)
-        sys.stdout = open(1, "w", closefd=False)
-        sys.stderr = open(2, "w", closefd=False)
-        try:
-            code = main(case["argv"])
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-        except BaseException:
-            sys.excepthook(*sys.exc_info())
-            code = 1
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-    codes.append(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
-print(json.dumps(codes))
-"""
-
-
-def tree_state(root: Path) -> str:
-    digest = hashlib.sha256()
-    for folder, dirs, files in os.walk(root):
-        for name in sorted(dirs + files):
-            path = Path(folder, name)
-            st = path.lstat()
-            digest.update(f"{path.relative_to(root)} {st.st_mode:o} {st.st_size} "
-                          f"{st.st_mtime_ns}\n".encode())
-    return digest.hexdigest()
-
-
 @dataclass
 class Result:
     code: int
@@ -254,22 +214,18 @@ class Result:
 @pytest.fixture(scope="module")
 def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Result]:
     base, io_dir = tmp_path_factory.mktemp("bad-sites"), tmp_path_factory.mktemp("bad-io")
-    specs, before = [], {}
+    specs: list[ForkCase] = []
+    before: dict[str, str] = {}
     for name, case in CASES.items():
         folder = base / name
         folder.mkdir()
         case.make(folder)
         before[name] = tree_state(folder)
-        specs.append({"argv": list(case.argv), "cwd": str(folder),
-                      "out": str(io_dir / f"{name}.out"), "err": str(io_dir / f"{name}.err")})
-    driver = subprocess.run([sys.executable, "-c", DRIVER], input=json.dumps(specs),
-                            capture_output=True, text=True, timeout=300, check=True,
-                            env={**os.environ, "PYTHONPATH": str(REPO)})
-    codes = json.loads(driver.stdout)
-    return {name: Result(code, (io_dir / f"{name}.out").read_text(errors="replace"),
-                         (io_dir / f"{name}.err").read_text(errors="replace"),
+        specs.append(ForkCase(list(case.argv), folder))
+    return {name: Result(got.returncode, got.stdout.decode(errors="replace"),
+                         got.stderr.decode(errors="replace"),
                          before[name] == tree_state(base / name))
-            for name, code in zip(CASES, codes, strict=True)}
+            for name, got in zip(CASES, run_forked(specs, io_dir), strict=True)}
 
 
 def test_the_corpus_is_large() -> None:
