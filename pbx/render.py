@@ -190,6 +190,7 @@ def render(site: Site, secrets: Secrets, *, source: str = "site", bind: str = DE
         f"{ETC}/modules.conf": Rendered(_template("modules.conf.j2", site_name=name,
                                                   dahdi=bool(e1), fax=site.fax.enabled)),
         f"{ETC}/logger.conf": Rendered(_template("logger.conf.j2", site_name=name)),
+        f"{ETC}/pjsip_notify.conf": Rendered(_template("pjsip_notify.conf.j2", site_name=name)),
     }
     if site.fax.enabled:
         files[f"{ETC}/res_fax.conf"] = Rendered(_template(

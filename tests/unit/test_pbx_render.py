@@ -88,7 +88,8 @@ def test_acme_renders_every_file(files: dict[str, Rendered]) -> None:
         "/etc/asterisk/expand-pins", "/etc/asterisk/extensions.conf",
         "/etc/asterisk/logger.conf", "/etc/asterisk/modules.conf",
         "/etc/asterisk/musiconhold.conf", "/etc/asterisk/pjsip.conf",
-        "/etc/asterisk/queues.conf", "/etc/asterisk/res_fax.conf",
+        "/etc/asterisk/pjsip_notify.conf", "/etc/asterisk/queues.conf",
+        "/etc/asterisk/res_fax.conf",
         "/etc/asterisk/voicemail.conf", "/etc/dahdi/system.conf"]
     assert files["/etc/asterisk/expand-pins"].mode == 0o600
     assert files["/etc/asterisk/pjsip.conf"].mode == 0o640
@@ -239,7 +240,8 @@ def test_pins_file_holds_each_pin(acme: Site, files: dict[str, Rendered]) -> Non
     "etc/asterisk/chan_dahdi.conf", "etc/asterisk/expand-fax-to-mail",
     "etc/asterisk/expand-pins", "etc/asterisk/extensions.conf", "etc/asterisk/logger.conf",
     "etc/asterisk/modules.conf", "etc/asterisk/musiconhold.conf", "etc/asterisk/pjsip.conf",
-    "etc/asterisk/queues.conf", "etc/asterisk/res_fax.conf", "etc/asterisk/voicemail.conf",
+    "etc/asterisk/pjsip_notify.conf", "etc/asterisk/queues.conf", "etc/asterisk/res_fax.conf",
+    "etc/asterisk/voicemail.conf",
     "etc/dahdi/system.conf"])
 def test_matches_golden(files: dict[str, Rendered], name: str) -> None:
     got = files["/" + name].content

@@ -57,7 +57,7 @@ def test_render_writes_files_and_keeps_secrets_private(tmp_path: Path) -> None:
     second = expandctl("pbx", "render", str(ACME), "--out", str(out))
     assert second.returncode == 0, second.stderr
     assert "wrote" not in second.stdout  # every file, the secrets file too, unchanged
-    assert second.stdout.count("unchanged ") == 13
+    assert second.stdout.count("unchanged ") == 14
     assert tree(out) == before  # byte-identical, same modes, secrets read back
     assert not any(s in second.stdout + second.stderr for s in secrets)
 
