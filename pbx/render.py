@@ -139,12 +139,17 @@ def _voicemail(site: Site, v: Values, secrets: Secrets) -> str:
 
 
 def _moh(site: Site, v: Values) -> str:
-    base = site.site.audio_dir or "/var/lib/asterisk"
+    """The customer's music (the seed: general and per-queue music on hold) lives in
+    AUDIO-DIR/moh/CLASS; without an audio folder, Asterisk's own moh folder and
+    /var/lib/asterisk/moh/CLASS."""
+    audio = site.site.audio_dir
+    base = f"{audio}/moh" if audio else "/var/lib/asterisk/moh"
+    default = v.conf(f"{base}/default", "site.audio-dir") if audio else "moh"
     names = sorted({q.music_on_hold for q in site.queues} - {"default"})
-    classes = [{"name": n, "directory": v.conf(f"{base}/moh/{n}", "site.audio-dir")}
+    classes = [{"name": n, "directory": v.conf(f"{base}/{n}", "site.audio-dir")}
                for n in names]
     return _template("musiconhold.conf.j2", site_name=v.comment(site.site.name, "site.name"),
-                     classes=classes)
+                     default=default, classes=classes)
 
 
 def _fax_script(site: Site, v: Values) -> str:

@@ -134,6 +134,8 @@ def prepare(work: Path) -> dict[str, Any]:
     audio.mkdir()
     for prompt in PROMPTS:
         silence(audio / f"{prompt}.wav")
+    (audio / "moh" / "default").mkdir(parents=True)
+    silence(audio / "moh" / "default" / "silence.wav")
     data = tomllib.loads(ACME.read_text())
     data["site"]["audio-dir"] = "/tmp/audio"  # the chroot's view of ``audio``
     data["pins"]["adiaz"]["pin"] = PIN
@@ -157,13 +159,13 @@ def prepare(work: Path) -> dict[str, Any]:
         + "[options]\nverbose = 3\n")
     (etc / "logger.conf").write_text(
         "[general]\n[logfiles]\nmessages.log => notice,warning,error,verbose\n")
-    for sub in ("lib", "spool/fax", "spool/monitor", "run", "log"):
+    for sub in ("lib/keys", "spool/fax", "spool/monitor", "run", "log"):
         (work / sub).mkdir(parents=True)
     return expected(site)
 
 
 OUR_FILES = re.compile(r"pjsip\.conf|extensions\.conf|queues\.conf|voicemail\.conf|"
-                       r"musiconhold\.conf|res_fax\.conf|modules\.conf|pbx_config|"
+                       r"musiconhold|res_fax\.conf|modules\.conf|pbx_config|moh|"
                        r"res_pjsip|app_queue|app_voicemail\.c|config_transport|"
                        r"res_sorcery_config\.c: Could not")
 
