@@ -13,6 +13,7 @@ stopped by ``core stop now`` and, if it lingers, killed by its PID.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import shutil
@@ -21,8 +22,10 @@ import socket
 import subprocess
 import tempfile
 import tomllib
+import uuid
 import wave
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -129,7 +132,7 @@ def asterisk(work: Path) -> Iterator[Path]:
             proc.wait(timeout=15)
 
 
-def prepare(work: Path) -> dict[str, Any]:
+def prepare(work: Path) -> tuple[dict[str, Any], int, dict[str, str]]:
     audio = work / "audio"
     audio.mkdir()
     for prompt in PROMPTS:
@@ -161,7 +164,7 @@ def prepare(work: Path) -> dict[str, Any]:
         "[general]\n[logfiles]\nmessages.log => notice,warning,error,verbose\n")
     for sub in ("lib/keys", "spool/fax", "spool/monitor", "run", "log"):
         (work / sub).mkdir(parents=True)
-    return expected(site)
+    return expected(site), port, dict(secrets.values["sip"])
 
 
 OUR_FILES = re.compile(r"pjsip\.conf|extensions\.conf|queues\.conf|voicemail\.conf|"
@@ -170,82 +173,142 @@ OUR_FILES = re.compile(r"pjsip\.conf|extensions\.conf|queues\.conf|voicemail\.co
                        r"res_sorcery_config\.c: Could not")
 
 
-def test_acme_on_a_real_asterisk() -> None:
+@dataclass
+class Booted:
+    work: Path
+    log: Path
+    port: int
+    want: dict[str, Any]
+    secrets: dict[str, str]
+
+    def rx(self, command: str) -> str:
+        argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c", ENTER,
+                str(ROOT), str(self.work), "asterisk", "-C", "/tmp/etc/asterisk.conf", "-rx"]
+        return subprocess.run([*argv, command], capture_output=True, text=True, timeout=30,
+                              check=False).stdout
+
+
+@pytest.fixture(scope="module")
+def pbx() -> Iterator[Booted]:
     with tempfile.TemporaryDirectory(prefix="pbx-render-ast-") as tmp:
         work = Path(tmp)
-        want = prepare(work)
+        want, port, secrets = prepare(work)
         with asterisk(work) as log:
-            conf = "/tmp/etc/asterisk.conf"
-            argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c", ENTER,
-                    str(ROOT), str(work), "asterisk", "-C", conf, "-rx"]
+            yield Booted(work, log, port, want, secrets)
 
-            def rx(command: str) -> str:
-                return subprocess.run([*argv, command], capture_output=True, text=True,
-                                      timeout=30, check=False).stdout
 
-            boot_log = log.read_text()
-            ours = [line for line in boot_log.splitlines()
-                    if re.search(r"WARNING|ERROR", line) and OUR_FILES.search(line)]
-            assert ours == []
-            endpoints = rx("pjsip show endpoints")
-            assert "Objects found: 7" in endpoints  # six extensions and the GSM trunk
-            for number in want["endpoints"]:
-                assert re.search(rf"Endpoint:\s+{number}[/ ]", endpoints), number
-            for queue in ("recl", "prov"):
-                shown = rx(f"queue show {queue}")
-                assert "in 'rrmemory' strategy" in shown
-                assert "(PJSIP/550)" in shown and "(PJSIP/551)" in shown
-            plan = rx("dialplan show")
-            contexts = set(re.findall(r"\[ Context '([^']+)'", plan))
-            assert set(want["contexts"]) <= contexts
+def test_loads_without_warnings_about_our_files_and_counts(pbx: Booted) -> None:
+    ours = [line for line in pbx.log.read_text().splitlines()
+            if re.search(r"WARNING|ERROR", line) and OUR_FILES.search(line)]
+    assert ours == []
+    endpoints = pbx.rx("pjsip show endpoints")
+    assert "Objects found: 7" in endpoints  # six extensions and the GSM trunk
+    for number in pbx.want["endpoints"]:
+        assert re.search(rf"Endpoint:\s+{number}[/ ]", endpoints), number
+    for queue in ("recl", "prov"):
+        shown = pbx.rx(f"queue show {queue}")
+        assert "in 'rrmemory' strategy" in shown
+        assert "(PJSIP/550)" in shown and "(PJSIP/551)" in shown
+    contexts = set(re.findall(r"\[ Context '([^']+)'", pbx.rx("dialplan show")))
+    assert set(pbx.want["contexts"]) <= contexts
+    assert "res_fax_spandsp.so" in pbx.rx("module show like fax")
+    assert "0 modules loaded" in pbx.rx("module show like config_wizard")
 
-            for n in range(len(SCHEDULE)):
-                rx(f"channel originate Local/sched{n}@expand-test application Wait 1")
-            for case in CALLS:
-                rx(f"channel originate Local/{case}@expand-test extension "
-                   f"{case}@expand-test-caller")
-            rx("channel originate Local/0059899123456@expand-internal extension "
-               "pinbad@expand-test-caller")
-            rx("channel originate Local/0059899123457@expand-internal extension "
-               "pingood@expand-test-caller")
 
-            def settled(text: str) -> bool:
-                return (text.count("ExpandIvrTimeout,menu: nocturno") >= 1
-                        and "ExpandPinRefused" in text and "ExpandPinAccepted" in text
-                        and "ExpandFax,department: callcenter" in text)
-            done, text = poll(log.read_text, settled, timeout=45, interval=0.5)
-            assert done, "\n".join(line for line in text.splitlines() if "Expand" in line)[-4000:]
+def _register(port: int, user: str, password: str) -> list[int]:
+    """REGISTER, answer the digest challenge once: the status codes received."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.settimeout(5)
+        local = sock.getsockname()[1]
+        call_id, tag, uri = uuid.uuid4().hex, uuid.uuid4().hex[:8], f"sip:127.0.0.1:{port}"
 
-        for n, (_, value) in enumerate(SCHEDULE):
-            assert f"SCHED {n} {value}" in text, (n, value)
+        def send(cseq: int, auth: str = "") -> tuple[int, str]:
+            sock.sendto((f"REGISTER {uri} SIP/2.0\r\n"
+                         f"Via: SIP/2.0/UDP 127.0.0.1:{local};branch=z9hG4bK{uuid.uuid4().hex}"
+                         ";rport\r\nMax-Forwards: 70\r\n"
+                         f"From: <sip:{user}@127.0.0.1>;tag={tag}\r\n"
+                         f"To: <sip:{user}@127.0.0.1>\r\nCall-ID: {call_id}\r\n"
+                         f"CSeq: {cseq} REGISTER\r\nContact: <sip:{user}@127.0.0.1:{local}>\r\n"
+                         f"Expires: 60\r\n{auth}Content-Length: 0\r\n\r\n").encode(),
+                        ("127.0.0.1", port))
+            while True:
+                reply = sock.recv(65535).decode(errors="replace")
+                if reply.startswith("SIP/2.0 ") and f"CSeq: {cseq} REGISTER" in reply:
+                    return int(reply.split()[1]), reply
 
-        def path(case: str) -> str:
-            return "\n".join(line for line in text.splitlines()
-                             if f"Local/{case}@expand-test-" in line and ";2" in line)
-        queue = path("queue")
-        assert "value: Matutino" in queue and "ExpandMenu,menu: diurno" in queue
-        assert "digits: 1,target: queue:recl" in queue
-        assert "ExpandQueueEnter,queue: recl" in queue
-        assert "/tmp/audio/msjEntradaCola" in queue
-        invalid = path("invalid")
-        assert "ExpandIvrInvalid,menu: diurno,digits: 9" in invalid
-        assert "/tmp/audio/msjOpcionInvalida" in invalid
-        noext = path("noext")
-        assert "ExpandExtensionInvalid,menu: diurno,digits: 599" in noext
-        assert "/tmp/audio/msjInternoInvalido" in noext
-        unreg = path("unreg")
-        assert "value: Vespertino" in unreg
-        assert "ExpandDialResult,menu: diurno,extension: 550,status: CHANUNAVAIL" in unreg
-        assert "/tmp/audio/msjInternoInvalido" in unreg
-        night = path("night")
-        assert "value: Nocturno" in night
-        assert "ExpandIvrTimeout,menu: nocturno,target: voicemail:550" in night
-        assert "/tmp/audio/msjDejeMsj" in night
-        fax = path("fax")
-        assert "target: menu:fax" in fax and "target: fax:callcenter" in fax
-        assert "ReceiveFAX" in fax
-        assert "route: international,pin: yes,record: yes" in text
-        refused = [line for line in text.splitlines() if "ExpandPinRefused" in line]
-        accepted = [line for line in text.splitlines() if "ExpandPinAccepted" in line]
-        assert len(refused) == 1 and "0059899123456" in refused[0]
-        assert len(accepted) == 1 and "0059899123457" in accepted[0]
+        first, challenge = send(1)
+        if first != 401:
+            return [first]
+        fields = dict(re.findall(r'(\w+)="?([^",\r\n]+)"?', challenge.split(
+            "WWW-Authenticate: Digest", 1)[1].split("\r\n", 1)[0]))
+        realm, nonce, cnonce = fields["realm"], fields["nonce"], uuid.uuid4().hex[:16]
+
+        def md5(text: str) -> str:
+            return hashlib.md5(text.encode()).hexdigest()
+        ha1, ha2 = md5(f"{user}:{realm}:{password}"), md5(f"REGISTER:{uri}")
+        response = md5(f"{ha1}:{nonce}:00000001:{cnonce}:auth:{ha2}")
+        opaque = f',opaque="{fields["opaque"]}"' if "opaque" in fields else ""
+        auth = (f'Authorization: Digest username="{user}",realm="{realm}",nonce="{nonce}",'
+                f'uri="{uri}",response="{response}",algorithm=MD5,cnonce="{cnonce}",'
+                f"nc=00000001,qop=auth{opaque}\r\n")
+        second, _ = send(2, auth)
+        return [first, second]
+
+
+def test_an_extension_registers_with_its_secret_only(pbx: Booted) -> None:
+    assert _register(pbx.port, "551", "not-the-secret") in ([401, 401], [401, 403])
+    assert "551/sip:551@127.0.0.1" not in pbx.rx("pjsip show contacts")
+    assert _register(pbx.port, "551", pbx.secrets["551"]) == [401, 200]
+    assert "551/sip:551@127.0.0.1" in pbx.rx("pjsip show contacts")
+
+
+def test_calls_take_the_seeds_paths(pbx: Booted) -> None:
+    for n in range(len(SCHEDULE)):
+        pbx.rx(f"channel originate Local/sched{n}@expand-test application Wait 1")
+    for case in CALLS:
+        pbx.rx(f"channel originate Local/{case}@expand-test extension {case}@expand-test-caller")
+    pbx.rx("channel originate Local/0059899123456@expand-internal extension "
+           "pinbad@expand-test-caller")
+    pbx.rx("channel originate Local/0059899123457@expand-internal extension "
+           "pingood@expand-test-caller")
+
+    def settled(text: str) -> bool:
+        return (text.count("ExpandIvrTimeout,menu: nocturno") >= 1
+                and "ExpandPinRefused" in text and "ExpandPinAccepted" in text
+                and "ExpandFax,department: callcenter,status" in text)
+    done, text = poll(pbx.log.read_text, settled, timeout=45, interval=0.5)
+    assert done, "\n".join(line for line in text.splitlines() if "Expand" in line)[-4000:]
+    for n, (_, value) in enumerate(SCHEDULE):
+        assert f"SCHED {n} {value}" in text, (n, value)
+
+    def path(case: str) -> str:
+        return "\n".join(line for line in text.splitlines()
+                         if f"Local/{case}@expand-test-" in line and ";2" in line)
+    queue = path("queue")
+    assert "value: Matutino" in queue and "ExpandMenu,menu: diurno" in queue
+    assert "digits: 1,target: queue:recl" in queue
+    assert "ExpandQueueEnter,queue: recl" in queue
+    assert "/tmp/audio/msjEntradaCola" in queue
+    invalid = path("invalid")
+    assert "ExpandIvrInvalid,menu: diurno,digits: 9" in invalid
+    assert "/tmp/audio/msjOpcionInvalida" in invalid
+    noext = path("noext")
+    assert "ExpandExtensionInvalid,menu: diurno,digits: 599" in noext
+    assert "/tmp/audio/msjInternoInvalido" in noext
+    unreg = path("unreg")
+    assert "value: Vespertino" in unreg
+    assert "ExpandDialResult,menu: diurno,extension: 550,status: CHANUNAVAIL" in unreg
+    assert "/tmp/audio/msjInternoInvalido" in unreg
+    night = path("night")
+    assert "value: Nocturno" in night
+    assert "ExpandIvrTimeout,menu: nocturno,target: voicemail:550" in night
+    assert "/tmp/audio/msjDejeMsj" in night
+    fax = path("fax")
+    assert "target: menu:fax" in fax and "target: fax:callcenter" in fax
+    assert "ReceiveFAX" in fax
+    assert "route: international,pin: yes,record: yes" in text
+    refused = [line for line in text.splitlines() if "ExpandPinRefused" in line]
+    accepted = [line for line in text.splitlines() if "ExpandPinAccepted" in line]
+    assert len(refused) == 1 and "0059899123456" in refused[0]
+    assert len(accepted) == 1 and "0059899123457" in accepted[0]
