@@ -317,3 +317,93 @@ def test_every_problem_at_once() -> None:
     with pytest.raises(ValidationFailed) as failed:
         render(site, fixed_secrets(site))
     assert {"users.adiaz.name", "routes.local.prepend"} <= {r.key for r in failed.value.reports}
+
+
+# --- variants of the site ---------------------------------------------------------------
+def test_inactive_schedule_always_takes_the_default(acme: Site) -> None:
+    site = dataclasses.replace(acme, schedules=(
+        dataclasses.replace(acme.schedules[0], active=False),))
+    sched = _context(text(render(site, fixed_secrets(site)), "extensions.conf"),
+                     "expand-schedule-atencion")
+    assert "GotoIfTime" not in sched
+    assert "exten => s,1,Set(EXPAND_VALUE=Nocturno)" in sched
+
+
+def test_days_that_are_not_a_range(acme: Site) -> None:
+    sched = acme.schedules[0]
+    event = dataclasses.replace(sched.events[0], days=("mon", "wed", "sat"))
+    site = dataclasses.replace(acme, schedules=(
+        dataclasses.replace(sched, events=(event, *sched.events[1:])),))
+    dialplan = text(render(site, fixed_secrets(site)), "extensions.conf")
+    assert "GotoIfTime(09:00-11:59,mon&wed&sat,*,*,America/Montevideo?v0)" in dialplan
+
+
+def test_ivr_without_a_schedule_goes_to_its_menu(acme: Site) -> None:
+    site = dataclasses.replace(acme, ivr=(
+        dataclasses.replace(acme.ivr[0], schedule="", menus=(), menu="diurno"),))
+    ivr = _context(text(render(site, fixed_secrets(site)), "extensions.conf"),
+                   "expand-ivr-acme")
+    assert "Gosub(expand-schedule" not in ivr and "GotoIf" not in ivr
+    assert ivr.rstrip().endswith("Goto(expand-menu-diurno,s,1)")
+
+
+def test_internal_calls_recorded_when_the_policy_says(acme: Site) -> None:
+    site = dataclasses.replace(acme, recording=dataclasses.replace(
+        acme.recording, calls=("internal",), format="wav49"))
+    got = render(site, fixed_secrets(site))
+    dialplan = text(got, "extensions.conf")
+    assert "MixMonitor(/var/spool/asterisk/monitor/internal-" in _context(dialplan,
+                                                                          "expand-ring")
+    assert "MixMonitor" not in _context(dialplan, "expand-inbound")
+    assert "MixMonitor" not in _context(dialplan, "expand-queue-recl")
+    assert ".wav49,b)" in dialplan
+    assert "allow = alaw,ulaw,gsm\n" in text(got, "pjsip.conf")
+
+
+def test_g711_recordings_offer_no_gsm(acme: Site) -> None:
+    site = dataclasses.replace(acme, recording=dataclasses.replace(
+        acme.recording, format="alaw", storage_gb=10_000))
+    assert "allow = alaw,ulaw\n" in text(render(site, fixed_secrets(site)), "pjsip.conf")
+
+
+def test_queue_without_max_wait_has_no_exit_prompt(acme: Site) -> None:
+    queue = dataclasses.replace(acme.queues[0], max_wait=0, exit_options=(), exit_prompt="")
+    site = dataclasses.replace(acme, queues=(queue, acme.queues[1]))
+    recl = _context(text(render(site, fixed_secrets(site)), "extensions.conf"),
+                    "expand-queue-recl")
+    assert "(queue),Queue(recl,,,,)" in recl and "msjSalidaCola" not in recl
+
+
+def test_no_fax_no_e1_no_pins_leave_their_files_out(acme: Site) -> None:
+    menus = tuple(dataclasses.replace(m, options=tuple(o for o in m.options
+                                                       if not o[1].startswith("menu:fax")))
+                  for m in acme.menus if m.id != "fax")
+    routes = tuple(dataclasses.replace(r, trunk="gsm", pin=False) for r in acme.routes)
+    site = dataclasses.replace(acme, fax=dataclasses.replace(acme.fax, enabled=False),
+                               menus=menus, e1_trunks=(), routes=routes, pins=())
+    got = render(site, fixed_secrets(site))
+    assert not {"/etc/asterisk/res_fax.conf", "/etc/asterisk/expand-fax-to-mail",
+                "/etc/asterisk/chan_dahdi.conf", "/etc/dahdi/system.conf",
+                "/etc/asterisk/expand-pins"} & set(got)
+    modules = text(got, "modules.conf")
+    assert "noload => chan_dahdi.so\n" in modules
+    assert "noload => res_fax_spandsp.so\n" in modules
+    dialplan = text(got, "extensions.conf")
+    assert "expand-fax-" not in dialplan and "Authenticate" not in dialplan
+    assert "exten => h," not in _context(dialplan, "expand-outbound")
+
+
+def test_tcp_trunk_gets_a_tcp_transport(acme: Site) -> None:
+    trunk = dataclasses.replace(acme.sip_trunks[0], transport="tcp")
+    site = dataclasses.replace(acme, sip_trunks=(trunk,))
+    secs = sections(text(render(site, fixed_secrets(site)), "pjsip.conf"))
+    assert dict(secs)["transport-tcp"]["protocol"] == ["tcp"]
+    assert _endpoint(secs, "trunk-gsm")["transport"] == ["transport-tcp"]
+
+
+def test_queue_named_general_is_refused(acme: Site) -> None:
+    site = dataclasses.replace(acme, queues=(dataclasses.replace(acme.queues[0], id="general"),
+                                             acme.queues[1]))
+    with pytest.raises(ValidationFailed) as failed:
+        render(site, fixed_secrets(site))
+    assert [r.key for r in failed.value.reports] == ["queues.general"]
