@@ -1,0 +1,170 @@
+"""The throwaway proof on a real Asterisk 22 (Debian unstable root): a valid directory
+proves ok with its counts, broken ones fail naming file and line, a count the model does
+not expect is reported, nothing listens beyond loopback and no Asterisk outlives a proof."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+import pytest
+
+from appliance.errors import ExpandError
+from appliance.runner import Result, Runner
+from pbx.throwaway import AsteriskPlace, Expect, Proof, prove
+from tests.integration.asterisk_support import DATA, alive, asterisk_place, proof_servers
+
+VALID = DATA / "valid"
+EXPECT = Expect(endpoints=2, contexts=2, queues={"recl": "rrmemory"},
+                members={"recl": ("PJSIP/550", "PJSIP/551")})
+
+
+@pytest.fixture(scope="module")
+def place() -> Iterator[AsteriskPlace]:
+    # One hold of the heavy lock for the whole module (a few seconds of Asterisk boots).
+    with asterisk_place() as where:
+        yield where
+
+
+class WatchingRunner(Runner):
+    """Runs for real; when the proof reads its queues (Asterisk is up), it notes the
+    throwaway servers' PIDs and what they listen on according to ss, and can fail there."""
+
+    def __init__(self, fail_at: str | None = None) -> None:
+        super().__init__()
+        self.fail_at = fail_at
+        self.pids: list[int] = []
+        self.ss: list[str] = []
+
+    def run(self, argv: Sequence[str], *, input: str | bytes | None = None,
+            check: bool = True, env: Mapping[str, str] | None = None, cwd: Path | None = None,
+            timeout: float | None = None) -> Result:
+        if argv[-1:] == ["queue show"]:
+            self.pids = proof_servers()
+            ss = subprocess.run(["ss", "-Hltunp"], capture_output=True, text=True, check=True)
+            self.ss = [line for line in ss.stdout.splitlines()
+                       if any(f"pid={pid}," in line for pid in self.pids)]
+            if self.fail_at == "queue show":
+                raise ExpandError("a failure injected while the throwaway Asterisk runs")
+        return super().run(argv, input=input, check=check, env=env, cwd=cwd, timeout=timeout)
+
+
+def variant(tmp_path: Path, edits: Mapping[str, tuple[str, str]] = {},
+            appended: Mapping[str, str] = {}) -> Path:
+    """A copy of the valid directory with ``edits`` (file → (old, new), each old found
+    exactly once) and text ``appended`` to files."""
+    target = tmp_path / "config"
+    shutil.copytree(VALID, target)
+    for name, (old, new) in edits.items():
+        text = (target / name).read_text()
+        assert text.count(old) == 1, f"{name}: {old!r} not found once"
+        (target / name).write_text(text.replace(old, new))
+    for name, text in appended.items():
+        with open(target / name, "a") as fh:
+            fh.write(text)
+    return target
+
+
+def assert_ended(proof: Proof) -> None:
+    assert proof.pid is not None
+    assert not alive(proof.pid), f"throwaway Asterisk {proof.pid} still running"
+    assert proof_servers() == []
+
+
+def test_valid_config_proves_ok_with_its_counts(place: AsteriskPlace) -> None:
+    runner = WatchingRunner()
+    start = time.monotonic()
+    proof = prove(VALID, EXPECT, place=place, runner=runner)
+    seconds = time.monotonic() - start
+    print(f"\nthrowaway boot-to-verdict: {seconds:.2f} s ({proof.summary()})")
+    assert proof.ok, "\n".join(proof.problems)
+    assert proof.endpoints == 2
+    assert sorted(proof.contexts) == ["from-internal", "incoming"]
+    assert proof.queues["recl"].strategy == "rrmemory"
+    assert sorted(proof.queues["recl"].members) == ["PJSIP/550", "PJSIP/551"]
+    # Modules without config complain; that is listed apart and does not fail the proof.
+    assert any("Unable to load config" in m for m in proof.other_messages)
+    assert_ended(proof)
+    assert runner.pids == [proof.pid]
+
+
+def test_the_proof_listens_on_loopback_only(place: AsteriskPlace) -> None:
+    runner = WatchingRunner()
+    proof = prove(VALID, EXPECT, place=place, runner=runner)
+    assert proof.ok, "\n".join(proof.problems)
+    # Our transport (bind=0.0.0.0:5060 in the given file) was moved to a loopback port.
+    [bind] = proof.binds
+    assert bind.startswith("pjsip transport-udp 127.0.0.1:")
+    port = bind.rsplit(":", 1)[1]
+    assert f"udp 127.0.0.1:{port}" in proof.listening
+    # ss, independently: every socket of the throwaway is on loopback, except res_pjsip's
+    # two unconnected wildcard UDP sockets on kernel-chosen ports (no configured port).
+    assert runner.ss, "ss saw nothing of the throwaway Asterisk"
+    for line in runner.ss:
+        proto, local = line.split()[0], line.split()[4]
+        address, sock_port = local.rsplit(":", 1)
+        if address.startswith(("127.", "[::1]")):
+            continue
+        assert proto == "udp" and address in ("0.0.0.0", "*", "[::]"), line
+        assert int(sock_port) != 5060 and sock_port != port, line
+    assert not any(":5060" in line for line in runner.ss)
+
+
+@pytest.mark.parametrize(("case", "edits", "appended", "expected"), [
+    ("unknown pjsip option", {"pjsip.conf": ("max_contacts = 1\n\n[550]",
+                                             "max_contacts = 1\nno_such_option = yes\n\n[550]")},
+     {}, ["pjsip.conf:18: ERROR: Could not find option suitable for category '550' named "
+          "'no_such_option'",
+          "pjsip.conf: ERROR: Could not create an object of type 'aor' with id '550'"]),
+    ("invalid priority", {"extensions.conf": ("exten => 600,1,Goto", "exten => 600,x,Goto")},
+     {}, ["extensions.conf:11: WARNING: Invalid priority/label 'x' at line 11"]),
+    ("duplicate endpoint", {}, {"pjsip.conf": "\n[551]\ntype = endpoint\ncontext = incoming\n"},
+     ["pjsip.conf: ERROR: Config file 'pjsip.conf' could not be loaded; configuration "
+      "contains a duplicate object: '551' of type 'endpoint'",
+      "pjsip endpoints: 0 loaded, 2 expected"]),
+])
+def test_a_broken_config_is_not_ok_and_named(
+        place: AsteriskPlace, tmp_path: Path, case: str,
+        edits: Mapping[str, tuple[str, str]], appended: Mapping[str, str],
+        expected: list[str]) -> None:
+    proof = prove(variant(tmp_path, edits, appended), EXPECT, place=place)
+    assert not proof.ok, case
+    for wanted in expected:
+        assert any(p.startswith(wanted) for p in proof.problems), \
+            f"{case}: no problem starting {wanted!r} in:\n" + "\n".join(proof.problems)
+    assert_ended(proof)
+
+
+def test_counts_that_differ_from_the_model_are_reported(
+        place: AsteriskPlace) -> None:
+    expect = Expect(endpoints=3, contexts=1, queues={"recl": "ringall", "prov": "rrmemory"},
+                    members={"recl": ("PJSIP/550",)})
+    proof = prove(VALID, expect, place=place)
+    assert not proof.ok
+    assert sorted(proof.problems) == sorted([
+        "pjsip endpoints: 2 loaded, 3 expected",
+        "dialplan contexts: 2 loaded (from-internal, incoming), 1 expected",
+        "queue prov: not loaded",
+        "queue recl: strategy rrmemory, ringall expected",
+        "queue recl: members PJSIP/550, PJSIP/551, PJSIP/550 expected",
+    ])
+    assert_ended(proof)
+
+
+def test_no_asterisk_outlives_a_failing_proof(place: AsteriskPlace) -> None:
+    runner = WatchingRunner(fail_at="queue show")
+    with pytest.raises(ExpandError, match="injected"):
+        prove(VALID, EXPECT, place=place, runner=runner)
+    assert len(runner.pids) == 1, runner.pids  # it was up when the failure came
+    assert not alive(runner.pids[0])
+    assert proof_servers() == []
+    assert not list((place.root / "tmp").glob("expand-proof-*"))
+
+
+def test_a_missing_directory_is_one_clear_error(place: AsteriskPlace,
+                                                tmp_path: Path) -> None:
+    with pytest.raises(ExpandError, match=r"nowhere: not a directory of Asterisk"):
+        prove(tmp_path / "nowhere", EXPECT, place=place)
