@@ -39,6 +39,7 @@ from pbx.asterisk_conf import Section, rebind, resolved, set_general
 
 LOOPBACK = "127.0.0.1"
 LOG_NAME = "proof.json"
+CHECKS = ("pjsip show endpoints", "dialplan show", "queue show")
 # Files the proof writes itself: where it lives, what it logs.
 OWN_FILES = frozenset({"asterisk.conf", "logger.conf"})
 # Which modules read each file: a message from their sources (the JSON log's
@@ -104,6 +105,14 @@ class Proof:
     pid: int | None  # the throwaway Asterisk's PID (gone once prove returns)
     seconds: float  # start to verdict
 
+    def as_dict(self) -> dict[str, object]:
+        return {"ok": self.ok, "endpoints": self.endpoints, "contexts": list(self.contexts),
+                "queues": {n: {"strategy": q.strategy, "members": list(q.members)}
+                           for n, q in self.queues.items()},
+                "problems": list(self.problems), "other_messages": list(self.other_messages),
+                "binds": list(self.binds), "listening": list(self.listening),
+                "seconds": round(self.seconds, 2)}
+
     def summary(self) -> str:
         verdict = "ok" if self.ok else f"FAILED ({len(self.problems)} problems)"
         return (f"throwaway Asterisk: {verdict}; endpoints={self.endpoints} "
@@ -150,20 +159,51 @@ def prove(config_dir: Path, expect: Expect, *, place: AsteriskPlace | None = Non
     try:
         _lay_out(instance, config_dir, given)
         with _running(instance, boot_timeout):
-            endpoints = _endpoints(instance.cli("pjsip show endpoints"))
-            contexts = _contexts(instance.cli("dialplan show").stdout)
-            queues = _queues(instance.cli("queue show").stdout)
+            answers = {command: instance.cli(command) for command in CHECKS}
             listening = _listening(instance.pid)
-        ours, others = _log_messages(instance.path(f"log/{LOG_NAME}"), set(given))
+            exited = not _our_pids(instance)
+        ours, others = _log_messages(instance.path(f"log/{LOG_NAME}"),
+                                     _Ours.of(config_dir, given))
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    problems = [*ours, *_count_problems(expect, endpoints, contexts, queues)]
+    endpoints = _endpoints(answers["pjsip show endpoints"])
+    contexts = _contexts(answers["dialplan show"].stdout)
+    queues = _queues(answers["queue show"].stdout)
+    problems = list(ours)
+    if exited:
+        # Counts of an Asterisk that is gone would only repeat it.
+        reason = next((o.split(": ", 2)[2] for o in reversed(others)
+                       if o.startswith("asterisk.c: ERROR")), "no reason logged")
+        problems.append(f"throwaway Asterisk exited while booting: {reason}")
+    else:
+        problems += [f"asterisk -rx '{command}' failed (exit {answer.returncode}): "
+                     + _tail(answer.stderr or answer.stdout)
+                     for command, answer in answers.items() if answer.returncode != 0]
+        problems += _count_problems(expect, endpoints, contexts, queues)
     # The proof must never be reachable from outside, nor take a live Asterisk's ports.
     problems += [f"throwaway Asterisk listened on {x}, not loopback (the proof's own setup "
                  "let a module through)" for x in listening if _exposed(x)]
     return Proof(not problems, endpoints, tuple(contexts), queues, tuple(problems),
                  tuple(others), tuple(instance.binds), tuple(listening), instance.pid,
                  time.monotonic() - started)
+
+
+@dataclass(frozen=True)
+class _Ours:
+    """What makes a log line about our files: their names, the modules modules.conf names."""
+
+    names: frozenset[str]
+    modules: frozenset[str]
+
+    @classmethod
+    def of(cls, config_dir: Path, given: Sequence[str]) -> _Ours:
+        names = frozenset(PurePosixPath(g).name for g in given) - OWN_FILES
+        modules: frozenset[str] = frozenset()
+        if "modules.conf" in given:
+            text = (config_dir / "modules.conf").read_text(errors="replace")
+            modules = frozenset(re.findall(r"\b(\w+)\.so\b",
+                                           re.sub(r"(?<!\\);.*", "", text)))
+        return cls(names, modules)
 
 
 def _config_files(config_dir: Path) -> list[str]:
@@ -268,7 +308,9 @@ def _running(instance: _Instance, boot_timeout: float) -> Iterator[None]:
                               f" s ({socket_path}); its log: "
                               + _tail(_log_text(instance.path(f"log/{LOG_NAME}"))))
         booted = instance.cli("core waitfullybooted", timeout=boot_timeout)
-        if booted.returncode != 0:
+        # An Asterisk that exited is judged by prove (its log says why); one that is still
+        # up and not booted is a failure of the proof itself.
+        if booted.returncode != 0 and _our_pids(instance):
             raise ExpandError("throwaway Asterisk did not finish booting: "
                               + _tail(booted.stderr or booted.stdout))
         yield
@@ -452,21 +494,20 @@ def _entries(path: Path) -> list[_Entry]:
     return entries
 
 
-def _log_messages(path: Path, given: set[str]) -> tuple[list[str], list[str]]:
+def _log_messages(path: Path, ours_by: _Ours) -> tuple[list[str], list[str]]:
     """WARNING/ERROR lines of the proof's JSON log: (about our files, about the rest)."""
     ours: list[str] = []
     others: list[str] = []
-    names = {PurePosixPath(g).name for g in given} - OWN_FILES
     entries = _entries(path)
     for index, entry in enumerate(entries):
         if entry.level not in ("WARNING", "ERROR"):
             continue
-        where = _where(entry.message, entry.source, names)
+        where = _where(entry.message, entry.source, ours_by)
         unnamed = _LINE_OF_NOTHING.search(entry.message)
         if where is None and unnamed:
             # Sorcery's option errors say "at line N of" and no file; the same thread
             # names the file right after ("... from configuration file 'pjsip.conf'").
-            later = (_where(e.message, e.source, names) for e in entries[index + 1:index + 8]
+            later = (_where(e.message, e.source, ours_by) for e in entries[index + 1:index + 8]
                      if e.thread == entry.thread)
             file = next((w for w in later if w), None)
             where = f"{file.split(':')[0]}:{unnamed.group(1)}" if file else None
@@ -477,8 +518,9 @@ def _log_messages(path: Path, given: set[str]) -> tuple[list[str], list[str]]:
     return ours, others
 
 
-def _where(message: str, source: str, names: set[str]) -> str | None:
+def _where(message: str, source: str, ours: _Ours) -> str | None:
     """``file:line`` (or ``file``) of ours a message is about, None when none of ours."""
+    names = ours.names
     for pattern, file_group, line_group in ((_LINE_OF, 2, 1), (_FILE_LINE, 1, 2)):
         found = pattern.search(message)
         if found and PurePosixPath(found.group(file_group)).name in names:
@@ -496,6 +538,9 @@ def _where(message: str, source: str, names: set[str]) -> str | None:
         if module == "loader" and any(re.search(rf"\b{m}\b", message)
                                       for m in modules if m != "pbx"):
             return name
+    if (module == "loader" and "modules.conf" in names
+            and any(re.search(rf"\b{re.escape(m)}(\.so)?\b", message) for m in ours.modules)):
+        return "modules.conf"
     return None
 
 

@@ -4,6 +4,8 @@ not expect is reported, nothing listens beyond loopback and no Asterisk outlives
 
 from __future__ import annotations
 
+import argparse
+import json
 import shutil
 import subprocess
 import time
@@ -14,6 +16,7 @@ import pytest
 
 from appliance.errors import ExpandError
 from appliance.runner import Result, Runner
+from pbx.cli_prove import add_prove
 from pbx.throwaway import AsteriskPlace, Expect, Proof, prove
 from tests.integration.asterisk_support import DATA, alive, asterisk_place, proof_servers
 
@@ -125,6 +128,10 @@ def test_the_proof_listens_on_loopback_only(place: AsteriskPlace) -> None:
      ["pjsip.conf: ERROR: Config file 'pjsip.conf' could not be loaded; configuration "
       "contains a duplicate object: '551' of type 'endpoint'",
       "pjsip endpoints: 0 loaded, 2 expected"]),
+    ("a required module that is missing", {}, {"modules.conf": "require => res_nope.so\n"},
+     ["modules.conf: ERROR: *** Failed to load module res_nope.so - Required",
+      "throwaway Asterisk exited while booting: Module initialization failed. "
+      "ASTERISK EXITING!"]),
 ])
 def test_a_broken_config_is_not_ok_and_named(
         place: AsteriskPlace, tmp_path: Path, case: str,
@@ -168,3 +175,43 @@ def test_a_missing_directory_is_one_clear_error(place: AsteriskPlace,
                                                 tmp_path: Path) -> None:
     with pytest.raises(ExpandError, match=r"nowhere: not a directory of Asterisk"):
         prove(tmp_path / "nowhere", EXPECT, place=place)
+
+
+def cli(*argv: str) -> int:
+    """``pbx prove ARGV`` as expandctl runs it (pbx/cli.py registers it with add_prove)."""
+    parser = argparse.ArgumentParser(prog="expandctl pbx")
+    add_prove(parser.add_subparsers(dest="cmd", required=True))
+    args = parser.parse_args(["prove", *argv])
+    code: int = args.func(args)
+    return code
+
+
+def test_cli_proves_and_reports(place: AsteriskPlace, tmp_path: Path,
+                                capsys: pytest.CaptureFixture[str]) -> None:
+    root = str(place.root)
+    assert cli(str(VALID), "--in-root", root, "--endpoints", "2", "--contexts", "2",
+               "--queue", "recl=rrmemory", "--json") == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["ok"] is True and data["endpoints"] == 2
+    assert data["queues"]["recl"]["strategy"] == "rrmemory"
+
+    broken = variant(tmp_path, {"extensions.conf": ("exten => 600,1,Goto",
+                                                    "exten => 600,x,Goto")})
+    assert cli(str(broken), "--in-root", root, "--queue", "recl=ringall") == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith(f"{broken}: throwaway Asterisk: FAILED (2 problems)")
+    assert out[1].startswith("  extensions.conf:11: WARNING: Invalid priority/label 'x'")
+    assert out[2] == "  queue recl: strategy rrmemory, ringall expected"
+    assert out[3].endswith("warnings/errors about other files (modules without config; "
+                           "--all lists them)")
+    assert proof_servers() == []
+
+
+def test_cli_bad_arguments_are_one_clear_line(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(ExpandError, match=r"--in-root .*nowhere: no usr/sbin/asterisk"):
+        cli(str(VALID), "--in-root", str(tmp_path / "nowhere"))
+    with pytest.raises(SystemExit) as exit_info:
+        cli(str(VALID), "--queue", "recl")
+    assert exit_info.value.code == 2
+    assert "'recl': NAME=STRATEGY, e.g. recl=rrmemory" in capsys.readouterr().err

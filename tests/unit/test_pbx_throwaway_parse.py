@@ -16,6 +16,7 @@ from pbx.throwaway import (
     _endpoints,
     _exposed,
     _log_messages,
+    _Ours,
     _queues,
 )
 
@@ -102,10 +103,13 @@ def test_log_lines_about_our_files_and_the_rest(tmp_path: Path) -> None:
         ("ERROR", "loader.c", "app_queue declined to load.", 4),
         ("ERROR", "loader.c", "res_pjsip_notify declined to load.", 4),
         ("ERROR", "res_pjsip/config_transport.c", "Transport 'x' failed to bind", 5),
+        ("ERROR", "loader.c", "*** Failed to load module res_nope.so - Required", 4),
+        ("ERROR", "loader.c", "Error loading module 'res_nope_not.so': missing", 4),
         ("NOTICE", "pbx_config.c", "not a problem", 1),
     )
-    ours, others = _log_messages(path, {"extensions.conf", "pjsip.conf", "queues.conf",
-                                        "asterisk.conf"})
+    ours, others = _log_messages(path, _Ours(
+        frozenset({"extensions.conf", "pjsip.conf", "queues.conf", "modules.conf"}),
+        frozenset({"res_nope"})))
     assert ours == [
         "extensions.conf:8: WARNING: Invalid priority/label 'x' at line 8 of extensions.conf",
         "pjsip.conf:18: ERROR: Could not find option suitable for category '550' named "
@@ -114,10 +118,12 @@ def test_log_lines_about_our_files_and_the_rest(tmp_path: Path) -> None:
         "configuration file 'pjsip.conf'",
         "queues.conf: ERROR: app_queue declined to load.",
         "pjsip.conf: ERROR: Transport 'x' failed to bind",
+        "modules.conf: ERROR: *** Failed to load module res_nope.so - Required",
     ]
     assert others == [
         "res_sorcery_config.c: ERROR: Unable to load config file 'geolocation.conf'",
         "loader.c: ERROR: res_pjsip_notify declined to load.",
+        "loader.c: ERROR: Error loading module 'res_nope_not.so': missing",
     ]
 
 
