@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -36,9 +37,10 @@ class WatchingRunner(Runner):
     """Runs for real; when the proof reads its queues (Asterisk is up), it notes the
     throwaway servers' PIDs and what they listen on according to ss, and can fail there."""
 
-    def __init__(self, fail_at: str | None = None) -> None:
+    def __init__(self, fail_at: str | None = None, swallow: str | None = None) -> None:
         super().__init__()
         self.fail_at = fail_at
+        self.swallow = swallow  # a CLI command answered "done" without being sent
         self.pids: list[int] = []
         self.ss: list[str] = []
 
@@ -52,6 +54,8 @@ class WatchingRunner(Runner):
                        if any(f"pid={pid}," in line for pid in self.pids)]
             if self.fail_at == "queue show":
                 raise ExpandError("a failure injected while the throwaway Asterisk runs")
+        if self.swallow is not None and argv[-1:] == [self.swallow]:
+            return Result(tuple(argv), 0, "", "")
         return super().run(argv, input=input, check=check, env=env, cwd=cwd, timeout=timeout)
 
 
@@ -169,6 +173,45 @@ def test_no_asterisk_outlives_a_failing_proof(place: AsteriskPlace) -> None:
     assert not alive(runner.pids[0])
     assert proof_servers() == []
     assert not list((place.root / "tmp").glob("expand-proof-*"))
+
+
+def test_an_asterisk_that_ignores_stop_is_killed_by_pid(place: AsteriskPlace) -> None:
+    runner = WatchingRunner(swallow="core stop now")
+    start = time.monotonic()
+    proof = prove(VALID, EXPECT, place=place, runner=runner, stop_timeout=3)
+    assert proof.ok, "\n".join(proof.problems)
+    assert time.monotonic() - start >= 3  # it waited for the stop, then SIGKILLed
+    assert_ended(proof)
+
+
+def test_ami_and_http_of_the_config_move_to_loopback(place: AsteriskPlace,
+                                                     tmp_path: Path) -> None:
+    config = variant(tmp_path, appended={
+        "manager.conf": "[general]\nenabled = yes\nbindaddr = 0.0.0.0\nport = 5038\n\n"
+                        "[admin]\nsecret = proof-ami-secret\nread = all\nwrite = all\n",
+        "http.conf": "[general]\nenabled = yes\nbindaddr = 0.0.0.0\nbindport = 8088\n"})
+    runner = WatchingRunner()
+    proof = prove(config, EXPECT, place=place, runner=runner)
+    assert proof.ok, "\n".join(proof.problems)
+    kinds = sorted(b.split()[0] for b in proof.binds)
+    assert kinds == ["http", "manager", "pjsip"]
+    tcp = [x for x in proof.listening if x.startswith("tcp")]
+    assert sorted(x.split(":")[-1] for x in tcp) == \
+        sorted(b.rsplit(":", 1)[1] for b in proof.binds if not b.startswith("pjsip"))
+    assert all(x.startswith("tcp 127.0.0.1:") for x in tcp)
+    assert not any(":5038 " in line or ":8088 " in line for line in runner.ss)
+    assert "proof-ami-secret" not in repr(proof)
+    assert_ended(proof)
+
+
+def test_two_proofs_at_once_do_not_meet(place: AsteriskPlace) -> None:
+    # An appliance proves a new release while its live Asterisk runs; here two proofs.
+    with ThreadPoolExecutor(2) as pool:
+        proofs = list(pool.map(lambda _: prove(VALID, EXPECT, place=place), range(2)))
+    assert [p.ok for p in proofs] == [True, True], [p.problems for p in proofs]
+    assert proofs[0].binds != proofs[1].binds
+    for proof in proofs:
+        assert_ended(proof)
 
 
 def test_a_missing_directory_is_one_clear_error(place: AsteriskPlace,
