@@ -39,7 +39,7 @@ from pbx.asterisk_conf import Section, rebind, resolved, set_general
 
 LOOPBACK = "127.0.0.1"
 LOG_NAME = "proof.json"
-CHECKS = ("pjsip show endpoints", "dialplan show", "queue show")
+CHECKS = ("core show version", "pjsip show endpoints", "dialplan show", "queue show")
 # Files the proof writes itself: where it lives, what it logs.
 OWN_FILES = frozenset({"asterisk.conf", "logger.conf"})
 # Which modules read each file: a message from their sources (the JSON log's
@@ -103,6 +103,7 @@ class Proof:
     listening: tuple[str, ...]  # what the throwaway Asterisk listened on ("udp 127.0.0.1:N")
     pid: int | None  # the throwaway Asterisk's PID (gone once prove returns)
     seconds: float  # start to verdict
+    version: str = ""  # "Asterisk 22.10.1..." as the throwaway said
 
     def as_dict(self) -> dict[str, object]:
         return {"ok": self.ok, "endpoints": self.endpoints, "contexts": list(self.contexts),
@@ -110,7 +111,7 @@ class Proof:
                            for n, q in self.queues.items()},
                 "problems": list(self.problems), "other_messages": list(self.other_messages),
                 "binds": list(self.binds), "listening": list(self.listening),
-                "seconds": round(self.seconds, 2)}
+                "seconds": round(self.seconds, 2), "version": self.version}
 
     def summary(self) -> str:
         verdict = "ok" if self.ok else f"FAILED ({len(self.problems)} problems)"
@@ -145,7 +146,9 @@ def prove(config_dir: Path, expect: Expect, *, place: AsteriskPlace | None = Non
     """Boot a throwaway Asterisk on a copy of ``config_dir`` and judge it (module docstring).
 
     Raises ExpandError only when the proof itself cannot run (no such directory, Asterisk
-    does not start or boot); a configuration Asterisk complains about is a Proof, not ok."""
+    does not start, or stays up without finishing its boot in ``boot_timeout`` s); a
+    configuration Asterisk complains about, or exits on, is a Proof that is not ok.
+    ``stop_timeout`` is how long ``core stop now`` gets before SIGKILL."""
     place = place or AsteriskPlace()
     runner = runner or Runner()
     started = time.monotonic()
@@ -166,6 +169,7 @@ def prove(config_dir: Path, expect: Expect, *, place: AsteriskPlace | None = Non
                                      _Ours.of(config_dir, given))
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    version = answers["core show version"].stdout.strip().split(" built ", 1)[0]
     endpoints = _endpoints(answers["pjsip show endpoints"])
     contexts = _contexts(answers["dialplan show"].stdout)
     queues = _queues(answers["queue show"].stdout)
@@ -185,7 +189,7 @@ def prove(config_dir: Path, expect: Expect, *, place: AsteriskPlace | None = Non
                  "let a module through)" for x in listening if _exposed(x)]
     return Proof(not problems, endpoints, tuple(contexts), queues, tuple(problems),
                  tuple(others), tuple(instance.binds), tuple(listening), instance.pid,
-                 time.monotonic() - started)
+                 time.monotonic() - started, version)
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ class WatchingRunner(Runner):
         self.fail_at = fail_at
         self.swallow = swallow  # a CLI command answered "done" without being sent
         self.pids: list[int] = []
+        self.uids: list[str] = []
         self.ss: list[str] = []
 
     def run(self, argv: Sequence[str], *, input: str | bytes | None = None,
@@ -49,6 +50,9 @@ class WatchingRunner(Runner):
             timeout: float | None = None) -> Result:
         if argv[-1:] == ["queue show"]:
             self.pids = proof_servers()
+            self.uids = [line.split()[1] for pid in self.pids
+                         for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                         if line.startswith("Uid:")]
             ss = subprocess.run(["ss", "-Hltunp"], capture_output=True, text=True, check=True)
             self.ss = [line for line in ss.stdout.splitlines()
                        if any(f"pid={pid}," in line for pid in self.pids)]
@@ -86,7 +90,7 @@ def test_valid_config_proves_ok_with_its_counts(place: AsteriskPlace) -> None:
     start = time.monotonic()
     proof = prove(VALID, EXPECT, place=place, runner=runner)
     seconds = time.monotonic() - start
-    print(f"\nthrowaway boot-to-verdict: {seconds:.2f} s ({proof.summary()})")
+    print(f"\nthrowaway boot-to-verdict: {seconds:.2f} s ({proof.summary()}; {proof.version})")
     assert proof.ok, "\n".join(proof.problems)
     assert proof.endpoints == 2
     assert sorted(proof.contexts) == ["from-internal", "incoming"]
@@ -94,8 +98,13 @@ def test_valid_config_proves_ok_with_its_counts(place: AsteriskPlace) -> None:
     assert sorted(proof.queues["recl"].members) == ["PJSIP/550", "PJSIP/551"]
     # Modules without config complain; that is listed apart and does not fail the proof.
     assert any("Unable to load config" in m for m in proof.other_messages)
+    assert proof.version.startswith("Asterisk 22.")
     assert_ended(proof)
     assert runner.pids == [proof.pid]
+    # It ran as the root filesystem's asterisk user, not as root.
+    passwd = (place.root / "etc/passwd").read_text().splitlines()
+    [uid] = [line.split(":")[2] for line in passwd if line.startswith("asterisk:")]
+    assert runner.uids == [uid] and uid != "0"
 
 
 def test_the_proof_listens_on_loopback_only(place: AsteriskPlace) -> None:
