@@ -23,8 +23,12 @@ from lab.rootfs import BASE_STAMP, CACHE, _build_lock, _debootstrap, _digest, _s
 
 SUITE = "sid"
 FLAVOR = "asterisk"
+# Music on hold for the default class (its files live under astdatadir/moh). Not
+# asterisk-dahdi: it depends on dahdi → dahdi-dkms, which brings gcc and kernel headers
+# and builds kernel modules in its postinst.
 PACKAGES: tuple[str, ...] = (
-    "asterisk", "asterisk-core-sounds-en", "sox", "iproute2", "procps",
+    "asterisk", "asterisk-core-sounds-en", "asterisk-moh-opsound-wav", "sox", "iproute2",
+    "procps",
 )
 
 # Bind the host's /proc and /dev into the root inside a mount namespace of its own, then

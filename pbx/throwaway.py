@@ -114,7 +114,8 @@ class Proof:
                 "seconds": round(self.seconds, 2), "version": self.version}
 
     def summary(self) -> str:
-        verdict = "ok" if self.ok else f"FAILED ({len(self.problems)} problems)"
+        count = len(self.problems)
+        verdict = "ok" if self.ok else f"FAILED ({count} problem{'s' * (count != 1)})"
         return (f"throwaway Asterisk: {verdict}; endpoints={self.endpoints} "
                 f"contexts={len(self.contexts)} queues={len(self.queues)} "
                 f"in {self.seconds:.1f} s")

@@ -141,6 +141,9 @@ def test_the_proof_listens_on_loopback_only(place: AsteriskPlace) -> None:
      ["pjsip.conf: ERROR: Config file 'pjsip.conf' could not be loaded; configuration "
       "contains a duplicate object: '551' of type 'endpoint'",
       "pjsip endpoints: 0 loaded, 2 expected"]),
+    ("music on hold without its files", {"musiconhold.conf": ("directory = moh",
+                                                              "directory = no-such-moh")},
+     {}, ["musiconhold.conf: WARNING: No music on hold classes configured"]),
     ("a required module that is missing", {}, {"modules.conf": "require => res_nope.so\n"},
      ["modules.conf: ERROR: *** Failed to load module res_nope.so - Required",
       "throwaway Asterisk exited while booting: Module initialization failed. "
