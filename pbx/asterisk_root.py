@@ -1,0 +1,76 @@
+"""A Debian unstable root filesystem holding Asterisk 22, for tests and demos on a Debian host.
+
+Asterisk 22 is packaged only in Debian unstable, and its modules need unstable's libc, so on
+a Debian 12 host it runs only inside such a root (never installed on the host itself). The
+root is built once with debootstrap (minbase, ~1 min, ~540 MB) under the lab's cache and
+rebuilt only when its package list changes. Unlike the lab's node roots it gets no venv of
+the toolkit: nothing of the toolkit runs inside it, only Asterisk and its tools.
+
+Asterisk is reached through an argv prefix (``chroot_prefix``): a private mount namespace
+with the host's /proc and /dev bound into the root, then chroot. The mounts live exactly as
+long as the processes started through it (a daemonized Asterisk keeps its namespace), so the
+shared root never keeps a stale mount. Run the build under the heavy lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from appliance.runner import Runner
+from lab.mirror import check_mirror_url, host_mirror
+from lab.rootfs import BASE_STAMP, CACHE, _build_lock, _debootstrap, _digest, _stamp, rootfs_dir
+
+SUITE = "sid"
+FLAVOR = "asterisk"
+# Music on hold for the default class (its files live under astdatadir/moh). Not
+# asterisk-dahdi: it depends on dahdi → dahdi-dkms, which brings gcc and kernel headers
+# and builds kernel modules in its postinst.
+PACKAGES: tuple[str, ...] = (
+    "asterisk", "asterisk-core-sounds-en", "asterisk-moh-opsound-wav", "sox", "iproute2",
+    "procps",
+)
+
+# Bind the host's /proc and /dev into the root inside a mount namespace of its own, then
+# chroot: "$0" is the root, "$@" the command run inside.
+_ENTER = ('mount --bind /proc "$0/proc" && mount --rbind /dev "$0/dev" '
+          '&& exec chroot "$0" "$@"')
+
+
+def ensure_asterisk_root(
+    *,
+    packages: Sequence[str] = PACKAGES,
+    cache: Path = CACHE,
+    runner: Runner | None = None,
+    mirror: str | None = None,
+) -> Path:
+    """The cached unstable root with Asterisk, built when missing or when ``packages``
+    changed; fetched from ``mirror``, by default the host's own Debian mirror."""
+    runner = runner or Runner()
+    target = rootfs_dir(SUITE, cache, FLAVOR)
+    with _build_lock(cache):
+        key = _digest(SUITE, *sorted(packages))
+        if _stamp(target, BASE_STAMP) != key:
+            url = check_mirror_url(mirror) if mirror else host_mirror()
+            _debootstrap(target, SUITE, packages, url, runner)
+            (target / BASE_STAMP).write_text(key + "\n")
+    return target
+
+
+def chroot_prefix(root: Path) -> tuple[str, ...]:
+    """The argv prefix that runs a command inside ``root`` (see the module's docstring)."""
+    return ("unshare", "--mount", "--propagation", "private", "sh", "-c", _ENTER, str(root))
+
+
+if __name__ == "__main__":
+    import logging
+    import sys
+
+    from appliance.errors import ExpandError
+
+    logging.basicConfig(level=logging.INFO)
+    try:
+        print(ensure_asterisk_root())
+    except ExpandError as exc:
+        print(f"pbx.asterisk_root: {exc}", file=sys.stderr)
+        sys.exit(1)
