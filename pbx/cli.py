@@ -10,6 +10,7 @@ from appliance.console import REDACTOR, HelpFormatter, print_json, print_reports
 from appliance.readers import is_directory, show_path
 from appliance.reports import Report
 from pbx import secrets_store
+from pbx.cli_prove import add_prove
 from pbx.fields import all_fields
 from pbx.render import DEFAULT_BIND, ETC, render, write
 from pbx.secrets_store import SECRETS_PATH
@@ -24,6 +25,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="A site file holds the customer's PBX as TOML (see examples/site/acme.toml, "
                     "the seed's boot camp). Only `render` writes, under its --out root.")
     cmds = parser.add_subparsers(dest="pbx_cmd", required=True, metavar="COMMAND")
+    add_prove(cmds)
 
     val = cmds.add_parser(
         "validate", help="check a site file; exit 0 when clean, 1 otherwise",

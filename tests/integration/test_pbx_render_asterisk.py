@@ -35,10 +35,11 @@ from appliance.wait import poll
 from pbx.render import expected, render, write
 from pbx.secrets_store import complete
 from pbx.site import parse_site
+from tests.integration.asterisk_support import asterisk_root
+from tests.support import heavy_lock
 
 REPO = Path(__file__).resolve().parents[2]
 ACME = REPO / "examples" / "site" / "acme.toml"
-ROOT = Path("/var/cache/expand/rootfs/sid-asterisk")
 TZ = "America/Montevideo"
 PIN = "424242"
 # Private mounts: the test's folder on the root's /tmp, /proc and /dev, then chroot.
@@ -61,11 +62,6 @@ CALLS = {
     "night": ("2026/12/02 20:00:00", ""),
     "fax": ("2026/12/02 10:00:00", "ww3ww1"),
 }
-
-pytestmark = pytest.mark.skipif(
-    os.geteuid() != 0 or not (ROOT / "usr/sbin/asterisk").exists(),
-    reason="needs root and the Asterisk 22 unstable root (TESTBED.md: Asterisk)")
-
 
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
@@ -107,8 +103,8 @@ def calls_context() -> str:
 def asterisk(work: Path) -> Iterator[Path]:
     """Boot Asterisk on ``work``/etc; yields the log; stops it by PID on every path."""
     conf = "/tmp/etc/asterisk.conf"
-    argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c", ENTER, str(ROOT),
-            str(work)]
+    argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c", ENTER,
+            str(asterisk_root()), str(work)]
     log = work / "log" / "messages.log"
     proc = subprocess.Popen([*argv, "asterisk", "-f", "-n", "-vvv", "-C", conf],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -183,14 +179,16 @@ class Booted:
 
     def rx(self, command: str) -> str:
         argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c", ENTER,
-                str(ROOT), str(self.work), "asterisk", "-C", "/tmp/etc/asterisk.conf", "-rx"]
+                str(asterisk_root()), str(self.work), "asterisk", "-C", "/tmp/etc/asterisk.conf",
+                "-rx"]
         return subprocess.run([*argv, command], capture_output=True, text=True, timeout=30,
                               check=False).stdout
 
 
 @pytest.fixture(scope="module")
 def pbx() -> Iterator[Booted]:
-    with tempfile.TemporaryDirectory(prefix="pbx-render-ast-") as tmp:
+    asterisk_root()  # built (under the heavy lock) on first use: never skipped
+    with heavy_lock(), tempfile.TemporaryDirectory(prefix="pbx-render-ast-") as tmp:
         work = Path(tmp)
         want, port, secrets = prepare(work)
         with asterisk(work) as log:
