@@ -70,6 +70,10 @@ demo: sysdeps venv
 	$(BIN)/expandctl firstboot plan examples/answers/primary.toml $(DRY_RUN)
 	$(BIN)/expandctl firstboot --answers examples/answers/primary.toml --yes $(DRY_RUN)
 	$(BIN)/expandctl firstboot status --root $(DEMO)/root
+	@echo; echo "== 5b. PBX: the seed's boot camp site validated and rendered into $(DEMO)/pbx"
+	$(BIN)/expandctl pbx validate examples/site/acme.toml
+	@rm -rf $(DEMO)/pbx
+	$(BIN)/expandctl pbx render examples/site/acme.toml --out $(DEMO)/pbx
 	@echo; echo "== 6. install DVD: demo base, branded ISO, BIOS boot (menu as seen on the serial console)"
 	$(BIN)/expandctl iso demo-base --out $(DEMO)/base.iso
 	$(BIN)/expandctl iso build --base $(DEMO)/base.iso --out $(DEMO)/eXpand-3.2.iso --answers examples/answers/primary.toml
