@@ -45,7 +45,6 @@ from ha.corosync import AUTHKEY_PATH, CONF_PATH, is_unsealed
 __all__ = ["JOIN_CODE", "ClusterStep"]
 # The daemons the step starts; without them (a bare test root) files are written only.
 SOFTWARE = ("/usr/sbin/corosync", "/usr/sbin/pacemakerd")
-PACKAGES = "corosync pacemaker pacemaker-cli-utils pcs resource-agents"
 STOP_COMMAND = ("systemctl", "stop", "pacemaker.service", "corosync.service")
 CIB_DIR = "/var/lib/pacemaker/cib"
 OUR_MARK = "Written by expandctl"  # ha/corosync.py's header line
@@ -136,7 +135,8 @@ class ClusterStep(PlannedStep):
         a = ctx.answers
         warnings = []
         if ctx.live and not all(ctx.sink.exists(p) for p in SOFTWARE):
-            warnings.append(f"the cluster software is not installed ({PACKAGES}): its files "
+            packages = " ".join(ctx.platform.cluster_packages)
+            warnings.append(f"the cluster software is not installed ({packages}): its files "
                             "are written but the cluster is not started")
         if a.fencing.mode == "none":
             warnings.append("fencing is off (fencing.mode = none): choose ipmi, vmware or sbd "

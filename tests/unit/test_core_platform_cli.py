@@ -122,12 +122,13 @@ def test_detect_takes_the_family_record_with_the_machines_own_id(tmp_path: Path)
 # Distribution differences that belong in appliance/platform.py's table only.
 DISTRO_LITERALS = ("platform.family ==", "is_rhel", "/etc/systemd/network",
                    "/etc/NetworkManager", "cyrus-sasl", "libsasl2", "/etc/timezone",
-                   "systemd-networkd.service", "sasl2/libplain")
+                   "systemd-networkd.service", "sasl2/libplain", "pacemaker-cli-utils",
+                   "fence-agents-all")
 
 
 @pytest.mark.parametrize("path", sorted(
-    [p for p in (REPO / "firstboot/steps").glob("*.py") if p.name != "cluster.py"]
-    + [REPO / "firstboot/network_safety.py"]), ids=lambda p: p.name)
+    [*(REPO / "firstboot/steps").glob("*.py"), REPO / "firstboot/network_safety.py"]),
+    ids=lambda p: p.name)
 def test_steps_read_distribution_differences_from_the_platform(path: Path) -> None:
     code = path.read_text()
     assert [w for w in DISTRO_LITERALS if w in code] == []
