@@ -96,26 +96,6 @@ class RedactingFormatter(logging.Formatter):
         return self.redactor(super().format(bare))
 
 
-class RedactingFilter(logging.Filter):
-    """For a handler whose formatter is not a ``RedactingFormatter``: redacts the message,
-    the exception text and the stack before any formatter sees them."""
-
-    def __init__(self, redactor: Redactor) -> None:
-        super().__init__()
-        self.redactor = redactor
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = self.redactor(record.getMessage())
-        record.args = None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = self.redactor(record.exc_text)
-        if record.stack_info:
-            record.stack_info = self.redactor(record.stack_info)
-        return True
-
-
 class CommandFailed(ExpandError):
     """A command exited non-zero; the message holds the (redacted) command and its stderr."""
 

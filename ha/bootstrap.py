@@ -17,10 +17,10 @@ from typing import Any
 from appliance.answers import Answers
 from appliance.errors import ExpandError
 from appliance.filesink import FileSink
+from appliance.joincode import authkey_from_code, new_join_code
 from appliance.paths import JOIN_CODE, STATE_DIR
 from appliance.runner import Runner
 from ha import cib, corosync, drbd
-from ha.joincode import authkey_from_code, new_join_code
 
 CIB_WORK_FILE = f"{STATE_DIR}/cib-build.xml"
 START_COMMANDS = (("systemctl", "enable", "--now", "corosync.service"),

@@ -36,8 +36,8 @@ from ipaddress import IPv4Address
 from appliance.answers import Answers
 from appliance.errors import ExpandError
 from appliance.filesink import FileSink
+from appliance.joincode import AUTHKEY_BYTES as AUTHKEY_BYTES  # the size corosync needs
 from appliance.runner import Runner
-from ha.joincode import AUTHKEY_BYTES as AUTHKEY_BYTES  # the size corosync needs
 
 CONF_PATH = "/etc/corosync/corosync.conf"
 AUTHKEY_PATH = "/etc/corosync/authkey"

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from appliance.answers import Answers, load_answers
 from appliance.filesink import FileSink
+from appliance.joincode import authkey_from_code, new_join_code
 from appliance.runner import Runner
 from ha import cib, corosync
 from ha.fencing import lab_devices
-from ha.joincode import authkey_from_code, new_join_code
 from ha.operations import service_on
 from ha.status import ClusterStatus
 from lab.nsnode import prepare_node_root

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from appliance.answers import Answers, load_answers
+from appliance.joincode import authkey_from_code, parse_join_code
 from appliance.runner import RecordingRunner, Result
 from firstboot import engine, paths
 from firstboot.host import load_host
 from firstboot.report import report_lines
-from ha.joincode import authkey_from_code, parse_join_code
 from tests.unit.firstboot_support import (
     AUTHKEY,
     EXAMPLES,

@@ -11,9 +11,9 @@ import pytest
 from appliance.answers import Answers, load_answers
 from appliance.errors import ExpandError
 from appliance.filesink import FileSink
+from appliance.joincode import new_join_code
 from appliance.runner import RecordingRunner
 from ha import cib, corosync, drbd, fencing
-from ha.joincode import new_join_code
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "answers"
 
@@ -193,7 +193,7 @@ def test_drbd_res_protocol_c_and_fence_handlers(primary: Answers) -> None:
 
 
 def test_join_code_gives_the_same_authkey_on_both_nodes() -> None:
-    from ha import joincode
+    from appliance import joincode
     code = joincode.new_join_code(lambda n: bytes(range(n)))
     assert len(code.split("-")) == 7 and all(len(g) <= 4 for g in code.split("-"))
     key = joincode.authkey_from_code(code)
@@ -206,7 +206,7 @@ def test_join_code_gives_the_same_authkey_on_both_nodes() -> None:
 
 @pytest.mark.parametrize("typo", ["drop", "swap", "bad-char"])
 def test_join_code_typos_are_refused(typo: str) -> None:
-    from ha import joincode
+    from appliance import joincode
     code = joincode.new_join_code(lambda n: bytes(range(n)))
     if typo == "drop":
         bad = code[:-1]

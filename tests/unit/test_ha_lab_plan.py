@@ -44,7 +44,7 @@ def test_cli_registers_ha_and_lab_with_examples() -> None:
 def test_appliance_nodes_get_answers_their_first_boot_accepts(tmp_path: Path) -> None:
     from appliance.answers import load_answers
     from appliance.answers_toml import dump_answers
-    from ha.joincode import new_join_code
+    from appliance.joincode import new_join_code
     from lab import appliance, control
 
     answers = control.lab_answers()
