@@ -163,8 +163,10 @@ def check_dir(folder: Path) -> tuple[int, list[Report]]:
 
 
 def sox_argv(src: Path, tmp: Path) -> list[str]:
-    return ["sox", "--no-show-progress", str(src), "-r", str(RATE), "-c", str(CHANNELS),
-            "-b", str(BITS), "-e", "signed-integer", str(tmp)]
+    # Absolute names: sox reads "|cmd" as a pipe, "-" as stdin, "http://..." as a URL.
+    return ["sox", "--no-show-progress", os.path.abspath(src), "-r", str(RATE),
+            "-c", str(CHANNELS), "-b", str(BITS), "-e", "signed-integer",
+            os.path.abspath(tmp)]
 
 
 def _readable(src: Path) -> str | None:
@@ -191,6 +193,8 @@ def convert(src: Path, dest: Path, runner: Runner) -> None:
         raise BadAudio(f"{show_path(dest)}: the name must end in lowercase .wav")
     if not is_directory(dest.parent):
         raise BadAudio(f"{show_path(dest.parent)}: the folder of DEST does not exist")
+    if not os.access(dest.parent, os.W_OK):
+        raise BadAudio(f"{show_path(dest.parent)}: the folder of DEST is not writable")
     if is_directory(dest):
         raise BadAudio(f"{show_path(dest)}: is a directory")
     # sox picks the output type from the name: the temp file ends in .wav too.

@@ -180,10 +180,11 @@ def test_check_cli_bad_site_is_one_line(tmp_path: Path) -> None:
     assert len(done.stderr.splitlines()) == 1 and "nope.toml" in done.stderr
 
 
-def test_sox_argv_is_the_seed_format(tmp_path: Path) -> None:
-    assert sox_argv(Path("in.mp3"), Path("out.tmp.wav")) == [
-        "sox", "--no-show-progress", "in.mp3", "-r", "8000", "-c", "1", "-b", "16",
-        "-e", "signed-integer", "out.tmp.wav"]
+def test_sox_argv_is_the_seed_format(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert sox_argv(Path("|in.mp3"), Path("/o/out.tmp.wav")) == [
+        "sox", "--no-show-progress", f"{tmp_path}/|in.mp3", "-r", "8000", "-c", "1", "-b", "16",
+        "-e", "signed-integer", "/o/out.tmp.wav"]  # absolute: never a sox pipe or URL
 
 
 @pytest.mark.parametrize(("src", "dest", "named"), [
