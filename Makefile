@@ -10,7 +10,8 @@ PYTEST_TIERS ?= unit or integration or vm
 APT_PACKAGES := python3-venv xorriso isolinux syslinux-common grub-efi-amd64-bin grub-common \
 	mtools dosfstools isomd5sum dialog tmux qemu-system-x86 qemu-utils ovmf \
 	busybox-static cpio debootstrap systemd-container iproute2 kmod iputils-ping \
-	corosync pacemaker pacemaker-cli-utils pcs resource-agents fence-agents drbd-utils
+	corosync pacemaker pacemaker-cli-utils pcs resource-agents fence-agents drbd-utils \
+	sox
 
 .PHONY: demo test test-unit test-integration test-vm lint sysdeps venv clean
 
