@@ -89,11 +89,7 @@ def ensure_rootfs(
     runner = runner or Runner()
     base = rootfs_dir(suite, cache, flavor)
     with _build_lock(cache):
-        base_key = _digest(suite, *sorted(packages))
-        if _stamp(base, BASE_STAMP) != base_key:
-            url = check_mirror_url(mirror) if mirror else host_mirror()
-            _debootstrap(base, suite, packages, url, runner)
-            (base / BASE_STAMP).write_text(base_key + "\n")
+        base_key = ensure_base(base, suite, packages, runner, mirror)
         deps = python_dependencies()
         venv_key = _digest(base_key, *deps)
         target = base.with_name(f"{base.name}+{venv_key}")
@@ -106,6 +102,18 @@ def ensure_rootfs(
             shutil.rmtree(target, ignore_errors=True)
             partial.rename(target)
     return target
+
+
+def ensure_base(target: Path, suite: str, packages: Sequence[str], runner: Runner,
+                mirror: str | None) -> str:
+    """Debootstrap ``target`` unless it already holds ``packages``; returns its key. Call it
+    under the build lock. ``mirror``: by default the host's own Debian mirror."""
+    key = _digest(suite, *sorted(packages))
+    if _stamp(target, BASE_STAMP) != key:
+        url = check_mirror_url(mirror) if mirror else host_mirror()
+        _debootstrap(target, suite, packages, url, runner)
+        (target / BASE_STAMP).write_text(key + "\n")
+    return key
 
 
 def _stamp(target: Path, name: str) -> str | None:

@@ -18,8 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from appliance.runner import Runner
-from lab.mirror import check_mirror_url, host_mirror
-from lab.rootfs import BASE_STAMP, CACHE, _build_lock, _debootstrap, _digest, _stamp, rootfs_dir
+from lab.rootfs import CACHE, _build_lock, ensure_base, rootfs_dir
 
 SUITE = "sid"
 FLAVOR = "asterisk"
@@ -49,11 +48,7 @@ def ensure_asterisk_root(
     runner = runner or Runner()
     target = rootfs_dir(SUITE, cache, FLAVOR)
     with _build_lock(cache):
-        key = _digest(SUITE, *sorted(packages))
-        if _stamp(target, BASE_STAMP) != key:
-            url = check_mirror_url(mirror) if mirror else host_mirror()
-            _debootstrap(target, SUITE, packages, url, runner)
-            (target / BASE_STAMP).write_text(key + "\n")
+        ensure_base(target, SUITE, packages, runner, mirror)
     return target
 
 

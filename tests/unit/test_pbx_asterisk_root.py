@@ -10,6 +10,7 @@ import pytest
 import pbx.asterisk_root as asterisk_root
 from appliance.errors import ExpandError
 from appliance.runner import RecordingRunner, Runner
+from lab import rootfs
 
 
 def test_built_once_per_package_list(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -20,8 +21,8 @@ def test_built_once_per_package_list(tmp_path: Path, monkeypatch: pytest.MonkeyP
         builds.append((suite, tuple(packages), mirror))
         target.mkdir(parents=True, exist_ok=True)
 
-    monkeypatch.setattr(asterisk_root, "_debootstrap", debootstrap)
-    monkeypatch.setattr(asterisk_root, "host_mirror", lambda: "http://mirror.example/debian")
+    monkeypatch.setattr(rootfs, "_debootstrap", debootstrap)  # the shared base builder's
+    monkeypatch.setattr(rootfs, "host_mirror", lambda: "http://mirror.example/debian")
     runner = RecordingRunner()
     first = asterisk_root.ensure_asterisk_root(cache=tmp_path, runner=runner)
     again = asterisk_root.ensure_asterisk_root(cache=tmp_path, runner=runner)
