@@ -22,12 +22,13 @@ from lab.rootfs import CACHE, _build_lock, ensure_base, rootfs_dir
 
 SUITE = "sid"
 FLAVOR = "asterisk"
-# Music on hold for the default class (its files live under astdatadir/moh). Not
+# Music on hold for the default class (its files live under astdatadir/moh); libtiff-tools
+# for the fax mailer's tiff2pdf and for making test faxes (tiffcp). Not
 # asterisk-dahdi: it depends on dahdi → dahdi-dkms, which brings gcc and kernel headers
 # and builds kernel modules in its postinst.
 PACKAGES: tuple[str, ...] = (
-    "asterisk", "asterisk-core-sounds-en", "asterisk-moh-opsound-wav", "sox", "iproute2",
-    "procps",
+    "asterisk", "asterisk-core-sounds-en", "asterisk-moh-opsound-wav", "sox", "libtiff-tools",
+    "iproute2", "procps",
 )
 
 # Bind the host's /proc and /dev into the root inside a mount namespace of its own, then
