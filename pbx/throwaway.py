@@ -122,12 +122,15 @@ class Proof:
 
 
 @dataclass
-class _Instance:
+class Instance:
+    """A throwaway Asterisk's place: its directory, PID and loopback listeners."""
+
     place: AsteriskPlace
     runner: Runner
     inside: PurePosixPath  # the proof's directory as Asterisk sees it
+    given: Sequence[str] = ()  # the config files copied in (relative names)
     pid: int | None = None
-    binds: list[str] = field(default_factory=list)
+    binds: list[str] = field(default_factory=list)  # "pjsip NAME 127.0.0.1:N", "manager …"
 
     @property
     def conf(self) -> str:
@@ -140,6 +143,48 @@ class _Instance:
         return self.runner.run([*self.place.prefix, self.place.binary, "-C", self.conf,
                                 "-rx", command], check=False, timeout=timeout)
 
+    def address(self, kind: str, name: str = "") -> tuple[str, int]:
+        """Where a rebound listener went: ``("pjsip", "transport-udp")``, ``("manager",)``."""
+        for bind in self.binds:
+            words = bind.split()
+            if words[0] == kind and (not name or words[1:-1] == [name]):
+                host, port = words[-1].rsplit(":", 1)
+                return host, int(port)
+        raise ExpandError(f"throwaway Asterisk: no {kind} {name} listener (it has: "
+                          f"{', '.join(self.binds) or 'none'})")
+
+
+@contextlib.contextmanager
+def booted(config_dir: Path, *, place: AsteriskPlace | None = None,
+           runner: Runner | None = None, boot_timeout: float = 60,
+           stop_timeout: float = 15) -> Iterator[Instance]:
+    """A throwaway Asterisk on a copy of ``config_dir``, fully booted and kept up for the
+    with-block (a peer to call, a box to load), then stopped and removed as ``prove`` does.
+    Its listeners are on loopback (``Instance.address``); nothing is judged."""
+    with (_laid_out(config_dir, place, runner) as instance,
+          _running(instance, boot_timeout, stop_timeout)):
+        yield instance
+
+
+@contextlib.contextmanager
+def _laid_out(config_dir: Path, place: AsteriskPlace | None,
+              runner: Runner | None) -> Iterator[Instance]:
+    """A temporary directory holding the copy of ``config_dir`` (``_lay_out``), removed on
+    every path."""
+    place = place or AsteriskPlace()
+    if not config_dir.is_dir():
+        raise ExpandError(f"{config_dir}: not a directory of Asterisk configuration")
+    given = _config_files(config_dir)
+    tmp_host = place.host("/tmp")
+    tmp_host.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="expand-proof-", dir=tmp_host))
+    instance = Instance(place, runner or Runner(), PurePosixPath("/tmp") / work.name, given)
+    try:
+        _lay_out(instance, config_dir)
+        yield instance
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
 
 def prove(config_dir: Path, expect: Expect, *, place: AsteriskPlace | None = None,
           runner: Runner | None = None, boot_timeout: float = 60,
@@ -150,26 +195,15 @@ def prove(config_dir: Path, expect: Expect, *, place: AsteriskPlace | None = Non
     does not start, or stays up without finishing its boot in ``boot_timeout`` s); a
     configuration Asterisk complains about, or exits on, is a Proof that is not ok.
     ``stop_timeout`` is how long ``core stop now`` gets before SIGKILL."""
-    place = place or AsteriskPlace()
-    runner = runner or Runner()
     started = time.monotonic()
-    if not config_dir.is_dir():
-        raise ExpandError(f"{config_dir}: not a directory of Asterisk configuration")
-    given = _config_files(config_dir)
-    tmp_host = place.host("/tmp")
-    tmp_host.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="expand-proof-", dir=tmp_host))
-    instance = _Instance(place, runner, PurePosixPath("/tmp") / work.name)
-    try:
-        _lay_out(instance, config_dir, given)
+    with _laid_out(config_dir, place, runner) as instance:
         with _running(instance, boot_timeout, stop_timeout):
             answers = {command: instance.cli(command) for command in CHECKS}
             listening = _listening(instance.pid)
             exited = not _our_pids(instance)
+        # Read once Asterisk has stopped: its last lines are flushed by then.
         ours, others = _log_messages(instance.path(f"log/{LOG_NAME}"),
-                                     _Ours.of(config_dir, given))
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+                                     _Ours.of(config_dir, instance.given))
     version = answers["core show version"].stdout.strip().split(" built ", 1)[0]
     endpoints = _endpoints(answers["pjsip show endpoints"])
     contexts = _contexts(answers["dialplan show"].stdout)
@@ -220,13 +254,13 @@ def _config_files(config_dir: Path) -> list[str]:
     return files
 
 
-def _lay_out(instance: _Instance, config_dir: Path, given: Sequence[str]) -> None:
+def _lay_out(instance: Instance, config_dir: Path) -> None:
     """The proof's directories, its copy of the config (rebound) and its own asterisk.conf
     and logger.conf, all owned by the Asterisk user."""
     sink = FileSink(instance.place.host(instance.inside))
     for name in ("etc", "lib", "spool", "run", "log", "db", "cache"):
         sink.mkdir(f"/{name}", 0o750)
-    for name in given:
+    for name in instance.given:
         if name in OWN_FILES:
             continue
         text = (config_dir / name).read_bytes()
@@ -248,7 +282,7 @@ def _lay_out(instance: _Instance, config_dir: Path, given: Sequence[str]) -> Non
                         timeout=60)
 
 
-def _rebound(instance: _Instance, name: str, data: bytes) -> bytes:
+def _rebound(instance: Instance, name: str, data: bytes) -> bytes:
     """The proof's copy of a file: listeners moved to loopback, free ports."""
     if name not in ("pjsip.conf", "manager.conf", "http.conf"):
         return data
@@ -272,7 +306,7 @@ def _is_transport(section: Section, by_name: Mapping[str, Section]) -> bool:
     return resolved(section, by_name, "type") == "transport"
 
 
-def _bind(instance: _Instance, section: Section) -> dict[str, str]:
+def _bind(instance: Instance, section: Section) -> dict[str, str]:
     address = f"{LOOPBACK}:{_free_port()}"
     instance.binds.append(f"pjsip {section.name} {address}")
     return {"bind": address}
@@ -293,7 +327,7 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def _running(instance: _Instance, boot_timeout: float,
+def _running(instance: Instance, boot_timeout: float,
              stop_timeout: float) -> Iterator[None]:
     """Asterisk started (it daemonizes), fully booted; stopped by its PID afterwards."""
     place = instance.place
@@ -386,7 +420,7 @@ def _read_pid(pidfile: Path) -> int | None:
         return None
 
 
-def _stop(instance: _Instance, timeout: float) -> None:
+def _stop(instance: Instance, timeout: float) -> None:
     """``core stop now``, then SIGKILL: by the PID file's PID and, should Asterisk have died
     before writing it, by any process whose command line names this proof's directory."""
     mine = _our_pids(instance)
@@ -404,7 +438,7 @@ def _stop(instance: _Instance, timeout: float) -> None:
         raise ExpandError(f"throwaway Asterisk: PIDs {left} still running after SIGKILL")
 
 
-def _our_pids(instance: _Instance) -> list[int]:
+def _our_pids(instance: Instance) -> list[int]:
     """Live processes started for this proof: the recorded PID (when its command line is
     still ours, so a reused PID is never hit) and any other naming our asterisk.conf."""
     marker = instance.conf.encode()
