@@ -176,7 +176,8 @@ def render_site(args: argparse.Namespace) -> int:
         print_reports(reports)
         return 1
     stored = secrets_store.load(state)
-    secrets, keep = secrets_store.complete(site, stored)
+    secrets, keep = secrets_store.complete(site, stored,
+                                           authkey=secrets_store.cluster_key(state))
     for secret in secrets.all():
         REDACTOR.add(secret)
     files = render(site, secrets, source=str(args.site), bind=args.bind,

@@ -6,10 +6,20 @@ byte for byte. A secret written in the site file wins and is not stored. The fil
 ``/var/lib/expand/pbx/secrets.json`` under the state root (the render's ``--out`` unless
 ``--state`` is given); it is written through FileSink with mode 0600 before anything reads
 it, and its values never reach a message: a broken file is named, not shown.
+
+In a cluster both nodes must render the same secrets (an extension's SIP secret must not
+change when the service moves to the other node). So when the box has the cluster's shared
+authkey (``/etc/corosync/authkey`` under the root, the same bytes on both nodes), a
+generated secret is derived from it: HMAC-SHA256(authkey, "KIND:ID"), its bytes mapped onto
+the same alphabet and length as a random one (bytes that would bias the mapping are skipped).
+Without an authkey it is random, as on a single box. A stored secret still wins over both,
+so a box that joins a cluster later keeps the secrets its phones already have.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import secrets as random
 import string
@@ -23,6 +33,7 @@ from appliance.readers import ReadError, read_text, show_path
 from pbx.model import Site
 
 SECRETS_PATH = "/var/lib/expand/pbx/secrets.json"
+AUTHKEY_PATH = "/etc/corosync/authkey"  # ha.corosync.AUTHKEY_PATH (not imported: pbx stays apart)
 KINDS = ("sip", "voicemail", "pins")
 _ALPHABET = string.ascii_letters + string.digits
 
@@ -55,10 +66,39 @@ def _generate(kind: str) -> str:
     return new_sip_secret() if kind == "sip" else new_digits()
 
 
+def derived_secret(authkey: bytes, kind: str, rid: str) -> str:
+    """The secret of record ``rid`` derived from the cluster's authkey (see the module
+    text): the same on every node that holds the same authkey."""
+    alphabet, length = (_ALPHABET, 24) if kind == "sip" else (string.digits, 6)
+    limit = 256 - 256 % len(alphabet)  # bytes at or above it would favour the first symbols
+    chars: list[str] = []
+    block = 0
+    while len(chars) < length:
+        label = f"{kind}:{rid}" if block == 0 else f"{kind}:{rid}:{block}"
+        digest = hmac.new(authkey, label.encode(), hashlib.sha256).digest()
+        chars += [alphabet[b % len(alphabet)] for b in digest if b < limit]
+        block += 1
+    return "".join(chars[:length])
+
+
+def cluster_key(root: Path) -> bytes | None:
+    """The cluster's shared authkey under ``root``, or None on a box without one (or when
+    it cannot be read: then the secrets are random, as without a cluster)."""
+    path = FileSink(root).target(AUTHKEY_PATH)
+    try:
+        if path.is_file() and 0 < path.stat().st_size <= 4096:
+            return path.read_bytes()
+    except OSError:
+        pass
+    return None
+
+
 def complete(site: Site, stored: Mapping[str, Mapping[str, str]],
-             generate: Generator = _generate) -> tuple[Secrets, dict[str, dict[str, str]]]:
+             generate: Generator = _generate, *,
+             authkey: bytes | None = None) -> tuple[Secrets, dict[str, dict[str, str]]]:
     """Every secret the render needs, and what the state file must hold afterwards (the
-    generated ones only: a secret of the site file is never copied into it)."""
+    generated ones only: a secret of the site file is never copied into it). With
+    ``authkey`` (``cluster_key``) a missing secret is derived from it, not ``generate``d."""
     wanted: dict[str, dict[str, str]] = {
         "sip": {e.id: e.secret for e in site.extensions},
         "voicemail": {e.id: "" for e in site.extensions if e.voicemail},
@@ -73,7 +113,8 @@ def complete(site: Site, stored: Mapping[str, Mapping[str, str]],
                 values[kind][rid] = given
                 continue
             old = stored.get(kind, {}).get(rid, "")
-            values[kind][rid] = keep[kind][rid] = old or generate(kind)
+            new = derived_secret(authkey, kind, rid) if authkey else ""
+            values[kind][rid] = keep[kind][rid] = old or new or generate(kind)
     return Secrets(values), keep
 
 
