@@ -6,7 +6,8 @@ file (a fresh ``cibadmin --empty`` or a ``cibadmin --query`` of the live cluster
 configuration.
 
 Resources: storage (DRBD promotable clone or a SAN filesystem, or none) → the data
-filesystem → the VIP → the PBX service, chained by order and colocation constraints.
+filesystem → the VIP → the PBX service, chained by order and colocation constraints. The
+service is monitored (restarted in place, moved after repeated failures: ``ServiceSpec``).
 ``resource-stickiness`` keeps the service where it runs when the other node comes back.
 """
 
@@ -40,12 +41,25 @@ DRBD_CLONE_ID = "drbd-data-clone"
 
 @dataclass(frozen=True)
 class ServiceSpec:
-    """The PBX service resource (Asterisk on appliances; a stand-in in the lab)."""
+    """The PBX service resource (Asterisk on appliances; a stand-in in the namespace lab).
+
+    Monitored every ``monitor_interval``: a failed monitor restarts it in place; after
+    ``migration_threshold`` failures on a node it moves to the other one, and a node's
+    failures are forgotten after ``failure_timeout`` (so one bad minute does not ban a
+    node for good)."""
 
     resource_id: str
     agent: str
     params: tuple[tuple[str, str], ...] = ()
     monitor_interval: str = "10s"
+    monitor_timeout: str = "30s"
+    migration_threshold: int = 3
+    failure_timeout: str = "120s"
+
+    @property
+    def meta(self) -> tuple[tuple[str, str], ...]:
+        return (("migration-threshold", str(self.migration_threshold)),
+                ("failure-timeout", self.failure_timeout))
 
 
 ASTERISK = ServiceSpec("asterisk", "systemd:asterisk")
@@ -132,6 +146,7 @@ def service_steps(cib: str, answers: Answers, opts: CibOptions) -> list[CibStep]
                      "op", "monitor", "interval=5s"), "virtual IP the phones use"),
         CibStep(_pcs(cib, "resource", "create", svc.resource_id, svc.agent, *_kv(svc.params),
                      "op", "monitor", f"interval={svc.monitor_interval}",
+                     f"timeout={svc.monitor_timeout}", "meta", *_kv(svc.meta),
                      # pcs asks systemd for a unit's metadata; at first boot (or without
                      # systemd as PID 1) the unit cannot answer yet.
                      *(["--force"] if svc.agent.startswith("systemd:") else [])),

@@ -5,8 +5,10 @@ the live one.
 Pure: no command runs here (``ha.cib_sync`` runs pcs, cibadmin and crm_diff around it).
 
 What is compared, and why not the whole XML: the primitives we create (agent, the
-parameters we set, the monitor intervals), the cluster properties and resource defaults we
-set, our constraints by meaning (which resources, which score), and the fencing levels.
+parameters we set, the monitor intervals and the timeouts we set, the meta attributes we set
+such as the service's migration-threshold and failure-timeout), the cluster properties and
+resource defaults we set, our constraints by meaning (which resources, which score), and
+the fencing levels.
 Not compared: ids, the start/stop operations pcs adds from an agent's metadata (a systemd
 unit pcs could not ask at first boot gets none; asked later it would get some, and a
 spurious difference would restart the service), meta attributes an operator set
@@ -47,6 +49,10 @@ class Primitive:
     agent: str  # "ocf:heartbeat:IPaddr2", "systemd:asterisk", "stonith:fence_ipmilan"
     params: tuple[tuple[str, str], ...] = field(repr=False)
     monitors: frozenset[tuple[str, str]] = frozenset()  # (interval, role)
+    # Compared only as far as the steps set them: (interval, timeout) of a monitor, and
+    # meta attributes (migration-threshold ...); an operator's target-role is not ours.
+    timeouts: frozenset[tuple[str, str]] = frozenset()
+    meta: tuple[tuple[str, str], ...] = ()
 
     @property
     def stonith(self) -> bool:
@@ -70,7 +76,7 @@ class CibModel:
 
 @dataclass(frozen=True)
 class CibChange:
-    kind: str  # "params" | "agent" | "monitors" | "add" | "remove" | "property" |
+    kind: str  # "params" | "agent" | "monitors" | "meta" | "add" | "remove" | "property" |
     #            "default" | "constraint-add" | "constraint-remove" | "levels"
     target: str  # a resource id, property name or constraint text
     text: str  # one line for the plan and the log; never a secret value
@@ -100,10 +106,16 @@ def _kv(args: Iterable[str]) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
-def _split_create(args: Sequence[str]) -> tuple[list[str], frozenset[tuple[str, str]]]:
-    """``k=v ... op monitor interval=5s [role=R] ... [promotable ...] [--force]``."""
+Split = tuple[list[str], frozenset[tuple[str, str]], frozenset[tuple[str, str]], list[str]]
+
+
+def _split_create(args: Sequence[str]) -> Split:
+    """``k=v ... op monitor interval=5s [role=R] [timeout=T] ... [meta k=v ...]
+    [promotable ...] [--force]``: params, monitors, monitor timeouts, meta."""
     params: list[str] = []
     monitors = set()
+    timeouts = set()
+    meta: list[str] = []
     index = 0
     while index < len(args) and args[index] not in ("op", "promotable", "meta", "clone"):
         if not args[index].startswith("--"):
@@ -118,7 +130,14 @@ def _split_create(args: Sequence[str]) -> tuple[list[str], frozenset[tuple[str, 
             index += 1
         if name == "monitor":
             monitors.add((op.get("interval", ""), op.get("role", "")))
-    return params, frozenset(monitors)
+            if "timeout" in op:
+                timeouts.add((op.get("interval", ""), op["timeout"]))
+    if index < len(args) and args[index] == "meta":
+        index += 1
+        while index < len(args) and "=" in args[index]:
+            meta.append(args[index])
+            index += 1
+    return params, frozenset(monitors), frozenset(timeouts), meta
 
 
 def model_from_steps(steps: Sequence[CibStep]) -> CibModel:
@@ -140,8 +159,8 @@ def model_from_steps(steps: Sequence[CibStep]) -> CibModel:
             rid, agent = words[2], words[3]
             if words[0] == "stonith":
                 agent = f"stonith:{agent}"
-            params, monitors = _split_create(words[4:])
-            prims[rid] = Primitive(rid, agent, _kv(params), monitors)
+            params, monitors, timeouts, meta = _split_create(words[4:])
+            prims[rid] = Primitive(rid, agent, _kv(params), monitors, timeouts, _kv(meta))
         elif words[:2] == ("property", "set"):
             props.update(_kv(words[2:]))
         elif words[:3] == ("resource", "defaults", "update"):
@@ -170,7 +189,7 @@ def _merge_password(prims: dict[str, Primitive], fragment: str) -> None:
     found = {nv.get("name", ""): nv.get("value", "") for nv in node.iter("nvpair")}
     old = prims[rid]
     params = tuple((k, v) for k, v in old.params if k not in found) + tuple(found.items())
-    prims[rid] = Primitive(rid, old.agent, params, old.monitors)
+    prims[rid] = Primitive(rid, old.agent, params, old.monitors, old.timeouts, old.meta)
 
 
 # --- a CIB's XML as data ----------------------------------------------------------------
@@ -203,9 +222,13 @@ def model_from_cib(root: ET.Element) -> CibModel:
     for prim in conf.iter("primitive"):
         rid = prim.get("id", "")
         params = _nvpairs(prim.find("instance_attributes"))
-        monitors = frozenset((op.get("interval", ""), op.get("role", ""))
-                             for op in prim.iter("op") if op.get("name") == "monitor")
-        prims[rid] = Primitive(rid, _agent(prim), tuple(sorted(params.items())), monitors)
+        ops = [op for op in prim.iter("op") if op.get("name") == "monitor"]
+        monitors = frozenset((op.get("interval", ""), op.get("role", "")) for op in ops)
+        timeouts = frozenset((op.get("interval", ""), op.get("timeout", "")) for op in ops
+                             if op.get("timeout"))
+        meta = _nvpairs(prim.find("meta_attributes"))
+        prims[rid] = Primitive(rid, _agent(prim), tuple(sorted(params.items())), monitors,
+                               timeouts, tuple(sorted(meta.items())))
     props = _nvpairs(conf.find("crm_config"))
     defaults = _nvpairs(conf.find("rsc_defaults"))
     constraints: set[Constraint] = set()
@@ -286,9 +309,14 @@ def diff_models(live: CibModel, wanted: CibModel, *, manage_fencing: bool) -> Ci
             if have.param_map != wanted_params:
                 changes.append(CibChange("params", rid,
                                          _param_text(rid, have.param_map, wanted_params)))
-            if have.monitors != want.monitors:
+            if have.monitors != want.monitors or not want.timeouts <= have.timeouts:
                 changes.append(CibChange("monitors", rid, f"{rid}: monitor operations "
                                          "changed"))
+            have_meta = dict(have.meta)
+            moved = {k: v for k, v in want.meta if have_meta.get(k) != v}
+            if moved:
+                changes.append(CibChange("meta", rid, f"{rid}: " + ", ".join(
+                    f"{k} {have_meta.get(k, '(unset)')} → {v}" for k, v in sorted(moved.items()))))
     removed: set[str] = set()
     if manage_fencing:
         removed = {rid for rid in live_stonith if rid not in wanted.primitives}
@@ -433,6 +461,12 @@ def merge(live_text: str, built_text: str, diff: CibDiff) -> str:
             for old in prim.findall("operations"):
                 prim.remove(old)
             prim.extend(copy.deepcopy(ops) for ops in want.findall("operations"))
+        elif change.kind == "meta":
+            prim = _by_id(conf, "primitive", change.target)
+            want = _by_id(new, "primitive", change.target)
+            assert prim is not None and want is not None
+            _set_nvpairs(prim, want, "meta_attributes",
+                         {nv.get("name", "") for nv in want.iter("nvpair")})
         elif change.kind in ("add", "agent"):
             want_top = _top_level(new_resources, change.target)
             assert want_top is not None
