@@ -20,7 +20,7 @@ from appliance.filesink import FileSink
 from appliance.joincode import authkey_from_code, new_join_code
 from appliance.paths import JOIN_CODE, STATE_DIR
 from appliance.runner import Runner
-from ha import cib, corosync, drbd
+from ha import cib, corosync, drbd, pbx_data
 
 CIB_WORK_FILE = f"{STATE_DIR}/cib-build.xml"
 START_COMMANDS = (("systemctl", "enable", "--now", "corosync.service"),
@@ -67,6 +67,9 @@ class ClusterBootstrap:
     cib_steps: tuple[cib.CibStep, ...]  # run on the primary only, then push_cib
     join_code: str | None = field(default=None, repr=False)  # screen; never logged
     draw_join_code: bool = False  # primary without a code yet: NewJoinCode when applied
+    # Asterisk's data on the shared filesystem (ha.pbx_data): written on both nodes, never
+    # a reason to restart corosync/pacemaker (unlike ``files``).
+    service_files: tuple[ClusterFile, ...] = ()
 
 
 def plan_bootstrap(answers: Answers, *, with_secondary: bool, join_code: str | None = None,
@@ -102,4 +105,6 @@ def plan_bootstrap(answers: Answers, *, with_secondary: bool, join_code: str | N
     if answers.is_primary:
         steps = tuple(cib.build_steps(answers, CIB_WORK_FILE,
                                       cib.CibOptions(no_fencing=no_fencing)))
-    return ClusterBootstrap(tuple(files), START_COMMANDS, steps, shown_code, draw)
+    service = tuple(ClusterFile(path, text.encode(), mode)
+                    for path, text, mode in pbx_data.service_files(answers.storage.mode))
+    return ClusterBootstrap(tuple(files), START_COMMANDS, steps, shown_code, draw, service)

@@ -77,6 +77,7 @@ class ClusterStep(PlannedStep):
         elif boot.join_code:  # before the authkey: a cut run resumes with the same code
             actions.append(WriteFile(JOIN_CODE, boot.join_code + "\n", mode=0o600, secret=True))
         actions += [WriteFile(f.path, f.content, f.mode, secret=f.secret) for f in boot.files]
+        actions += [WriteFile(f.path, f.content, f.mode) for f in boot.service_files]
         warnings = self._warnings(ctx, key_kept)
         installed = all(ctx.sink.exists(p) for p in SOFTWARE)
         if installed and ctx.live:
