@@ -2,14 +2,18 @@
 
 Brings up the namespace lab (two nodes, fencing on, corosync token 1000 ms; ``--appliance``:
 nodes set up by their own first boot) unless a lab is already up, then N times: power off
-the node holding the VIP, time until the VIP answers ping from the client and until the TCP
-service on the VIP answers (ICMP echo every 20 ms and a TCP connect every ~20 ms, both
-long-lived processes in the client namespace), while a watcher samples both nodes for a
-doubled VIP (split brain); then revive the node and wait until it has rejoined as passive.
+the node holding the VIP, time until the VIP answers ping from the client and until the
+service on the VIP answers (ICMP echo every 20 ms, and every ~20 ms a TCP connect to the
+namespace lab's stand-in or, ``--appliance``, a SIP OPTIONS to the real Asterisk, all
+long-lived processes in the client namespace, started together: interleaved in one run),
+while a watcher samples both nodes for a doubled VIP (split brain); then revive the node
+and wait until it has rejoined as passive.
 
 Run as root, under the heavy lock:
     flock /tmp/expand-heavy.lock .venv/bin/python bench/failover.py [--runs 5] [--appliance]
-Last line: ``failover vip_median_s=X vip_worst_s=Y service_median_s=Z runs=N split_brain=K``.
+Last line: ``failover vip_median_s=X vip_worst_s=Y service_median_s=Z runs=N split_brain=K``
+(``--appliance``: ``sip_median_s=Z`` in place of ``service_median_s``: kill → the first SIP
+answer from the VIP; Asterisk challenges an unauthenticated OPTIONS, so its 401 counts).
 """
 
 from __future__ import annotations
@@ -45,6 +49,34 @@ while time.time() < deadline:
                 print(time.time()); break
     except OSError:
         time.sleep(0.02)
+"""
+
+
+# Runs inside the client namespace: a SIP OPTIONS every 20 ms over UDP; prints the wall-clock
+# time of the first SIP response from the VIP (any status: Asterisk answered).
+SIP_PROBE = """
+import socket, sys, time, uuid
+vip, port = sys.argv[1], int(sys.argv[2])
+sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+sock.bind(("0.0.0.0", 0))
+sock.settimeout(0.02)
+local = sock.getsockname()[1]
+deadline = time.time() + 60
+seq = 0
+while time.time() < deadline:
+    seq += 1
+    msg = (f"OPTIONS sip:{vip}:{port} SIP/2.0\\r\\n"
+           f"Via: SIP/2.0/UDP 198.51.100.50:{local};branch=z9hG4bK{uuid.uuid4().hex}\\r\\n"
+           f"From: <sip:probe@198.51.100.50>;tag={seq}\\r\\nTo: <sip:{vip}>\\r\\n"
+           f"Call-ID: {uuid.uuid4().hex}@bench\\r\\nCSeq: {seq} OPTIONS\\r\\n"
+           "Max-Forwards: 70\\r\\nContent-Length: 0\\r\\n\\r\\n")
+    try:
+        sock.sendto(msg.encode(), (vip, port))
+        data, addr = sock.recvfrom(4096)
+    except OSError:
+        continue
+    if addr[0] == vip and data.startswith(b"SIP/2.0 "):
+        print(time.time()); break
 """
 
 
@@ -101,7 +133,7 @@ def wait_rejoined(node: str, timeout: float = 90) -> None:
     raise SystemExit(f"{node} did not rejoin within {timeout} s")
 
 
-def one_run(runner: Runner) -> tuple[float, float, int]:
+def one_run(runner: Runner, appliance: bool) -> tuple[float, float, int]:
     victim = holders(runner)
     if len(victim) != 1:
         raise SystemExit(f"expected one VIP holder before the kill, got {victim}")
@@ -120,7 +152,8 @@ def one_run(runner: Runner) -> tuple[float, float, int]:
     control.power(LAB_DIR, "off", victim[0])
     # Both probes start once the old holder is gone: any answer now is the new holder's.
     ping = in_client(sys.executable, "-c", ICMP_PROBE, VIP)
-    tcp = in_client(sys.executable, "-c", TCP_PROBE, VIP, str(PORT))
+    tcp = in_client(sys.executable, "-c", SIP_PROBE if appliance else TCP_PROBE, VIP,
+                    str(PORT))
     try:
         ping_out, _ = ping.communicate(timeout=70)
         tcp_out, _ = tcp.communicate(timeout=70)
@@ -146,7 +179,8 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--appliance", action="store_true",
                         help="appliance nodes set up by their own first boot (the service is "
-                             "then a systemd unit; a revived node boots again)")
+                             "then the real Asterisk, probed with SIP OPTIONS: sip_median_s; "
+                             "a revived node boots again)")
     args = parser.parse_args()
     runner = Runner()
     owned = not control.is_up()
@@ -155,17 +189,18 @@ def main() -> int:
         control.up(kind="appliance" if args.appliance else "namespace")
         print(f"lab up in {time.monotonic() - started:.1f} s")
     vips, services, split = [], [], 0
+    service = "SIP" if args.appliance else "service"
     by_victim: dict[str, list[float]] = {}
     try:
         for run in range(1, args.runs + 1):
             victim = holders(runner)
-            vip_s, svc_s, doubled = one_run(runner)
+            vip_s, svc_s, doubled = one_run(runner, args.appliance)
             vips.append(vip_s)
             by_victim.setdefault(victim[0], []).append(vip_s)
             services.append(svc_s)
             split += doubled > 0
             print(f"run {run}: killed {victim[0]}: VIP answers after {vip_s:.2f} s, "
-                  f"service after {svc_s:.2f} s, doubled-VIP samples {doubled}", flush=True)
+                  f"{service} after {svc_s:.2f} s, doubled-VIP samples {doubled}", flush=True)
     finally:
         if owned:
             control.down()
@@ -175,7 +210,8 @@ def main() -> int:
         print(f"VIP median when {node} was killed: {statistics.median(times):.2f} s "
               f"({len(times)} runs)")
     print(f"failover vip_median_s={statistics.median(vips):.2f} vip_worst_s={max(vips):.2f} "
-          f"service_median_s={statistics.median(services):.2f} runs={len(vips)} "
+          f"{'sip' if args.appliance else 'service'}_median_s="
+          f"{statistics.median(services):.2f} runs={len(vips)} "
           f"split_brain={split}")
     return 0
 

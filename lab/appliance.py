@@ -11,8 +11,16 @@ Where the lab differs from a customer's install, on purpose:
 - The example's IPMI controllers do not exist here, so the first boot runs with
   ``fencing.mode = "none"`` and the lab then puts its power switch (``fence_expand_lab``,
   behind the same gateway check) in as the fencing devices, before ``ha add-secondary``.
-- Asterisk is not in the root: ``asterisk.service`` is the lab's TCP responder on port
-  5060 under the same unit name, so the CIB's ``systemd:asterisk`` resource is unchanged.
+- Asterisk 22 needs Debian unstable's libc and the nodes are bookworm: it runs from a
+  per-node overlay of the cached unstable root, entered by the node's ``/usr/sbin/asterisk``
+  wrapper (``lab.appliance_asterisk``), where a customer's box has it installed. The unit,
+  ``asterisk -rx`` and the throwaway proofs run it unchanged. Its account has an id free in
+  both roots.
+- The site (``examples/site/acme.toml``) is written into each node as ``SITE_IN_NODE`` and
+  rendered there once the node is in the cluster (``expandctl pbx render SITE --out /
+  --bind VIP:5060``: the node's shared authkey exists by then, so both nodes derive the same
+  SIP secrets), then the cluster restarts the service on the active node to load it. Until
+  then Asterisk runs on the package's sample configuration.
 - The example answers' storage (a SAN LUN) is "none" here.
 """
 
@@ -26,9 +34,8 @@ from appliance.answers_toml import dump_answers
 from appliance.errors import ExpandError
 from appliance.filesink import FileSink
 from appliance.runner import Runner
-from lab import nspawn
+from lab import appliance_asterisk, nspawn
 from lab.nspawn import install_toolkit, mask_wait_online, mount_overlay
-from lab.responder import PORT
 from lab.rootfs import NODE_VENV
 
 ANSWERS_IN_NODE = "/root/lab-answers.toml"
@@ -36,9 +43,8 @@ FIRST_BOOT_TIMEOUT = 400.0
 FENCE_AGENT = (f"#!{NODE_VENV}/bin/python3\n"
                '"""The lab power switch as a fence agent (expandctl lab)."""\n'
                "import sys\nfrom lab.fence_agent import main\nsys.exit(main())\n")
-ASTERISK_STAND_IN = (
-    "[Unit]\nDescription=Asterisk stand-in of the eXpand lab (TCP banner on port "
-    f"{PORT})\n[Service]\nExecStart={NODE_VENV}/bin/python3 -m lab.responder --port {PORT}\n")
+SITE_IN_NODE = "/root/lab-site.toml"
+SITE = Path(__file__).resolve().parent.parent / "examples" / "site" / "acme.toml"
 
 
 def node_base(lab_dir: Path, name: str) -> Path:
@@ -56,14 +62,16 @@ def prepare_root(lab_dir: Path, name: str, rootfs: Path, runner: Runner) -> Path
     mask_wait_online(root)
     sink = FileSink(root)
     sink.write("/usr/sbin/fence_expand_lab", FENCE_AGENT, mode=0o755)
-    sink.write("/etc/systemd/system/asterisk.service", ASTERISK_STAND_IN)
+    sink.write(SITE_IN_NODE, SITE.read_text())
+    appliance_asterisk.install(lab_dir, name, root, runner)
     return root
 
 
 def boot_argv(lab_dir: Path, name: str, netns: str) -> list[str]:
     """Power on: boot the node's root in its network namespace; the lab dir is bound in so
     the fence agent reaches the power switch."""
-    return nspawn.boot_argv(node_root(lab_dir, name), name, netns, f"--bind={lab_dir}")
+    return nspawn.boot_argv(node_root(lab_dir, name), name, netns, f"--bind={lab_dir}",
+                            appliance_asterisk.bind_argument(lab_dir, name))
 
 
 def node_answers(answers: Answers, mode: str, join_code: str = "") -> Answers:
@@ -86,3 +94,19 @@ def first_boot(runner: Runner, lab_dir: Path, name: str, answers: Answers) -> st
         raise ExpandError(f"the first boot of {name} failed (exit {result.returncode}):\n"
                           + (result.stdout + result.stderr)[-3000:])
     return result.stdout
+
+
+def configure_pbx(runner: Runner, name: str, answers: Answers, *, active: bool) -> None:
+    """Render the site into the node (its secrets derived from the cluster's authkey, SIP
+    bound to the VIP: bound to every address, Asterisk would answer from the node's own);
+    on the active node the cluster then restarts Asterisk to load it."""
+    result = runner.run(["expandctl", "pbx", "render", SITE_IN_NODE, "--out", "/",
+                         "--bind", f"{answers.network.virtual_ip}:5060"],
+                        check=False, timeout=120)
+    if result.returncode != 0:
+        raise ExpandError(f"pbx render on {name} failed (exit {result.returncode}): "
+                          + (result.stdout + result.stderr)[-2000:])
+    # Rendered files that hold secrets are 0640 root's: Asterisk reads them as its group.
+    runner.run(["chgrp", "-R", "asterisk", "/etc/asterisk"])
+    if active:
+        runner.run(["pcs", "resource", "restart", "asterisk"], timeout=120)

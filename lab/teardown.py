@@ -64,10 +64,12 @@ def down(lab_dir: Path = LAB_DIR) -> list[str]:
     netns.delete_network(runner)
     done.append("namespaces deleted")
     for node_dir in _node_dirs(lab_dir):
-        merged = node_dir / "merged"
-        if os.path.ismount(merged):  # an appliance node's disk (overlay)
-            runner.run(["umount", "-l", str(merged)], check=False)
-            done.append(f"{node_dir.name}'s disk unmounted")
+        # an appliance node's disk and its Asterisk root (overlays)
+        for merged, what in ((node_dir / "merged", "disk"),
+                             (node_dir / "asterisk" / "merged", "Asterisk root")):
+            if os.path.ismount(merged):
+                runner.run(["umount", "-l", str(merged)], check=False)
+                done.append(f"{node_dir.name}'s {what} unmounted")
     if lab_dir.exists():
         subprocess.run(["rm", "-rf", "--one-file-system", str(lab_dir)], check=False)
     return done

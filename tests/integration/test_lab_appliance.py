@@ -1,13 +1,18 @@
 """``expandctl lab up --appliance``: two booted systemd-nspawn nodes that set themselves up
 with their own unattended first boot (primary, then the secondary with the join code), then
-the lab's power switch as fencing. The cluster they formed survives a hard kill of the
-active node, and the killed node boots again and rejoins as passive.
+the lab's power switch as fencing, and the real Asterisk 22 (from its own root, see
+lab.appliance_asterisk) configured from examples/site/acme.toml as the cluster's service.
+SIP OPTIONS from the client namespace (the real sipp, authenticated as extension 550) are
+answered 200 on the VIP; a killed Asterisk is restarted in place by the cluster's monitor;
+after a hard kill of the active node SIP answers on the survivor with the same secret, the
+fence is recorded, and the killed node boots again and rejoins as passive.
 
-About 3 minutes under the heavy lock (two boots, two first boots, one reboot).
+About 4 minutes under the heavy lock (two boots, two first boots, one reboot).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 
@@ -16,13 +21,13 @@ import pytest
 from tests.integration.ha_support import (
     NODES,
     client_ping,
-    client_tcp,
     expandctl,
     ha_json,
     lab_up,
     vip_holders,
     wait_for,
 )
+from tests.integration.sip_support import client_sip, node_secret
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -65,15 +70,46 @@ def test_the_cluster_they_formed_has_fencing_and_serves_the_vip() -> None:
         checks = ha_json(node, "check", program="expandctl")
         assert checks["ok"], checks
     assert wait_for("ping of the VIP", client_ping, 10)
-    assert wait_for("the service on the VIP", client_tcp, 10) == f"expand-lab {NODES[0]}"
+    secret = node_secret(NODES[0])
+    assert wait_for("SIP OPTIONS answered 200 on the VIP", lambda: client_sip(secret), 60,
+                    poll=1)
+    assert not client_sip("a" + secret[1:] if secret[0] != "a" else "b" + secret[1:])
+
+
+def test_both_nodes_render_the_same_sip_secrets_from_the_cluster_authkey() -> None:
+    digests = {node: hashlib.sha256(node_secret(node).encode()).hexdigest() for node in NODES}
+    assert len(set(digests.values())) == 1, "the nodes' SIP secrets for 550 differ"
+
+
+def asterisk_pid(node: str) -> int:
+    shown = expandctl("lab", "exec", node, "--", "systemctl", "show", "-p", "MainPID",
+                      "--value", "asterisk").stdout.strip()
+    return int(shown or 0)
+
+
+def test_a_killed_asterisk_is_restarted_in_place_by_the_cluster() -> None:
+    active = NODES[0]
+    before = asterisk_pid(active)
+    assert before > 0
+    expandctl("lab", "exec", active, "--", "kill", "-9", str(before))
+    wait_for("Asterisk restarted on the same node",
+             lambda: asterisk_pid(active) not in (0, before), 60, poll=1)
+    secret = node_secret(active)
+    assert wait_for("SIP on the VIP again", lambda: client_sip(secret), 60, poll=1)
+    assert vip_holders() == [active]  # restarted in place: nothing moved
+    failed = expandctl("lab", "exec", active, "--", "crm_failcount", "--query", "-r",
+                       "asterisk", "-N", active).stdout
+    assert "value=1" in failed, failed
+    expandctl("lab", "exec", active, "--", "pcs", "resource", "cleanup", "asterisk")
 
 
 def test_hard_kill_of_the_active_node_moves_the_service_and_it_rejoins_passive() -> None:
     victim, survivor = NODES
     expandctl("lab", "kill", victim)
     assert wait_for("VIP on the survivor", lambda: vip_holders() == [survivor], 30)
-    assert wait_for("service from the survivor",
-                    lambda: client_tcp() == f"expand-lab {survivor}", 15)
+    secret = node_secret(survivor)
+    assert wait_for("SIP answered 200 from the survivor", lambda: client_sip(secret), 60,
+                    poll=0.5)
     fence = status(survivor)["last_fence"]
     assert isinstance(fence, dict) and fence["target"] == victim
     assert fence["status"] == "success"

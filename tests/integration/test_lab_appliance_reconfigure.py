@@ -27,10 +27,10 @@ from tests.integration.ha_support import (
     NODES,
     VIP,
     client_ping,
-    client_tcp,
     lab_up,
     wait_for,
 )
+from tests.integration.sip_support import client_sip, node_secret
 
 NEW_VIP = IPv4Address("198.51.100.101")
 RECONF = "/root/reconf-answers.toml"
@@ -97,7 +97,8 @@ def first_boot(node: str) -> dict[str, object]:
 
 def test_the_cluster_serves_the_old_vip_first() -> None:
     assert wait_for("both nodes online and the VIP", lambda: holders(VIP) == [PRIMARY], 60)
-    assert wait_for("the service on the VIP", client_tcp, 20) == f"expand-lab {PRIMARY}"
+    secret = node_secret(PRIMARY)
+    assert wait_for("SIP on the VIP", lambda: client_sip(secret), 60, poll=1)
 
 
 def test_plan_shows_the_vip_change_and_writes_nothing() -> None:
@@ -120,8 +121,9 @@ def test_a_new_vip_reaches_the_running_cluster_without_fencing() -> None:
     assert wait_for("the new VIP on the primary", lambda: holders(NEW_VIP) == [PRIMARY], 30)
     seconds = time.monotonic() - started
     assert wait_for("the new VIP answering ping", lambda: client_ping(NEW_VIP), 15)
-    banner = wait_for("the service on the new VIP", lambda: client_tcp(NEW_VIP), 20)
-    assert banner == f"expand-lab {PRIMARY}"
+    # Asterisk's SIP transport stays bound to the VIP it was rendered with: answering on the
+    # new one is the site's next render (pbx apply), not the cluster's; here the service
+    # must only keep running.
     assert holders(VIP) == [] and not client_ping(VIP)  # the old one is gone everywhere
     for node in NODES:
         assert vip_params(node)["ip"] == str(NEW_VIP)
@@ -142,4 +144,4 @@ def test_a_rerun_with_the_same_answers_changes_nothing() -> None:
     assert steps["cluster"]["status"] == "done"
     assert cib_version(PRIMARY) == before  # no epoch bump: nothing was written
     assert service_pid(PRIMARY) == pid
-    assert holders(NEW_VIP) == [PRIMARY] and client_tcp(NEW_VIP) == f"expand-lab {PRIMARY}"
+    assert holders(NEW_VIP) == [PRIMARY] and client_ping(NEW_VIP)
