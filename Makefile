@@ -80,11 +80,11 @@ demo: sysdeps venv
 	$(BIN)/expandctl iso build --base $(DEMO)/base.iso --out $(DEMO)/eXpand-3.2.iso --answers examples/answers/primary.toml
 	$(BIN)/expandctl iso inspect $(DEMO)/eXpand-3.2.iso
 	$(BIN)/expandctl iso boot-test $(DEMO)/eXpand-3.2.iso --firmware bios --media cdrom --show-menu --log $(DEMO)/boot-bios-cdrom.log
-	@echo; echo "== 7. HA lab: two appliance nodes (nspawn), each set up by its own unattended first boot"
+	@echo; echo "== 7. HA lab: two appliance nodes (nspawn), each set up by its own unattended first boot, the real Asterisk as the cluster's service"
 	$(BIN)/expandctl lab up --appliance
 	@sh -c 'rc=0; $(BIN)/expandctl lab exec expand1 -- expandctl ha status && \
-	  echo && echo "== 8. hard kill of the active node; failover timed from the client" && \
-	  $(BIN)/python bench/failover.py --runs 1 || rc=1; \
+	  echo && echo "== 8. hard kill of the active node; failover timed from the client (ping and SIP on the VIP)" && \
+	  $(BIN)/python bench/failover.py --runs 1 --appliance || rc=1; \
 	  active=$$($(BIN)/expandctl lab status | awk "/holds the VIP/ {print \$$1}"); \
 	  echo "-- ha status on the survivor, $$active"; \
 	  $(BIN)/expandctl lab exec $$active -- expandctl ha status || rc=1; \
