@@ -17,10 +17,10 @@ Where the lab differs from a customer's install, on purpose:
   ``asterisk -rx`` and the throwaway proofs run it unchanged. Its account has an id free in
   both roots.
 - The site (``examples/site/acme.toml``) is written into each node as ``SITE_IN_NODE`` and
-  rendered there once the node is in the cluster (``expandctl pbx render SITE --out /
-  --bind VIP:5060``: the node's shared authkey exists by then, so both nodes derive the same
-  SIP secrets), then the cluster restarts the service on the active node to load it. Until
-  then Asterisk runs on the package's sample configuration.
+  named in the node answers (``[pbx] site``): the first boot's pbx step applies it after the
+  cluster step (the node's shared authkey exists by then, so both nodes derive the same SIP
+  secrets; SIP bound to the VIP). Until then Asterisk runs on the package's sample
+  configuration, as a fresh package install would.
 - The example answers' storage (a SAN LUN) is "none" here.
 """
 
@@ -29,7 +29,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from appliance.answers import Answers, Cluster
+from appliance.answers import Answers, Cluster, Pbx
 from appliance.answers_toml import dump_answers
 from appliance.errors import ExpandError
 from appliance.filesink import FileSink
@@ -78,7 +78,8 @@ def node_answers(answers: Answers, mode: str, join_code: str = "") -> Answers:
     """The example answers as this lab installs them (see the module text)."""
     no_ipmi = replace(answers.fencing, mode="none", primary_target="", secondary_target="",
                       host="", username="", password="")
-    return replace(answers, mode=mode, fencing=no_ipmi, cluster=Cluster(join_code))
+    return replace(answers, mode=mode, fencing=no_ipmi, cluster=Cluster(join_code),
+                   pbx=Pbx(SITE_IN_NODE))
 
 
 def first_boot(runner: Runner, lab_dir: Path, name: str, answers: Answers) -> str:
@@ -94,19 +95,3 @@ def first_boot(runner: Runner, lab_dir: Path, name: str, answers: Answers) -> st
         raise ExpandError(f"the first boot of {name} failed (exit {result.returncode}):\n"
                           + (result.stdout + result.stderr)[-3000:])
     return result.stdout
-
-
-def configure_pbx(runner: Runner, name: str, answers: Answers, *, active: bool) -> None:
-    """Render the site into the node (its secrets derived from the cluster's authkey, SIP
-    bound to the VIP: bound to every address, Asterisk would answer from the node's own);
-    on the active node the cluster then restarts Asterisk to load it."""
-    result = runner.run(["expandctl", "pbx", "render", SITE_IN_NODE, "--out", "/",
-                         "--bind", f"{answers.network.virtual_ip}:5060"],
-                        check=False, timeout=120)
-    if result.returncode != 0:
-        raise ExpandError(f"pbx render on {name} failed (exit {result.returncode}): "
-                          + (result.stdout + result.stderr)[-2000:])
-    # Rendered files that hold secrets are 0640 root's: Asterisk reads them as its group.
-    runner.run(["chgrp", "-R", "asterisk", "/etc/asterisk"])
-    if active:
-        runner.run(["pcs", "resource", "restart", "asterisk"], timeout=120)

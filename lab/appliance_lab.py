@@ -46,12 +46,6 @@ def install_appliances(lab_dir: Path, names: list[str], answers: Answers, no_fen
     log.info("%s: first boot (secondary, with the join code)", secondary)
     appliance.first_boot(runners[secondary], lab_dir, secondary,
                          appliance.node_answers(answers, "secondary", code))
-    formed = wait_for(first, "both nodes online, the VIP and the service",
-                      lambda s: set(s.online()) == set(names) and s.vip_holder is not None
-                      and service_on(s, s.vip_holder), timeout)
-    for name in names:
-        log.info("%s: the site rendered into /etc/asterisk", name)
-        appliance.configure_pbx(runners[name], name, answers,
-                                active=name == formed.vip_holder)
-    return wait_for(first, "Asterisk on the VIP holder",
-                    lambda s: s.vip_holder is not None and service_on(s, s.vip_holder), timeout)
+    return wait_for(first, "both nodes online, the VIP and the service",
+                    lambda s: set(s.online()) == set(names) and s.vip_holder is not None
+                    and service_on(s, s.vip_holder), timeout)

@@ -155,7 +155,9 @@ def apply_site(site_path: Path, *, root: Path = Path("/"), place: AsteriskPlace 
     site, reports = check_file(site_path)
     if site is None:
         raise ValidationFailed(reports)
-    secrets, keep_secrets = secrets_store.complete(site, secrets_store.load(root))
+    # In a cluster the generated secrets derive from the shared authkey: both nodes agree.
+    secrets, keep_secrets = secrets_store.complete(site, secrets_store.load(root),
+                                                   authkey=secrets_store.cluster_key(root))
     for secret in secrets.all():
         runner.redactor.add(secret)
     files = render(site, secrets, source=show_path(site_path), bind=bind)

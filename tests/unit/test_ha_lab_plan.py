@@ -51,7 +51,11 @@ def test_appliance_nodes_get_answers_their_first_boot_accepts(tmp_path: Path) ->
     for mode, code in (("primary", ""), ("secondary", new_join_code())):
         lab = appliance.node_answers(answers, mode, code)
         path = tmp_path / f"{mode}.toml"
-        path.write_text(dump_answers(lab, include_secrets=True))
+        assert lab.pbx.site == appliance.SITE_IN_NODE  # written into the node with it
+        text = dump_answers(lab, include_secrets=True)
+        assert f'site = "{appliance.SITE_IN_NODE}"' in text
+        # the node's copy of the site is the example: validated here at the example's path
+        path.write_text(text.replace(appliance.SITE_IN_NODE, str(appliance.SITE)))
         loaded = load_answers(path)  # what `expandctl firstboot --answers` validates
         assert loaded.mode == mode and loaded.cluster.join_code == code
         assert loaded.fencing.mode == "none" and loaded.storage.mode == "none"
