@@ -21,7 +21,9 @@ bookworm's messagebus/haclient), so files Asterisk writes carry the same owner o
 
 from __future__ import annotations
 
+import os
 import shutil
+import wave
 from pathlib import Path
 
 from appliance.errors import ExpandError
@@ -69,6 +71,16 @@ TimeoutStopSec=10s
 """
 
 
+# The example site's audio folder (its site.audio-dir): the seed's recordings are not in
+# this repository, so the lab puts a second of silence in the seed's format (WAV mono 8 kHz
+# 16-bit) under each prompt's name and in the default music-on-hold class.
+AUDIO_DIR = "/var/lib/expand/pbx/audio"
+SEED_PROMPTS = ("msjBienvenida", "msjBienvenidaNocturno", "msjDejeMsj", "msjOpcionInvalida",
+                "msjEntradaCola", "msjSalidaCola", "msjMenuFAX", "msjInternoNC",
+                "msjInternoOpcionNC", "msjInternoInvalido", "msjInternoOcupado",
+                "msjInternoOpcionOcupado")
+
+
 def overlay_base(lab_dir: Path, name: str) -> Path:
     return lab_dir / "nodes" / name / "asterisk"
 
@@ -107,6 +119,29 @@ def set_account(root: Path, uid: int) -> None:
     sink.write("/etc/group", _without(group, "asterisk") + f"asterisk:x:{uid}:\n")
 
 
+def silence(path: Path, seconds: float = 1.0) -> None:
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        out.writeframes(b"\0\0" * int(8000 * seconds))
+
+
+def seed_audio(node_root: Path, uid: int) -> None:
+    """The site's audio folder, readable by Asterisk. Its parent holds the secrets store
+    (secrets.json is 0600 itself): made traversable (0711), not listable."""
+    state = node_root / Path(AUDIO_DIR).parent.relative_to("/")
+    state.mkdir(parents=True, exist_ok=True)
+    os.chmod(state, 0o711)
+    audio = node_root / AUDIO_DIR.lstrip("/")
+    (audio / "moh" / "default").mkdir(parents=True, exist_ok=True)
+    for prompt in SEED_PROMPTS:
+        silence(audio / f"{prompt}.wav")
+    silence(audio / "moh" / "default" / "silence.wav", 5.0)
+    for path in (audio, *audio.rglob("*")):
+        shutil.chown(path, uid, uid)
+
+
 def install(lab_dir: Path, name: str, node_root: Path, runner: Runner) -> None:
     """Mount the node's overlay of the Asterisk root and put the wrapper, the unit, the
     account and Asterisk's data directories into the node (idempotent: a node's second
@@ -124,6 +159,7 @@ def install(lab_dir: Path, name: str, node_root: Path, runner: Runner) -> None:
     if not etc.is_symlink():
         shutil.rmtree(etc)
         etc.symlink_to(f"{NODE_ETC}/asterisk")
+    seed_audio(node_root, uid)
     for sub in SEEDED:
         target = node_root / sub
         if target.is_dir() and any(target.iterdir()):
