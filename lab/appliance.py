@@ -20,8 +20,11 @@ Where the lab differs from a customer's install, on purpose:
   named in the node answers (``[pbx] site``): the first boot's pbx step applies it after the
   cluster step (the node's shared authkey exists by then, so both nodes derive the same SIP
   secrets; SIP bound to the VIP). Until then Asterisk runs on the package's sample
-  configuration, as a fresh package install would.
-- The example answers' storage (a SAN LUN) is "none" here.
+  configuration, as a fresh package install would. The seed's recordings are not in this
+  repository: the site's audio folder holds a second of silence per prompt (and for the
+  default music on hold) in the seed's format.
+- The example answers' storage (a SAN LUN) is "none" here, so Asterisk's data stays on each
+  node's disk (with drbd/san it lives on the shared filesystem: ``ha.pbx_data``).
 """
 
 from __future__ import annotations
