@@ -20,6 +20,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -65,7 +66,7 @@ class Box:
         return subprocess.run([*chroot_prefix(self.root), "asterisk", "-rx", command],
                               capture_output=True, text=True, timeout=30, check=False).stdout
 
-    def apply(self, site: str, *extra: str) -> tuple[int, dict[str, object], str]:
+    def apply(self, site: str, *extra: str) -> tuple[int, dict[str, Any], str]:
         done = subprocess.run(
             [sys.executable, "-m", "appliance.cli", "pbx", "apply", str(self.sites[site]),
              "--root", str(self.root), "--in-root", str(self.root), "--bind", self.bind,
