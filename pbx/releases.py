@@ -15,6 +15,7 @@ The digest is a SHA-256 over every file's name, mode and bytes: same tree, same 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -188,13 +189,22 @@ def adopt_original(root: Path, meta: Mapping[str, Any]) -> Release | None:
     tree = read_tree(etc)
     release = create(root, tree, {**meta, "digest": digest(tree), "kind": "original"})
     # A directory cannot be renamed over: move it aside, put the link in, drop the copy.
+    # Where it cannot be moved (overlayfs answers EXDEV for a lower-layer folder) it is
+    # removed: release 0001 holds every file of it, and Asterisk reads /etc/asterisk only
+    # on the reloads that come after the link is in.
     aside = etc.with_name(".asterisk.expand-original")
     shutil.rmtree(aside, ignore_errors=True)
-    os.rename(etc, aside)
+    try:
+        os.rename(etc, aside)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        shutil.rmtree(etc)
     try:
         sink.symlink(ETC, release.target)
     except BaseException:
-        os.rename(aside, etc)
+        if aside.is_dir():
+            os.rename(aside, etc)
         raise
     shutil.rmtree(aside, ignore_errors=True)
     return release
