@@ -13,7 +13,7 @@ import secrets
 import socket
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 
 from appliance.errors import ExpandError
@@ -119,8 +119,6 @@ def connected(address: tuple[str, int], user: str, secret: str,
         reader.start()
         yield ami
     finally:
-        try:
+        with suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
         sock.close()

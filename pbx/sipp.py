@@ -7,9 +7,11 @@ placeholders in them are filled per run (timings, digits, the SDP port); sipp's 
 ``[keywords]`` are left to sipp.
 
 A secret never reaches argv (sipp's -au/-ap would show it in the process list): the user
-and secret go into an injection file (``-inf``, fields 0 and 1, mode 0600 in a private
-temporary directory), which the scenario reads as ``[authentication username=[field0]
-password=[field1]]``. Digits (a PIN) go into the scenario copy, written 0600 there too.
+and the whole ``[authentication username=... password=...]`` keyword go into an injection
+file (``-inf``, fields 0 and 1, mode 0600 in a private temporary directory), which the
+scenario names as ``[field0]`` and ``[field1]`` (sipp expands keywords inside a field, not
+fields inside the authentication keyword). Digits (a PIN) go into the scenario copy,
+written 0600 there too.
 
 sipp is started by PID with a deadline (its own ``-timeout`` and ours, after which it is
 killed), asked to stop with SIGUSR1 (its graceful quit) and killed on timeout. Its figures
@@ -25,6 +27,7 @@ import csv
 import os
 import shutil
 import signal
+import socket
 import string
 import subprocess
 import tempfile
@@ -169,9 +172,10 @@ def running(name: str, target: tuple[str, int] | None = None, *,
     most that many at once, ``deadline`` s at most."""
     if shutil.which(SIPP) is None:
         raise ExpandError("sipp: not installed (Debian's sip-tester)")
+    values = dict(params or {})
     work = Path(tempfile.mkdtemp(prefix="expand-sipp-"))
     try:
-        (work / "scenario.xml").write_text(scenario_text(name, params or {}))
+        (work / "scenario.xml").write_text(scenario_text(name, values))
         (work / "scenario.xml").chmod(0o600)
         argv = [SIPP, *((f"{target[0]}:{target[1]}",) if target else ()),
                 "-sf", "scenario.xml", "-i", LOOPBACK, "-mi", LOOPBACK,
@@ -179,8 +183,8 @@ def running(name: str, target: tuple[str, int] | None = None, *,
                 "-trace_stat", "-stf", "stats.csv", "-fd", "1",
                 "-trace_err", "-error_file", "errors.log",
                 "-timeout", f"{deadline:.0f}s", "-r", f"{rate:g}"]
-        if local_port:
-            argv += ["-p", str(local_port)]
+        # sipp's own default is 5060 for every process: two at once would collide.
+        argv += ["-p", str(local_port or free_udp_port()), "-mp", str(free_udp_port())]
         if calls:
             argv += ["-m", str(calls)]
         if limit:
@@ -188,7 +192,8 @@ def running(name: str, target: tuple[str, int] | None = None, *,
         if credentials is not None:
             fd = os.open(work / "users.csv", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as out:
-                out.write(f"SEQUENTIAL\n{credentials.user};{credentials.secret};\n")
+                out.write(f"SEQUENTIAL\n{credentials.user};[authentication username="
+                          f"{credentials.user} password={credentials.secret}];\n")
             argv += ["-inf", "users.csv"]
         sipp = Sipp(name, [*argv, *extra], work, deadline + 5)
         try:
@@ -217,6 +222,16 @@ def listening(sipp: Sipp, port: int, timeout: float = 5) -> bool:
         return sipp.proc.poll() is not None
     reached, _ = poll(bound, bool, timeout=timeout, interval=0.1)
     return reached and sipp.proc.poll() is None
+
+
+def free_udp_port() -> int:
+    """A loopback UDP port free right now, and the one above it (sipp's media port + 2)."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.bind((LOOPBACK, 0))
+            port = int(sock.getsockname()[1])
+        if port % 2 == 0 and port < 65530:
+            return port
 
 
 def _last_stats(path: Path) -> dict[str, str]:

@@ -17,6 +17,7 @@ is test_pbx_render_asterisk.py's.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import re
 import shutil
 import socket
@@ -301,7 +302,7 @@ def test_queue_calls_reach_the_members_in_round_robin(pbx: Pbx) -> None:
                for e in connects]
     assert len(members) == 4, members
     assert set(members) == {"550", "551"}
-    assert all(a != b for a, b in zip(members, members[1:], strict=False)), members
+    assert all(a != b for a, b in itertools.pairwise(members)), members
 
 
 def test_an_international_call_needs_the_pin(pbx: Pbx) -> None:
