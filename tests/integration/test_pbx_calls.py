@@ -19,34 +19,23 @@ from __future__ import annotations
 import contextlib
 import itertools
 import re
-import shutil
 import socket
-import subprocess
-import tempfile
 import threading
 import tomllib
-import wave
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from pbx import ami, sipp
-from pbx.render import render, write
-from pbx.secrets_store import complete
-from pbx.site import parse_site
-from pbx.throwaway import AsteriskPlace, Instance, booted
+from pbx import ami, call_lab, sipp
+from pbx.throwaway import Instance
 from tests.integration.asterisk_support import asterisk_place
 
 ACME = Path(__file__).resolve().parents[2] / "examples" / "site" / "acme.toml"
 TZ = "America/Montevideo"
 PIN = "4826"
 DAY, NIGHT = "5001", "5002"
-PROMPTS = ("msjBienvenida", "msjBienvenidaNocturno", "msjDejeMsj", "msjOpcionInvalida",
-           "msjEntradaCola", "msjSalidaCola", "msjMenuFAX", "msjInternoNC",
-           "msjInternoOpcionNC", "msjInternoInvalido", "msjInternoOcupado",
-           "msjInternoOpcionOcupado")
 
 
 def free_port() -> int:
@@ -55,49 +44,34 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def prompt_wav(path: Path, seconds: float = 1.0) -> None:
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(8000)
-        out.writeframes(b"\0\1" * int(8000 * seconds))
-
-
-def ivr_numbers() -> str:
-    """The IVR at a fixed moment: TESTTIME drives its GotoIfTime (a Wednesday)."""
-    lines = ["", "[expand-internal](+)"]
-    for number, when in ((DAY, "2026/12/02 10:00:00"), (NIGHT, "2026/12/02 20:00:00")):
-        lines += [f"exten => {number},1,Set(TESTTIME()={when} {TZ})",
-                  " same => n,Goto(expand-ivr-acme,s,1)"]
-    return "\n".join(lines) + "\n"
-
-
 @dataclass
 class Pbx:
-    instance: Instance
-    events: ami.Ami
-    secrets: dict[str, str]
+    lab: call_lab.CallLab
     carrier_port: int
 
     @property
-    def sip(self) -> tuple[str, int]:
-        return self.instance.address("pjsip", "transport-udp")
+    def instance(self) -> Instance:
+        return self.lab.instance
 
-    def as_(self, extension: str) -> sipp.Credentials:
-        return sipp.Credentials(extension, self.secrets[extension])
+    @property
+    def events(self) -> ami.Ami:
+        return self.lab.events
+
+    @property
+    def sip(self) -> tuple[str, int]:
+        return self.lab.sip
 
     def register(self, extension: str, secret: str | None = None, *, port: int = 0,
                  expires: int = 600) -> sipp.SippResult:
-        who = sipp.Credentials(extension, self.secrets[extension] if secret is None else secret)
+        who = sipp.Credentials(extension,
+                               self.lab.secrets[extension] if secret is None else secret)
         return sipp.run("register", self.sip, params={"expires": expires}, credentials=who,
                         local_port=port, deadline=15)
 
     def call(self, number: str, digits: str = "", *, caller: str = "772", lead_ms: int = 1500,
              hold_ms: int = 4000, sdp_port: str = "[media_port]") -> sipp.SippResult:
-        params = {"lead_ms": lead_ms, "hold_ms": hold_ms, "sdp_port": sdp_port,
-                  "dtmf_step": sipp.dtmf_steps(digits)}
-        return sipp.run("uac", self.sip, params=params, credentials=self.as_(caller),
-                        service=number, deadline=40)
+        return self.lab.call(number, digits, caller=caller, lead_ms=lead_ms, hold_ms=hold_ms,
+                             sdp_port=sdp_port)
 
     def mark(self) -> int:
         return len(self.events.snapshot())
@@ -125,65 +99,33 @@ def user_events(events: list[ami.Event], name: str) -> list[dict[str, str]]:
 
 
 def played(events: list[ami.Event], prompt: str) -> bool:
-    return any(e.get("Event") == "Newexten" and e.get("Application") in ("Playback",
-               "Background") and e.get("AppData", "").endswith(f"/{prompt}")
-               for e in events)
+    return any(e.get("Event") == "Newexten"
+               and e.get("Application", "").lower() in ("playback", "background")
+               and e.get("AppData", "").endswith(f"/{prompt}") for e in events)
 
 
-def copy_of_acme(work: Path, carrier_port: int) -> tuple[Path, dict[str, str]]:
-    """The ACME site rendered into ``work``/etc as the root's Asterisk sees ``inside``; with
-    the carrier trunk on loopback, a known PIN, AMI and the test numbers."""
-    inside = "/tmp/" + work.name
-    audio = work / "audio"
-    (audio / "moh" / "default").mkdir(parents=True)
-    for prompt in PROMPTS:
-        prompt_wav(audio / f"{prompt}.wav")
-    prompt_wav(audio / "moh" / "default" / "tone.wav")
-    data = tomllib.loads(ACME.read_text())
-    data["site"]["audio-dir"] = f"{inside}/audio"
-    data["pins"]["adiaz"]["pin"] = PIN
-    data["routes"]["international"]["trunk"] = "gsm"
-    site, reports = parse_site(data, "acme.toml", audio_dir=audio)
-    assert site is not None, reports
-    secrets, _ = complete(site, {})
-    out = work / "out"
-    write(render(site, secrets, bind="127.0.0.1:5060", etc_dir=f"{inside}/etc"), out)
-    etc = work / "etc"
-    shutil.copytree(out / "etc/asterisk", etc)
-    # The carrier is a sipp UAS on loopback (a site may not name a loopback host); the
-    # trunk's inbound identify must not catch the phones' address.
-    pjsip = (etc / "pjsip.conf").read_text()
-    (etc / "pjsip.conf").write_text(pjsip.replace("sip:198.51.100.20:5060",
-                                                  f"sip:127.0.0.1:{carrier_port}")
-                                    .replace("match = 198.51.100.20", "match = 127.0.0.2"))
-    with (etc / "extensions.conf").open("a") as fh:
-        fh.write(ivr_numbers())
-    return etc, dict(secrets.values["sip"])
+def carrier_on_loopback(port: int) -> Callable[[Path], None]:
+    """The carrier is a sipp UAS on loopback (a site may not name a loopback host); the
+    trunk's inbound identify must not catch the phones' address."""
+    def edit(etc: Path) -> None:
+        pjsip = (etc / "pjsip.conf").read_text()
+        (etc / "pjsip.conf").write_text(
+            pjsip.replace("sip:198.51.100.20:5060", f"sip:127.0.0.1:{port}")
+            .replace("match = 198.51.100.20", "match = 127.0.0.2"))
+    return edit
 
 
 @pytest.fixture(scope="module")
 def pbx() -> Iterator[Pbx]:
-    with asterisk_place() as place:
-        yield from _booted(place)
-
-
-def _booted(place: AsteriskPlace) -> Iterator[Pbx]:
-    tmp = place.host("/tmp")
-    with tempfile.TemporaryDirectory(prefix="expand-calls-", dir=tmp) as folder:
-        work = Path(folder)
-        carrier_port = free_port()
-        etc, secrets = copy_of_acme(work, carrier_port)
-        secret = ami.new_secret()
-        manager = etc / "manager.conf"
-        manager.write_text(ami.manager_conf(ami.USER, secret))
-        manager.chmod(0o600)
-        # Asterisk reads the PIN file and the prompts where the render said: our folder.
-        place_run = [*place.prefix, "chown", "-R", f"{place.user}:{place.user}",
-                     "/tmp/" + work.name]
-        subprocess.run(place_run, check=True, timeout=60)
-        with (booted(etc, place=place) as instance,
-              ami.connected(instance.address("manager"), ami.USER, secret) as events):
-            yield Pbx(instance, events, secrets, carrier_port)
+    data = tomllib.loads(ACME.read_text())
+    data["pins"]["adiaz"]["pin"] = PIN
+    data["routes"]["international"]["trunk"] = "gsm"
+    carrier_port = free_port()
+    numbers = {DAY: "2026/12/02 10:00:00", NIGHT: "2026/12/02 20:00:00"}  # a Wednesday
+    with (asterisk_place() as place,
+          call_lab.booted_site(place, data, dialplan=call_lab.testtime_numbers(numbers, "acme", TZ),
+                            edit=carrier_on_loopback(carrier_port)) as lab):
+        yield Pbx(lab, carrier_port)
 
 
 class RtpSink:
