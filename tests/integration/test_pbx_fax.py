@@ -1,0 +1,303 @@
+"""Fax to mail end to end: a second Asterisk sends a generated G3 TIFF to the ACME IVR's fax
+menu, and the mail with the PDF reaches an SMTP sink through the relay.
+
+Two throwaway Asterisks (pbx.throwaway.booted) share one place: an overlay on the cached
+unstable root (its writes land in this test's folder, never in the cache). The appliance one
+runs the rendered ACME configuration, its SIP trunk matching loopback so the sender's call is
+an inbound trunk call; the sender dials it (``channel originate``), picks the fax menu (3) and
+Administración's fax (2) with RFC 4733 digits, then SendFAX. Plain G.711 (A-law) audio carries
+the fax, not T.38: the rendered endpoints do not enable T.38 (the E1 side and most GSM gateways
+carry fax as audio), and on loopback there is no loss or jitter for T.38 to save us from.
+
+The unstable root has no Python (its package list is fixed for all tests), so the overlay gets
+the host's python3 and stdlib: the appliance (Rocky 9) has its own /usr/bin/python3. The relay
+is the SMTP sink itself (fax.relay = the sink), see test_pbx_render_fax_mail.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import email
+import email.policy
+import os
+import re
+import secrets
+import shutil
+import socket
+import struct
+import subprocess
+import threading
+import wave
+from collections.abc import Iterator
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from appliance.runner import Runner
+from appliance.wait import poll
+from pbx.asterisk_root import chroot_prefix
+from pbx.render import render, write
+from pbx.secrets_store import complete
+from pbx.site import load_site
+from pbx.throwaway import AsteriskPlace, Instance, booted
+from tests.integration.asterisk_support import asterisk_root
+from tests.integration.test_pbx_render_fax_mail import Sink
+from tests.support import heavy_lock
+
+REPO = Path(__file__).resolve().parents[2]
+ACME = REPO / "examples" / "site" / "acme.toml"
+CALLER = "59829001234"
+WIDTH, ROWS = 1728, 1100  # one A4 page at standard fax resolution (204 x 98 dpi)
+PYTHON = "python3.11"
+
+
+@dataclasses.dataclass
+class Place:
+    asterisk: AsteriskPlace
+    merged: Path  # the overlay's root as the host sees it
+
+
+@contextlib.contextmanager
+def overlay(root: Path, work: Path) -> Iterator[Place]:
+    """The unstable root under an overlay whose upper layer is ``work``, with the host's
+    Python in it; unmounted on every path."""
+    upper, scratch, merged = work / "upper", work / "scratch", work / "merged"
+    for d in (upper, scratch, merged):
+        d.mkdir()
+    mounts: list[Path] = []
+    try:
+        subprocess.run(["mount", "-t", "overlay", "overlay", "-o",
+                        f"lowerdir={root},upperdir={upper},workdir={scratch}", str(merged)],
+                       check=True, timeout=30)
+        mounts.append(merged)
+        stdlib = merged / "usr/lib" / PYTHON
+        stdlib.mkdir(exist_ok=True)
+        subprocess.run(["mount", "--bind", "-o", "ro", f"/usr/lib/{PYTHON}", str(stdlib)],
+                       check=True, timeout=30)
+        mounts.append(stdlib)
+        shutil.copy2(f"/usr/bin/{PYTHON}", merged / "usr/bin/python3")
+        expat = Path("/usr/lib/x86_64-linux-gnu/libexpat.so.1").resolve()
+        shutil.copy2(expat, merged / "usr/lib/x86_64-linux-gnu/libexpat.so.1")
+        yield Place(AsteriskPlace(chroot_prefix(merged), merged), merged)
+    finally:
+        for mount in reversed(mounts):
+            subprocess.run(["umount", "-l", str(mount)], check=False, timeout=30)
+
+
+def bilevel_tiff(path: Path) -> None:
+    """An uncompressed bilevel TIFF: 1728 px wide, 204 x 98 dpi, black bars (WhiteIsZero)."""
+    row_bytes = WIDTH // 8
+    rows = bytearray()
+    for y in range(ROWS):
+        dark = (y // 40) % 3 == 0
+        rows += (b"\xff\x00" * (row_bytes // 2)) if dark else bytes(row_bytes)
+    entries = [(256, 3, 1, WIDTH), (257, 3, 1, ROWS), (258, 3, 1, 1), (259, 3, 1, 1),
+               (262, 3, 1, 0), (273, 4, 1, 0), (277, 3, 1, 1), (278, 3, 1, ROWS),
+               (279, 4, 1, len(rows)), (282, 5, 1, 0), (283, 5, 1, 0), (296, 3, 1, 2)]
+    ifd_at = 8
+    extra_at = ifd_at + 2 + 12 * len(entries) + 4
+    data_at = extra_at + 16
+    values = {273: data_at, 282: extra_at, 283: extra_at + 8}
+    ifd = struct.pack("<H", len(entries))
+    for tag, kind, count, value in entries:
+        value = values.get(tag, value)
+        packed = struct.pack("<HH", value, 0) if kind == 3 else struct.pack("<I", value)
+        ifd += struct.pack("<HHI", tag, kind, count) + packed
+    ifd += struct.pack("<I", 0)
+    extra = struct.pack("<IIII", 204, 1, 98, 1)
+    path.write_bytes(b"II*\x00" + struct.pack("<I", ifd_at) + ifd + extra + bytes(rows))
+
+
+def silence(path: Path) -> None:
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        out.writeframes(b"\0\0" * 4000)
+
+
+class Manager:
+    """The appliance's AMI: every event kept, as a dict, from login on."""
+
+    def __init__(self, address: tuple[str, int], user: str, secret: str) -> None:
+        self.sock = socket.create_connection(address, timeout=10)
+        self.sock.settimeout(None)
+        self.events: list[dict[str, str]] = []
+        self.sock.sendall(f"Action: Login\r\nUsername: {user}\r\nSecret: {secret}\r\n\r\n"
+                          .encode())
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        buffer = b""
+        with contextlib.suppress(OSError):
+            while chunk := self.sock.recv(65536):
+                buffer += chunk
+                while b"\r\n\r\n" in buffer:
+                    block, buffer = buffer.split(b"\r\n\r\n", 1)
+                    fields = dict(line.split(": ", 1) for line in
+                                  block.decode(errors="replace").split("\r\n") if ": " in line)
+                    self.events.append(fields)
+
+    def user_events(self, name: str) -> list[dict[str, str]]:
+        return [e for e in list(self.events)
+                if e.get("Event") == "UserEvent" and e.get("UserEvent") == name]
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
+        self.sock.close()
+        self.thread.join(timeout=5)
+
+
+@dataclasses.dataclass
+class Pbx:
+    place: Place
+    appliance: Instance
+    sender: Instance
+    manager: Manager
+    sink: Sink
+    fax: str  # the TIFF the sender sends, as Asterisk sees it
+
+    def send(self, extension: str) -> None:
+        result = self.sender.cli(f"channel originate PJSIP/{CALLER}@appliance "
+                                 f"extension {extension}@fax-send")
+        assert result.returncode == 0, result.stderr
+
+    def log(self) -> str:
+        try:
+            return self.appliance.path("log/proof.json").read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def spool(self) -> list[str]:
+        spool = self.appliance.path("spool/fax")
+        return sorted(p.name for p in spool.iterdir()) if spool.is_dir() else []
+
+
+def appliance_config(out: Path, relay: str, ami_secret: str, audio: Path) -> None:
+    acme = load_site(ACME)
+    trunks = tuple(dataclasses.replace(t, match=("127.0.0.1",)) for t in acme.sip_trunks)
+    site = dataclasses.replace(acme, sip_trunks=trunks,
+                               fax=dataclasses.replace(acme.fax, relay=relay))
+    secrets_, _ = complete(site, {})
+    root = out / "root"
+    write(render(site, secrets_, bind="127.0.0.1:5060"), root)
+    etc = root / "etc/asterisk"
+    (etc / "manager.conf").write_text(
+        "[general]\nenabled = yes\nport = 5038\nbindaddr = 127.0.0.1\n\n"
+        f"[faxtest]\nsecret = {ami_secret}\nread = all\nwrite = system\n")
+    audio.mkdir(parents=True)
+    for name in [*re.findall(r"prompt\s*=\s*\"(\w+)\"", ACME.read_text()), "msjMenuFAX"]:
+        silence(audio / f"{name}.wav")
+    shutil.move(str(etc), out / "asterisk")
+
+
+def sender_config(out: Path, appliance: tuple[str, int], fax: str, modules: str) -> None:
+    out.mkdir()
+    host, port = appliance
+    (out / "modules.conf").write_text(modules)
+    (out / "pjsip.conf").write_text(
+        "[transport-udp]\ntype = transport\nprotocol = udp\nbind = 127.0.0.1:5060\n\n"
+        f"[appliance]\ntype = aor\ncontact = sip:{host}:{port}\n\n"
+        "[appliance]\ntype = endpoint\ntransport = transport-udp\ncontext = fax-send\n"
+        "disallow = all\nallow = alaw\ndtmf_mode = rfc4733\ndirect_media = no\n"
+        f"aors = appliance\nfrom_user = {CALLER}\n")
+    reach = "Wait(2)\n same => n,SendDTMF(3)\n same => n,Wait(2)\n same => n,SendDTMF(2)\n"
+    (out / "extensions.conf").write_text(
+        "[fax-send]\n"
+        f"exten => send,1,{reach} same => n,Wait(1)\n same => n,SendFAX({fax})\n"
+        " same => n,Hangup()\n"
+        f"exten => hangup,1,{reach} same => n,Wait(3)\n same => n,Hangup()\n")
+    (out / "res_fax.conf").write_text("[general]\nmaxrate = 14400\nminrate = 2400\n")
+
+
+@pytest.fixture(scope="module")
+def pbx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pbx]:
+    root = asterisk_root()
+    work = tmp_path_factory.mktemp("fax")
+    ami_secret = secrets.token_hex(12)
+    server = Sink()
+    serving = threading.Thread(target=server.serve_forever, daemon=True)
+    serving.start()
+    runner = Runner()
+    try:
+        with heavy_lock(), overlay(root, work) as place:
+            merged = place.merged
+            page = merged / "tmp/expand-fax-test"
+            page.mkdir()
+            bilevel_tiff(page / "page.tif")
+            runner.run([*place.asterisk.prefix, "tiffcp", "-c", "g3", "-r", str(ROWS),
+                        "/tmp/expand-fax-test/page.tif", "/tmp/expand-fax-test/fax.tif"],
+                       timeout=60)
+            asterisk_ids = (merged / "etc/passwd").read_text().split("\nasterisk:", 1)[1]
+            uid, gid = (int(x) for x in asterisk_ids.split(":")[1:3])
+            os.chown(page / "fax.tif", uid, gid)
+            audio = merged / load_site(ACME).site.audio_dir.lstrip("/")
+            appliance_config(work / "appliance", f"127.0.0.1:{server.server_address[1]}",
+                             ami_secret, audio)
+            # The mailer where the rendered dialplan calls it (EXPAND_ETC = /etc/asterisk).
+            mailer = merged / "etc/asterisk/expand-fax-to-mail"
+            shutil.copy2(work / "appliance/asterisk/expand-fax-to-mail", mailer)
+            mailer.chmod(0o755)
+            with booted(work / "appliance/asterisk", place=place.asterisk) as appliance:
+                sender_config(work / "sender", appliance.address("pjsip", "transport-udp"),
+                              "/tmp/expand-fax-test/fax.tif",
+                              (work / "appliance/asterisk/modules.conf").read_text())
+                with booted(work / "sender", place=place.asterisk) as sender:
+                    manager = Manager(appliance.address("manager"), "faxtest", ami_secret)
+                    try:
+                        yield Pbx(place, appliance, sender, manager, server,
+                                  "/tmp/expand-fax-test/fax.tif")
+                    finally:
+                        manager.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+        serving.join(timeout=5)
+
+
+def test_generated_fax_is_a_real_g3_page(pbx: Pbx) -> None:
+    info = Runner().run([*pbx.place.asterisk.prefix, "tiffinfo", pbx.fax], timeout=30).stdout
+    assert "CCITT Group 3" in info and f"Image Width: {WIDTH}" in info, info
+    assert "Resolution: 204, 98 pixels/inch" in info, info
+    assert "Bits/Sample: 1" in info, info
+
+
+def test_fax_reaches_the_departments_mailbox_as_a_pdf(pbx: Pbx) -> None:
+    pbx.send("send")
+    mailed, events = poll(lambda: pbx.manager.user_events("ExpandFaxMail"), bool, timeout=90)
+    assert mailed, f"no ExpandFaxMail event; fax events: {pbx.manager.user_events('ExpandFax')}"
+    assert events[0]["status"] == "SUCCESS", pbx.log()[-3000:]
+    final = [e for e in pbx.manager.user_events("ExpandFax") if "status" in e]
+    assert final and final[0]["status"] == "SUCCESS" and final[0]["department"] == \
+        "administracion" and final[0]["pages"] == "1", final
+    (_sender, rcpts, data), = pbx.sink.mails
+    assert rcpts == ["administracion@empresa.com"]
+    msg = email.message_from_bytes(data, policy=email.policy.default)
+    assert isinstance(msg, EmailMessage)
+    assert CALLER in str(msg["Subject"]) and "1 páginas" in str(msg["Subject"])
+    attachment, = list(msg.iter_attachments())
+    assert attachment.get_content_type() == "application/pdf"
+    pdf = attachment.get_content()
+    assert pdf.startswith(b"%PDF-") and b"tiff2pdf" in pdf
+    assert len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf)) == 1
+    assert "for administracion mailed (1 pages)" in pbx.log()
+    assert pbx.spool() == []  # mailed: nothing left
+
+
+def test_a_fax_the_sender_abandons_mails_nothing_and_is_logged(pbx: Pbx) -> None:
+    before = len(pbx.sink.mails)
+    done_before = len([e for e in pbx.manager.user_events("ExpandFax") if "status" in e])
+    pbx.send("hangup")
+    ended, _ = poll(lambda: len([e for e in pbx.manager.user_events("ExpandFax")
+                                 if "status" in e]) > done_before, bool, timeout=60)
+    assert ended
+    last = [e for e in pbx.manager.user_events("ExpandFax") if "status" in e][-1]
+    assert last["status"] != "SUCCESS" and last["department"] == "administracion"
+    logged, _ = poll(lambda: "for administracion not received" in pbx.log(), bool, timeout=10)
+    assert logged, pbx.log()[-3000:]
+    assert len(pbx.sink.mails) == before
+    assert pbx.spool() == []
