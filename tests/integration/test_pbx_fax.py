@@ -11,7 +11,8 @@ carry fax as audio), and on loopback there is no loss or jitter for T.38 to save
 
 The unstable root has no Python (its package list is fixed for all tests), so the overlay gets
 the host's python3 and stdlib: the appliance (Rocky 9) has its own /usr/bin/python3. The relay
-is the SMTP sink itself (fax.relay = the sink), see test_pbx_render_fax_mail.
+is a real postfix (postfix_relay: the node root's, main.cf from the first-boot postfix step)
+whose smarthost is the SMTP sink of test_pbx_render_fax_mail.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -35,8 +37,11 @@ from pathlib import Path
 
 import pytest
 
+from appliance.answers import Smtp, load_answers
 from appliance.runner import Runner
 from appliance.wait import poll
+from firstboot.steps.postfix import edit_main_cf, settings
+from lab.rootfs import CACHE, rootfs_dir
 from pbx.asterisk_root import chroot_prefix
 from pbx.render import render, write
 from pbx.secrets_store import complete
@@ -53,37 +58,86 @@ WIDTH, ROWS = 1728, 1100  # one A4 page at standard fax resolution (204 x 98 dpi
 PYTHON = "python3.11"
 
 
-@dataclasses.dataclass
-class Place:
-    asterisk: AsteriskPlace
-    merged: Path  # the overlay's root as the host sees it
-
-
 @contextlib.contextmanager
-def overlay(root: Path, work: Path) -> Iterator[Place]:
-    """The unstable root under an overlay whose upper layer is ``work``, with the host's
-    Python in it; unmounted on every path."""
+def overlay(lower: Path, work: Path, *, python: bool = False) -> Iterator[Path]:
+    """``lower`` (a cached root, never written) under an overlay whose upper layer is in
+    ``work``, with the host's Python in it when asked; unmounted on every path."""
     upper, scratch, merged = work / "upper", work / "scratch", work / "merged"
     for d in (upper, scratch, merged):
-        d.mkdir()
+        d.mkdir(parents=True)
     mounts: list[Path] = []
     try:
         subprocess.run(["mount", "-t", "overlay", "overlay", "-o",
-                        f"lowerdir={root},upperdir={upper},workdir={scratch}", str(merged)],
+                        f"lowerdir={lower},upperdir={upper},workdir={scratch}", str(merged)],
                        check=True, timeout=30)
         mounts.append(merged)
-        stdlib = merged / "usr/lib" / PYTHON
-        stdlib.mkdir(exist_ok=True)
-        subprocess.run(["mount", "--bind", "-o", "ro", f"/usr/lib/{PYTHON}", str(stdlib)],
-                       check=True, timeout=30)
-        mounts.append(stdlib)
-        shutil.copy2(f"/usr/bin/{PYTHON}", merged / "usr/bin/python3")
-        expat = Path("/usr/lib/x86_64-linux-gnu/libexpat.so.1").resolve()
-        shutil.copy2(expat, merged / "usr/lib/x86_64-linux-gnu/libexpat.so.1")
-        yield Place(AsteriskPlace(chroot_prefix(merged), merged), merged)
+        if python:
+            stdlib = merged / "usr/lib" / PYTHON
+            stdlib.mkdir(exist_ok=True)
+            subprocess.run(["mount", "--bind", "-o", "ro", f"/usr/lib/{PYTHON}", str(stdlib)],
+                           check=True, timeout=30)
+            mounts.append(stdlib)
+            shutil.copy2(f"/usr/bin/{PYTHON}", merged / "usr/bin/python3")
+            expat = Path("/usr/lib/x86_64-linux-gnu/libexpat.so.1").resolve()
+            shutil.copy2(expat, merged / "usr/lib/x86_64-linux-gnu/libexpat.so.1")
+        yield merged
     finally:
         for mount in reversed(mounts):
             subprocess.run(["umount", "-l", str(mount)], check=False, timeout=30)
+
+
+@contextlib.contextmanager
+def postfix_relay(work: Path, smarthost: tuple[str, int]) -> Iterator[tuple[str, int]]:
+    """A real postfix (the bookworm node root's, in an overlay, chrooted) as the appliance's
+    relay: main.cf as the first-boot postfix step writes it with ``smarthost`` as the
+    customer's smarthost, its smtpd on a free loopback port. Yields that address; stopped by
+    the master's PID afterwards."""
+    lower = rootfs_dir("bookworm", CACHE, "ha")
+    if not (lower / "usr/sbin/postfix").is_file():
+        pytest.fail(f"{lower}: no postfix in the node root (lab.rootfs builds it)")
+    answers = load_answers(REPO / "examples/answers/standalone.toml")
+    answers = dataclasses.replace(answers, smtp=Smtp(smarthost[0], smarthost[1], "", ""))
+    port = free_port()
+    runner = Runner()
+    with overlay(lower, work) as merged:
+        main_cf = merged / "etc/postfix/main.cf"
+        main_cf.write_text(edit_main_cf(main_cf.read_text(), settings(answers)))
+        prefix = chroot_prefix(merged)
+        # Listen on the free port, not 25; no chroot of postfix's own (its jail lacks
+        # resolv.conf and friends in a bare root).
+        for change in ("-MX smtp/inet", f"-M {port}/inet={port} inet n - n - - smtpd",
+                       "-F */*/chroot=n"):
+            flag, value = change.split(" ", 1)
+            runner.run([*prefix, "postconf", flag, value], timeout=30)
+        runner.run([*prefix, "postconf", "-e", "maillog_file=/var/log/postfix.log"],
+                   timeout=30)
+        pidfile = merged / "var/spool/postfix/pid/master.pid"
+        try:
+            runner.run([*prefix, "postfix", "start"], timeout=60)
+            listening, _ = poll(lambda: _accepts(port), bool, timeout=30)
+            assert listening, (merged / "var/log/postfix.log").read_text(errors="replace")
+            yield "127.0.0.1", port
+        finally:
+            runner.run([*prefix, "postfix", "stop"], check=False, timeout=60)
+            with contextlib.suppress(OSError, ValueError):
+                pid = int(pidfile.read_text().split()[0])
+                gone, _ = poll(lambda: not Path(f"/proc/{pid}").exists(), bool, timeout=15)
+                if not gone:
+                    os.kill(pid, signal.SIGKILL)
+
+
+def _accepts(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def bilevel_tiff(path: Path) -> None:
@@ -154,12 +208,13 @@ class Manager:
 
 @dataclasses.dataclass
 class Pbx:
-    place: Place
+    place: AsteriskPlace
     appliance: Instance
     sender: Instance
     manager: Manager
     sink: Sink
     fax: str  # the TIFF the sender sends, as Asterisk sees it
+    relay: tuple[str, int]  # the postfix the appliance's mailer sends to
 
     def send(self, extension: str) -> None:
         result = self.sender.cli(f"channel originate PJSIP/{CALLER}@appliance "
@@ -224,33 +279,33 @@ def pbx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pbx]:
     serving.start()
     runner = Runner()
     try:
-        with heavy_lock(), overlay(root, work) as place:
-            merged = place.merged
+        with (postfix_relay(work / "postfix", ("127.0.0.1", server.server_address[1])) as relay,
+              heavy_lock(), overlay(root, work / "asterisk", python=True) as merged):
+            place = AsteriskPlace(chroot_prefix(merged), merged)
             page = merged / "tmp/expand-fax-test"
             page.mkdir()
             bilevel_tiff(page / "page.tif")
-            runner.run([*place.asterisk.prefix, "tiffcp", "-c", "g3", "-r", str(ROWS),
+            runner.run([*place.prefix, "tiffcp", "-c", "g3", "-r", str(ROWS),
                         "/tmp/expand-fax-test/page.tif", "/tmp/expand-fax-test/fax.tif"],
                        timeout=60)
             asterisk_ids = (merged / "etc/passwd").read_text().split("\nasterisk:", 1)[1]
             uid, gid = (int(x) for x in asterisk_ids.split(":")[1:3])
             os.chown(page / "fax.tif", uid, gid)
             audio = merged / load_site(ACME).site.audio_dir.lstrip("/")
-            appliance_config(work / "appliance", f"127.0.0.1:{server.server_address[1]}",
-                             ami_secret, audio)
+            appliance_config(work / "appliance", f"{relay[0]}:{relay[1]}", ami_secret, audio)
             # The mailer where the rendered dialplan calls it (EXPAND_ETC = /etc/asterisk).
             mailer = merged / "etc/asterisk/expand-fax-to-mail"
             shutil.copy2(work / "appliance/asterisk/expand-fax-to-mail", mailer)
             mailer.chmod(0o755)
-            with booted(work / "appliance/asterisk", place=place.asterisk) as appliance:
+            with booted(work / "appliance/asterisk", place=place) as appliance:
                 sender_config(work / "sender", appliance.address("pjsip", "transport-udp"),
                               "/tmp/expand-fax-test/fax.tif",
                               (work / "appliance/asterisk/modules.conf").read_text())
-                with booted(work / "sender", place=place.asterisk) as sender:
+                with booted(work / "sender", place=place) as sender:
                     manager = Manager(appliance.address("manager"), "faxtest", ami_secret)
                     try:
                         yield Pbx(place, appliance, sender, manager, server,
-                                  "/tmp/expand-fax-test/fax.tif")
+                                  "/tmp/expand-fax-test/fax.tif", relay)
                     finally:
                         manager.close()
     finally:
@@ -260,7 +315,7 @@ def pbx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pbx]:
 
 
 def test_generated_fax_is_a_real_g3_page(pbx: Pbx) -> None:
-    info = Runner().run([*pbx.place.asterisk.prefix, "tiffinfo", pbx.fax], timeout=30).stdout
+    info = Runner().run([*pbx.place.prefix, "tiffinfo", pbx.fax], timeout=30).stdout
     assert "CCITT Group 3" in info and f"Image Width: {WIDTH}" in info, info
     assert "Resolution: 204, 98 pixels/inch" in info, info
     assert "Bits/Sample: 1" in info, info
@@ -279,6 +334,9 @@ def test_fax_reaches_the_departments_mailbox_as_a_pdf(pbx: Pbx) -> None:
     msg = email.message_from_bytes(data, policy=email.policy.default)
     assert isinstance(msg, EmailMessage)
     assert CALLER in str(msg["Subject"]) and "1 páginas" in str(msg["Subject"])
+    # Through the relay: postfix took it on the port the mailer was rendered with.
+    received = " ".join(str(r) for r in msg.get_all("Received") or [])
+    assert "(Postfix)" in received, received
     attachment, = list(msg.iter_attachments())
     assert attachment.get_content_type() == "application/pdf"
     pdf = attachment.get_content()
