@@ -27,7 +27,6 @@ import secrets
 import shutil
 import signal
 import socket
-import struct
 import subprocess
 import threading
 import wave
@@ -48,13 +47,12 @@ from pbx.secrets_store import complete
 from pbx.site import load_site
 from pbx.throwaway import AsteriskPlace, Instance, booted
 from tests.integration.asterisk_support import asterisk_root
-from tests.integration.test_pbx_render_fax_mail import Sink
+from tests.integration.test_pbx_render_fax_mail import ROWS, WIDTH, Sink, bilevel_tiff
 from tests.support import heavy_lock
 
 REPO = Path(__file__).resolve().parents[2]
 ACME = REPO / "examples" / "site" / "acme.toml"
 CALLER = "59829001234"
-WIDTH, ROWS = 1728, 1100  # one A4 page at standard fax resolution (204 x 98 dpi)
 PYTHON = "python3.11"
 
 
@@ -138,30 +136,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def bilevel_tiff(path: Path) -> None:
-    """An uncompressed bilevel TIFF: 1728 px wide, 204 x 98 dpi, black bars (WhiteIsZero)."""
-    row_bytes = WIDTH // 8
-    rows = bytearray()
-    for y in range(ROWS):
-        dark = (y // 40) % 3 == 0
-        rows += (b"\xff\x00" * (row_bytes // 2)) if dark else bytes(row_bytes)
-    entries = [(256, 3, 1, WIDTH), (257, 3, 1, ROWS), (258, 3, 1, 1), (259, 3, 1, 1),
-               (262, 3, 1, 0), (273, 4, 1, 0), (277, 3, 1, 1), (278, 3, 1, ROWS),
-               (279, 4, 1, len(rows)), (282, 5, 1, 0), (283, 5, 1, 0), (296, 3, 1, 2)]
-    ifd_at = 8
-    extra_at = ifd_at + 2 + 12 * len(entries) + 4
-    data_at = extra_at + 16
-    values = {273: data_at, 282: extra_at, 283: extra_at + 8}
-    ifd = struct.pack("<H", len(entries))
-    for tag, kind, count, value in entries:
-        value = values.get(tag, value)
-        packed = struct.pack("<HH", value, 0) if kind == 3 else struct.pack("<I", value)
-        ifd += struct.pack("<HHI", tag, kind, count) + packed
-    ifd += struct.pack("<I", 0)
-    extra = struct.pack("<IIII", 204, 1, 98, 1)
-    path.write_bytes(b"II*\x00" + struct.pack("<I", ifd_at) + ifd + extra + bytes(rows))
 
 
 def silence(path: Path) -> None:
