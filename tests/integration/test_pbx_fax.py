@@ -253,8 +253,9 @@ def pbx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pbx]:
     serving.start()
     runner = Runner()
     try:
-        with (postfix_relay(work / "postfix", ("127.0.0.1", server.server_address[1])) as relay,
-              heavy_lock(), overlay(root, work / "asterisk", python=True) as merged):
+        with (heavy_lock(),
+              postfix_relay(work / "postfix", ("127.0.0.1", server.server_address[1])) as relay,
+              overlay(root, work / "asterisk", python=True) as merged):
             place = AsteriskPlace(chroot_prefix(merged), merged)
             page = merged / "tmp/expand-fax-test"
             page.mkdir()
@@ -328,8 +329,9 @@ def test_a_fax_the_sender_abandons_mails_nothing_and_is_logged(pbx: Pbx) -> None
                                  if "status" in e]) > done_before, bool, timeout=60)
     assert ended
     last = [e for e in pbx.manager.user_events("ExpandFax") if "status" in e][-1]
-    assert last["status"] != "SUCCESS" and last["department"] == "administracion"
-    logged, _ = poll(lambda: "for administracion not received" in pbx.log(), bool, timeout=10)
+    assert last["status"] == "FAILED" and last["department"] == "administracion"
+    logged, _ = poll(lambda: "for administracion not received: FAILED" in pbx.log(), bool,
+                     timeout=10)
     assert logged, pbx.log()[-3000:]
     assert len(pbx.sink.mails) == before
     assert pbx.spool() == []
