@@ -37,7 +37,8 @@ from pbx.schedule import gotoiftime_range
 VOICEMAIL_CONTEXT = "expand"
 FAX_SCRIPT = "expand-fax-to-mail"
 PIN_FILE = "expand-pins"
-FAX_SPOOL = "/var/spool/asterisk/fax"
+# Asterisk's own spool (astspooldir), not a fixed path: see Dialplan.fax.
+FAX_SPOOL = "${ASTSPOOLDIR}/fax"
 
 
 class Dialplan:
@@ -313,6 +314,10 @@ class Dialplan:
                            "Hangup()"])
 
     def fax(self) -> None:
+        """ReceiveFAX into Asterisk's own spool (astspooldir: the cluster's shared filesystem,
+        or a throwaway's private one), then the mailer on hangup. The spool folder is made
+        here because no package is sure to ship it (Debian's does not) and ReceiveFAX does
+        not create it. Every outcome is logged; a fax not received leaves no file."""
         if not self.site.fax.enabled:
             return
         used = sorted({t.split(":", 1)[1] for t in targets_of(self.site) if t.startswith("fax:")})
@@ -324,16 +329,28 @@ class Dialplan:
                                                                   f"departments.{dep_id}.name"))
             tif = f"{FAX_SPOOL}/{dep_id}-${{UNIQUEID}}.tif"
             self.exten("s", [f"UserEvent(ExpandFax,department: {dep_id})",
-                             "Answer()",
                              f"Set(EXPAND_FAX={tif})",
+                             f"System(mkdir -p -m 0750 {FAX_SPOOL})",
+                             "Answer()",
                              "ReceiveFAX(${EXPAND_FAX})",
                              "Hangup()"])
             # Only digits of the caller's number reach the shell: it comes from outside.
+            caller = "${FILTER(0-9+,${CALLERID(num)})}"
             self.exten("h", [
-                f"UserEvent(ExpandFax,department: {dep_id},status: ${{FAXSTATUS}})",
-                'GotoIf($["${FAXSTATUS}" != "SUCCESS"]?done)',
-                f"System({script} {dep_id} ${{EXPAND_FAX}} "
-                "${FILTER(0-9+,${CALLERID(num)})} ${FAXPAGES})",
+                f"UserEvent(ExpandFax,department: {dep_id},status: ${{FAXSTATUS}},"
+                "pages: ${FAXPAGES})",
+                'GotoIf($["${FAXSTATUS}" != "SUCCESS"]?failed)',
+                f"System({script} {dep_id} ${{EXPAND_FAX}} {caller} ${{FAXPAGES}})",
+                f"UserEvent(ExpandFaxMail,department: {dep_id},status: ${{SYSTEMSTATUS}})",
+                'GotoIf($["${SYSTEMSTATUS}" != "SUCCESS"]?unmailed)',
+                f"Log(NOTICE,fax from {caller} for {dep_id} mailed (${{FAXPAGES}} pages))",
+                "Goto(done)",
+                f"(unmailed)Log(WARNING,fax from {caller} for {dep_id} not mailed "
+                "(${SYSTEMSTATUS}): kept as ${EXPAND_FAX})",
+                "Goto(done)",
+                f"(failed)Log(WARNING,fax from {caller} for {dep_id} not received: "
+                "${FAXSTATUS} ${FAXERROR})",
+                "System(rm -f ${EXPAND_FAX})",
                 "(done)NoOp(fax done)"])
 
     def outbound(self) -> None:
