@@ -340,7 +340,8 @@ class Dialplan:
                 f"UserEvent(ExpandFax,department: {dep_id},status: ${{FAXSTATUS}},"
                 "pages: ${FAXPAGES})",
                 'GotoIf($["${FAXSTATUS}" != "SUCCESS"]?failed)',
-                f"System({script} {dep_id} ${{EXPAND_FAX}} {caller} ${{FAXPAGES}})",
+                # Quoted: a withheld number is an empty argument, not a missing one.
+                f"System({script} {dep_id} ${{EXPAND_FAX}} '{caller}' ${{FAXPAGES}})",
                 f"UserEvent(ExpandFaxMail,department: {dep_id},status: ${{SYSTEMSTATUS}})",
                 'GotoIf($["${SYSTEMSTATUS}" != "SUCCESS"]?unmailed)',
                 f"Log(NOTICE,fax from {caller} for {dep_id} mailed (${{FAXPAGES}} pages))",

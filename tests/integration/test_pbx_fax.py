@@ -190,8 +190,8 @@ class Pbx:
     fax: str  # the TIFF the sender sends, as Asterisk sees it
     relay: tuple[str, int]  # the postfix the appliance's mailer sends to
 
-    def send(self, extension: str) -> None:
-        result = self.sender.cli(f"channel originate PJSIP/{CALLER}@appliance "
+    def send(self, extension: str, endpoint: str = "appliance") -> None:
+        result = self.sender.cli(f"channel originate PJSIP/{CALLER}@{endpoint} "
                                  f"extension {extension}@fax-send")
         assert result.returncode == 0, result.stderr
 
@@ -233,7 +233,11 @@ def sender_config(out: Path, appliance: tuple[str, int], fax: str, modules: str)
         f"[appliance]\ntype = aor\ncontact = sip:{host}:{port}\n\n"
         "[appliance]\ntype = endpoint\ntransport = transport-udp\ncontext = fax-send\n"
         "disallow = all\nallow = alaw\ndtmf_mode = rfc4733\ndirect_media = no\n"
-        f"aors = appliance\nfrom_user = {CALLER}\n")
+        f"aors = appliance\nfrom_user = {CALLER}\n\n"
+        # No From user of its own: the appliance sees "asterisk", no number (withheld).
+        "[withheld]\ntype = endpoint\ntransport = transport-udp\ncontext = fax-send\n"
+        "disallow = all\nallow = alaw\ndtmf_mode = rfc4733\ndirect_media = no\n"
+        "aors = appliance\n")
     reach = "Wait(2)\n same => n,SendDTMF(3)\n same => n,Wait(2)\n same => n,SendDTMF(2)\n"
     (out / "extensions.conf").write_text(
         "[fax-send]\n"
@@ -308,7 +312,7 @@ def test_fax_reaches_the_departments_mailbox_as_a_pdf(pbx: Pbx) -> None:
     assert rcpts == ["administracion@empresa.com"]
     msg = email.message_from_bytes(data, policy=email.policy.default)
     assert isinstance(msg, EmailMessage)
-    assert CALLER in str(msg["Subject"]) and "1 páginas" in str(msg["Subject"])
+    assert CALLER in str(msg["Subject"]) and "(1 página)" in str(msg["Subject"])
     # Through the relay: postfix took it on the port the mailer was rendered with.
     received = " ".join(str(r) for r in msg.get_all("Received") or [])
     assert "(Postfix)" in received, received
@@ -334,4 +338,17 @@ def test_a_fax_the_sender_abandons_mails_nothing_and_is_logged(pbx: Pbx) -> None
                      timeout=10)
     assert logged, pbx.log()[-3000:]
     assert len(pbx.sink.mails) == before
+    assert pbx.spool() == []
+
+
+def test_a_fax_from_a_withheld_number_is_mailed_too(pbx: Pbx) -> None:
+    before = len(pbx.sink.mails)
+    mails_before = len(pbx.manager.user_events("ExpandFaxMail"))
+    pbx.send("send", endpoint="withheld")
+    mailed, events = poll(lambda: pbx.manager.user_events("ExpandFaxMail")[mails_before:],
+                          bool, timeout=90)
+    assert mailed and events[0]["status"] == "SUCCESS", pbx.log()[-3000:]
+    assert len(pbx.sink.mails) == before + 1
+    msg = email.message_from_bytes(pbx.sink.mails[-1][2], policy=email.policy.default)
+    assert "FAX de desconocido (1 página)" in str(msg["Subject"])
     assert pbx.spool() == []
