@@ -92,6 +92,11 @@ class Support:
 
 
 @dataclass(frozen=True)
+class Pbx:
+    site: str = ""  # the site file first boot applies; empty: no PBX configuration
+
+
+@dataclass(frozen=True)
 class Answers:
     mode: str
     timezone: str
@@ -103,6 +108,7 @@ class Answers:
     fencing: Fencing
     support: Support
     cluster: Cluster = field(default=Cluster())
+    pbx: Pbx = field(default=Pbx())
 
     @property
     def is_primary(self) -> bool:
@@ -226,6 +232,7 @@ def build(values: Mapping[str, Any]) -> Answers:
         fencing=Fencing(**section("fencing")),
         support=Support(**section("support")),
         cluster=Cluster(**section("cluster")),
+        pbx=Pbx(**section("pbx")),
     )
 
 

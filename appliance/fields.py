@@ -34,6 +34,12 @@ class Field:
         return self.default is REQUIRED
 
 
+def _pbx_site(value: Any) -> tuple[str | None, str | None]:
+    from pbx.site_key import site_path  # reading a site file is the pbx package's business
+
+    return site_path(value)
+
+
 FIELDS: tuple[Field, ...] = (
     Field("mode", v.choice("primary", "secondary"), REQUIRED,
           "PBX mode: the first node installed is the primary"),
@@ -80,6 +86,9 @@ FIELDS: tuple[Field, ...] = (
     Field("cluster.join-code", v.join_code, "",
           "secondary only: the join code shown in the primary's first-boot report "
           "(never saved or logged)", secret=True),
+    Field("pbx.site", lambda value: _pbx_site(value), "",
+          "absolute path of the PBX site file first boot applies (pbx apply); "
+          "empty: no PBX configuration"),
     Field("support.enabled", v.boolean, True, "open the reverse support tunnel"),
     Field("support.hub-host", v.fqdn_or_ip, "hub.expand.com.uy", "support hub to connect to"),
     Field("support.hub-port", v.port, 22, "SSH port of the support hub"),

@@ -10,6 +10,7 @@ from appliance.console import REDACTOR, HelpFormatter, print_json, print_reports
 from appliance.readers import is_directory, show_path
 from appliance.reports import Report
 from pbx import secrets_store
+from pbx.cli_apply import add_apply
 from pbx.cli_audio import add_audio
 from pbx.cli_prove import add_prove
 from pbx.fields import all_fields
@@ -27,6 +28,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                     "the seed's boot camp). Only `render` writes, under its --out root.")
     cmds = parser.add_subparsers(dest="pbx_cmd", required=True, metavar="COMMAND")
     add_prove(cmds)
+    add_apply(cmds)
     add_audio(cmds)
 
     val = cmds.add_parser(

@@ -188,13 +188,15 @@ def _laid_out(config_dir: Path, place: AsteriskPlace | None,
 
 def prove(config_dir: Path, expect: Expect, *, place: AsteriskPlace | None = None,
           runner: Runner | None = None, boot_timeout: float = 60,
-          stop_timeout: float = 15) -> Proof:
+          stop_timeout: float = 15, ours: Sequence[str] | None = None) -> Proof:
     """Boot a throwaway Asterisk on a copy of ``config_dir`` and judge it (module docstring).
 
     Raises ExpandError only when the proof itself cannot run (no such directory, Asterisk
     does not start, or stays up without finishing its boot in ``boot_timeout`` s); a
     configuration Asterisk complains about, or exits on, is a Proof that is not ok.
-    ``stop_timeout`` is how long ``core stop now`` gets before SIGKILL."""
+    ``stop_timeout`` is how long ``core stop now`` gets before SIGKILL. ``ours``: the files
+    (relative names) whose messages are problems, when not all of them are (a release also
+    holds the box's packaged files); default every file of ``config_dir``."""
     started = time.monotonic()
     with _laid_out(config_dir, place, runner) as instance:
         with _running(instance, boot_timeout, stop_timeout):
@@ -203,7 +205,8 @@ def prove(config_dir: Path, expect: Expect, *, place: AsteriskPlace | None = Non
             exited = not _our_pids(instance)
         # Read once Asterisk has stopped: its last lines are flushed by then.
         ours, others = _log_messages(instance.path(f"log/{LOG_NAME}"),
-                                     _Ours.of(config_dir, instance.given))
+                                     _Ours.of(config_dir, instance.given
+                                              if ours is None else ours))
     version = answers["core show version"].stdout.strip().split(" built ", 1)[0]
     endpoints = _endpoints(answers["pjsip show endpoints"])
     contexts = _contexts(answers["dialplan show"].stdout)
@@ -613,3 +616,11 @@ def _count_problems(expect: Expect, endpoints: int, contexts: Sequence[str],
             problems.append(f"queue {name}: members {', '.join(sorted(have)) or 'none'}, "
                             f"{', '.join(wanted) or 'none'} expected")
     return problems
+
+
+# The readers and the judge prove uses, public for pbx.apply's check of a live Asterisk:
+# the same parsers, so a live count and a proof's count cannot disagree in how they read.
+parse_endpoints = _endpoints
+parse_contexts = _contexts
+parse_queues = _queues
+count_problems = _count_problems

@@ -226,6 +226,21 @@ def args(*argv: str, named: str) -> Maker:
     return lambda case: Run([a.replace("{case}", str(case)) for a in argv], named)
 
 
+def pbx_apply(kind: Callable[[Path], None]) -> Maker:
+    """pbx apply of a broken site file into a box root: named, exit 2, the root untouched."""
+    def make(case: Path) -> Run:
+        root = case / "root"
+        (root / "etc/asterisk").mkdir(parents=True)
+        (root / "etc/asterisk/asterisk.conf").write_text("[directories]\n")
+        path = case / "site.toml"
+        kind(path)
+        return Run(["pbx", "apply", str(path), "--root", str(root)], str(path), watched=root)
+    return make
+
+
+SITE_KINDS = {**FILE_KINDS, "deep-array": _write(DEEP_TOML_ARRAY),
+              "deep-inline-table": _write(DEEP_TOML_TABLE)}
+ACME_SITE = str(REPO / "examples" / "site" / "acme.toml")
 JOURNAL_GOOD_SHAPE = b'{"version": 1, "key": "k", "done": [], "complete": false}'
 FACTS_WRONG_TYPES = b'{"cpu": {"logical": "eight"}, "memory": {"total_bytes": true}}'
 LONG_NAME = "n" * 300  # one component longer than NAME_MAX
@@ -365,6 +380,17 @@ CASES: dict[str, Maker] = {
                                   "{case}/nowhere", named="nowhere"),
     "arg-unknown-command": args("answers", "frobnicate", named="frobnicate"),
     "arg-validate-no-file": args("answers", "validate", named="FILE"),
+    # pbx apply / status
+    **{f"pbx-apply-{k}": pbx_apply(f) for k, f in SITE_KINDS.items()},
+    "pbx-apply-root-missing": args("pbx", "apply", ACME_SITE, "--root", "{case}/nowhere",
+                                   named="--root"),
+    "pbx-apply-root-is-a-file": args("pbx", "apply", ACME_SITE, "--root", ACME_SITE,
+                                     named="--root"),
+    "pbx-apply-in-root-without-asterisk": args("pbx", "apply", ACME_SITE, "--root", "{case}",
+                                               "--in-root", "{case}", named="--in-root"),
+    "pbx-apply-root-is-no-box": args("pbx", "apply", ACME_SITE, "--root", "{case}",
+                                     "--dry-run", named="etc/asterisk"),
+    "pbx-status-root-is-a-file": args("pbx", "status", "--root", ACME_SITE, named="--root"),
     "wizard-without-terminal": lambda case: Run(
         ["firstboot", "--root", str(seed_root(case / "root", "debian12"))], "terminal",
         watched=case / "root"),

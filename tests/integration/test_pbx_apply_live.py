@@ -1,0 +1,369 @@
+"""``pbx apply`` on a box whose real Asterisk 22 runs: an overlay of the unstable root.
+
+Each test mounts an overlayfs (lower: the cached root, read-only; upper: a temporary folder;
+the cached root itself is never written) and, where the test needs a running box, starts
+Asterisk in it as a box does (``asterisk -U asterisk -G asterisk``, its default
+/etc/asterisk) through ``chroot_prefix``. Then ``expandctl pbx apply SITE --root OVERLAY
+--in-root OVERLAY`` runs as a process. SIP binds a free loopback port (``--bind``); the
+box's packaged AMI is switched off and its other listeners noloaded, so nothing listens
+beyond loopback. Asterisk is stopped by PID and the overlay unmounted in a finally.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from appliance.wait import poll
+from pbx.asterisk_root import chroot_prefix
+from tests.integration.asterisk_support import alive, asterisk_root
+from tests.integration.test_pbx_render_asterisk import PROMPTS, free_port, silence
+from tests.support import heavy_lock
+
+REPO = Path(__file__).resolve().parents[2]
+ACME = REPO / "examples" / "site" / "acme.toml"
+RELEASES = "var/lib/expand/pbx/releases"
+# Listeners of the packaged config that would take host ports (a box has its own network).
+HOST_LISTENERS = ("chan_iax2", "chan_skinny", "chan_mgcp", "chan_unistim", "pbx_dundi",
+                  "res_ari", "res_http_websocket", "chan_ooh323", "res_pjsip_transport_websocket")
+
+
+def sites(folder: Path) -> dict[str, Path]:
+    """ACME without its E1 trunk (routes over the SIP trunk), the same with one queue member
+    and one extension more, and ACME itself (the E1 trunk: a DAHDI change)."""
+    text = ACME.read_text()
+    no_e1 = re.sub(r"\[e1-trunks\.pstn\]\n(?:[^\[\n].*\n|\n)*?(?=\[)", "",
+                   text.replace('trunk = "pstn"', 'trunk = "gsm"'))
+    changed = no_e1.replace('members = ["550", "551"]', 'members = ["550", "551", "770"]', 1)
+    changed = changed.replace("[extensions.772]", '[extensions.773]\nuser = "lgianoni"\n'
+                              'department = "ventas"\n\n[extensions.772]')
+    out = {"base": no_e1, "changed": changed, "e1": text}
+    paths = {}
+    for name, body in out.items():
+        paths[name] = folder / f"{name}.toml"
+        paths[name].write_text(body)
+    return paths
+
+
+@dataclass
+class Box:
+    root: Path
+    sites: dict[str, Path]
+    bind: str
+    pid: int | None = None
+
+    def cli(self, command: str) -> str:
+        return subprocess.run([*chroot_prefix(self.root), "asterisk", "-rx", command],
+                              capture_output=True, text=True, timeout=30, check=False).stdout
+
+    def apply(self, site: str, *extra: str) -> tuple[int, dict[str, Any], str]:
+        done = subprocess.run(
+            [sys.executable, "-m", "appliance.cli", "pbx", "apply", str(self.sites[site]),
+             "--root", str(self.root), "--in-root", str(self.root), "--bind", self.bind,
+             "--json", *extra], capture_output=True, text=True, timeout=300, cwd=REPO,
+            check=False)
+        data = json.loads(done.stdout) if done.stdout.strip() else {}
+        return done.returncode, data, done.stderr
+
+    def live(self) -> str | None:
+        link = self.root / "etc/asterisk"
+        return os.readlink(link).rsplit("/", 1)[-1] if link.is_symlink() else None
+
+    def releases(self) -> list[str]:
+        folder = self.root / RELEASES
+        return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+
+    def start(self) -> None:
+        subprocess.run([*chroot_prefix(self.root), "asterisk", "-U", "asterisk", "-G",
+                        "asterisk"], check=True, timeout=60)
+        pidfile = self.root / "run/asterisk/asterisk.pid"
+        up, _ = poll(lambda: pidfile.is_file() and (self.root / "run/asterisk/asterisk.ctl")
+                     .exists(), bool, timeout=60)
+        assert up, "the box's Asterisk did not start"
+        self.pid = int(pidfile.read_text().strip())
+        subprocess.run([*chroot_prefix(self.root), "asterisk", "-rx", "core waitfullybooted"],
+                       check=True, timeout=60, capture_output=True)
+
+    def stop(self) -> None:
+        if self.pid is None or not alive(self.pid):
+            return
+        subprocess.run([*chroot_prefix(self.root), "asterisk", "-rx", "core stop now"],
+                       timeout=30, check=False, capture_output=True)
+        gone, _ = poll(lambda: not alive(self.pid or 0), bool, timeout=15)
+        if not gone:
+            os.kill(self.pid, signal.SIGKILL)
+            poll(lambda: not alive(self.pid or 0), bool, timeout=15)
+
+
+def _prepare(root: Path) -> None:
+    """What the box has besides its packages: the prompts and music the site plays, its run
+    directory; its packaged AMI off and host-port listeners noloaded (see module doc)."""
+    audio = root / "var/lib/expand/pbx/audio"
+    (audio / "moh/default").mkdir(parents=True)
+    for prompt in PROMPTS:
+        silence(audio / f"{prompt}.wav")
+    silence(audio / "moh/default/silence.wav")
+    run = root / "run/asterisk"
+    run.mkdir(parents=True, exist_ok=True)
+    os.chown(run, 101, 101)
+    etc = root / "etc/asterisk"
+    manager = etc / "manager.conf"
+    manager.write_text(manager.read_text().replace("enabled = yes", "enabled = no"))
+    modules = etc / "modules.conf"
+    modules.write_text(modules.read_text().replace(
+        "[modules]\n", "[modules]\n" + "".join(f"noload => {m}.so\n" for m in HOST_LISTENERS),
+        1))
+
+
+@pytest.fixture
+def overlay(tmp_path: Path) -> Iterator[Box]:
+    lower = asterisk_root()
+    with heavy_lock():
+        upper, work, merged = tmp_path / "upper", tmp_path / "work", tmp_path / "box"
+        for d in (upper, work, merged):
+            d.mkdir()
+        subprocess.run(["mount", "-t", "overlay", "overlay", "-o",
+                        f"lowerdir={lower},upperdir={upper},workdir={work}", str(merged)],
+                       check=True, timeout=30)
+        box = Box(merged, sites(tmp_path), f"127.0.0.1:{free_port()}")
+        try:
+            _prepare(merged)
+            yield box
+        finally:
+            box.stop()
+            if subprocess.run(["umount", str(merged)], check=False,
+                              timeout=30).returncode != 0:
+                subprocess.run(["umount", "-l", str(merged)], check=False, timeout=30)
+
+
+@pytest.fixture
+def box(overlay: Box) -> Box:
+    overlay.start()
+    return overlay
+
+
+def _endpoints(box: Box) -> int:
+    found = re.search(r"Objects found:\s*(\d+)", box.cli("pjsip show endpoints"))
+    return int(found.group(1)) if found else -1
+
+
+def test_apply_goes_live_and_a_rerun_changes_nothing(box: Box) -> None:
+    code, report, err = box.apply("base")
+    assert code == 0, (report, err)
+    assert report["status"] == "applied", report
+    assert report["problems"] == []
+    assert report["counts"]["endpoints"] == 7  # six extensions and the SIP trunk
+    assert set(report["counts"]["queues"]) == {"recl", "prov"}
+    assert _endpoints(box) == 7  # read here apart from pbx apply's own check
+    live = box.live()
+    assert live is not None and live == report["release"]
+    assert len(box.releases()) == 2  # the box's own /etc/asterisk (0001) and ours
+    assert (box.root / RELEASES / box.releases()[0] / "asterisk.conf").is_file()
+    assert "proof: throwaway Asterisk: ok" in err and "flip:" in err
+    secrets = box.root / "var/lib/expand/pbx/secrets.json"
+    assert secrets.stat().st_mode & 0o777 == 0o600
+    for value in json.loads(secrets.read_text())["sip"].values():
+        assert value not in err and value not in json.dumps(report)
+    stamp = (box.root / RELEASES / live).stat().st_mtime_ns
+
+    code, again, err = box.apply("base")
+    assert (code, again["status"], again["reloads"]) == (0, "unchanged", [])
+    assert box.live() == live and len(box.releases()) == 2
+    assert (box.root / RELEASES / live).stat().st_mtime_ns == stamp
+    assert "reload:" not in err
+
+
+def test_a_changed_site_reloads_only_its_modules(box: Box) -> None:
+    assert box.apply("base")[0] == 0
+    code, report, err = box.apply("changed")
+    assert code == 0, (report, err)
+    reloads = set(report["reloads"])
+    assert {"module reload res_pjsip.so", "module reload app_queue.so",
+            "dialplan reload"} <= reloads
+    assert not reloads & {"module reload res_musiconhold.so", "module reload res_fax.so",
+                          "logger reload", "module reload res_pjsip_notify.so"}
+    assert _endpoints(box) == 8
+    assert "PJSIP/770" in box.cli("queue show recl")
+    assert sorted(report["counts"]["queues"]["recl"]["members"]) == [
+        "PJSIP/550", "PJSIP/551", "PJSIP/770"]  # rrmemory lists them from its last pick
+
+
+def test_a_release_the_throwaway_rejects_leaves_the_box_untouched(box: Box) -> None:
+    assert box.apply("base")[0] == 0
+    live = box.live()
+    # A corrupted packaged file: sorcery keeps PJSIP endpoints in memory instead of
+    # pjsip.conf, so the proof loads none of ours.
+    original = box.root / RELEASES / box.releases()[0]
+    (original / "sorcery.conf").write_text("[res_pjsip]\nendpoint=memory\n")
+    code, report, err = box.apply("changed")
+    assert code == 1, (report, err)
+    assert report["status"] == "rejected"
+    assert "throwaway Asterisk rejected it" in report["reason"]
+    assert any("endpoints" in p for p in report["problems"]), report
+    assert box.live() == live and len(box.releases()) == 2
+    assert _endpoints(box) == 7 and "PJSIP/770" not in box.cli("queue show recl")
+
+
+def test_a_dahdi_change_is_staged_as_restart_required(box: Box) -> None:
+    assert box.apply("base")[0] == 0
+    live = box.live()
+    code, report, err = box.apply("e1")
+    assert code == 3, (report, err)
+    assert report["status"] == "restart-required"
+    assert any(r.startswith("/etc/dahdi/system.conf") for r in report["restart_required"])
+    assert any(r.startswith("chan_dahdi.conf") for r in report["restart_required"])
+    assert box.live() == live and report["reloads"] == []
+    assert not (box.root / "etc/dahdi/system.conf").exists()
+    staged = report["release"]
+    assert staged in box.releases()
+    pending = json.loads((box.root / "var/lib/expand/pbx/pending.json").read_text())
+    assert pending["release"] == staged
+    again = box.apply("e1")
+    assert again[0] == 3 and again[1]["release"] == staged and len(box.releases()) == 3
+    status = subprocess.run(
+        [sys.executable, "-m", "appliance.cli", "pbx", "status", "--root", str(box.root),
+         "--in-root", str(box.root), "--json"], capture_output=True, text=True, timeout=120,
+        cwd=REPO, check=True)
+    data = json.loads(status.stdout)
+    assert data["release"] == live and data["asterisk"] == "running"
+    assert data["pending_restart"]["release"] == staged
+    assert data["counts"]["endpoints"] == data["expected"]["endpoints"] == 7
+    assert data["differences"] == []
+
+
+def test_without_a_running_asterisk_the_release_goes_live_on_disk(overlay: Box) -> None:
+    code, report, err = overlay.apply("e1")
+    assert code == 0, (report, err)
+    assert report["status"] == "on-disk" and report["reloads"] == []
+    assert overlay.live() == report["release"]
+    assert (overlay.root / "etc/dahdi/system.conf").is_file()
+    assert "no Asterisk runs here" in report["reason"]
+
+
+# An extension calls another (unregistered: its voicemail answers) and holds the call;
+# it authenticates from an injection file (0600), never with the secret on argv.
+SCENARIO = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="call held over an apply">
+  <send retrans="500"><![CDATA[
+INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:[field0]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>
+Call-ID: [call_id]
+CSeq: 1 INVITE
+Contact: sip:[field0]@[local_ip]:[local_port]
+Max-Forwards: 70
+Content-Type: application/sdp
+Content-Length: [len]
+
+v=0
+o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+s=-
+c=IN IP[media_ip_type] [media_ip]
+t=0 0
+m=audio [media_port] RTP/AVP 8
+a=rtpmap:8 PCMA/8000
+]]></send>
+  <recv response="100" optional="true"/>
+  <recv response="401" auth="true"/>
+  <send><![CDATA[
+ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:[field0]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 1 ACK
+Content-Length: 0
+]]></send>
+  <send retrans="500"><![CDATA[
+INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:[field0]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>
+Call-ID: [call_id]
+CSeq: 2 INVITE
+Contact: sip:[field0]@[local_ip]:[local_port]
+[authentication username=[field0] password=[field1]]
+Max-Forwards: 70
+Content-Type: application/sdp
+Content-Length: [len]
+
+v=0
+o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+s=-
+c=IN IP[media_ip_type] [media_ip]
+t=0 0
+m=audio [media_port] RTP/AVP 8
+a=rtpmap:8 PCMA/8000
+]]></send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="183" optional="true"/>
+  <recv response="200" rtd="true"/>
+  <send><![CDATA[
+ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:[field0]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 2 ACK
+Content-Length: 0
+]]></send>
+  <pause milliseconds="HOLD_MS"/>
+  <send retrans="500"><![CDATA[
+BYE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:[field0]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 3 BYE
+Content-Length: 0
+]]></send>
+  <recv response="200" crlf="true"/>
+</scenario>
+"""
+
+
+def test_a_call_in_progress_survives_an_apply(box: Box, tmp_path: Path) -> None:
+    assert box.apply("base")[0] == 0
+    secret = json.loads((box.root / "var/lib/expand/pbx/secrets.json").read_text())["sip"]
+    scenario = tmp_path / "held.xml"
+    scenario.write_text(SCENARIO.replace("HOLD_MS", "45000"))
+    inject = tmp_path / "auth.csv"
+    inject.touch(mode=0o600)
+    inject.write_text(f"SEQUENTIAL\n550;{secret['550']}\n")
+    host, port = box.bind.split(":")
+    argv = ["sipp", "-sf", str(scenario), "-inf", str(inject), "-s", "551", "-m", "1",
+            "-i", "127.0.0.1", "-p", str(free_port()), "-mp", str(free_port()),
+            "-trace_screen", "-screen_file", str(tmp_path / "screen.log"), "-nostdin",
+            f"{host}:{port}"]
+    sipp = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            cwd=tmp_path)
+    try:
+        up, _ = poll(lambda: "Up" in box.cli("core show channels concise")
+                     or "PJSIP/550" in box.cli("core show channels concise"), bool,
+                     timeout=20)
+        assert up, box.cli("core show channels")
+        code, report, err = box.apply("changed")
+        assert code == 0 and report["status"] == "applied", (report, err)
+        assert "PJSIP/550" in box.cli("core show channels concise")  # still up after it
+        out, errors = sipp.communicate(timeout=90)
+    finally:
+        if sipp.poll() is None:
+            sipp.kill()
+            sipp.wait(timeout=10)
+    screen = (tmp_path / "screen.log").read_text(errors="replace") if (
+        tmp_path / "screen.log").exists() else ""
+    assert sipp.returncode == 0, (out.decode(errors="replace")[-2000:],
+                                  errors.decode(errors="replace")[-2000:], screen[-3000:])
+    assert secret["550"] not in " ".join(argv)
