@@ -6,8 +6,10 @@ interleaved, medians:
 - render: ``expandctl pbx render`` of a generated site (2,000 extensions, 100 queues of 20;
   pbx.render_sample) into a fresh folder, against ``cp -r`` of that output;
 - proof: ``expandctl pbx prove --in-root`` of the big render, against the ACME render;
-- apply / reload: ``expandctl pbx apply`` — printed ``n/a`` while this branch has no
-  ``pbx apply`` (it lands from the pbx-apply branch);
+- apply / reload: ``expandctl pbx apply`` of the big site (its E1 trunk left out: a DAHDI
+  change is "restart required", not applied live) on a box whose Asterisk runs
+  (bench/pbx_apply_box.py), then of the same site with one extension more (the live
+  reload); ``n/a`` where this tree has no ``pbx apply``;
 - calls/s: sipp calls (as extension 772) into the ACME IVR on a booted throwaway Asterisk
   for ``--seconds`` at rising rates (``--rates``); the highest rate with 0 failed calls is
   reported, or the first rate tried and its failures.
@@ -31,6 +33,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.pbx_apply_box import apply_and_reload  # noqa: E402
 from pbx.asterisk_root import chroot_prefix, ensure_asterisk_root  # noqa: E402
 from pbx.call_lab import booted_site  # noqa: E402
 from pbx.render_sample import big_site_toml  # noqa: E402
@@ -56,8 +59,11 @@ def render_and_prove(work: Path, args: argparse.Namespace,
     site = work / "big.toml"
     site.write_text(big_site_toml(args.extensions, args.queues))
     renders, copies, proofs, acme_proofs = [], [], [], []
-    acme_out = work / "acme"
-    timed([str(EXPANDCTL), "pbx", "render", str(ACME), "--out", str(acme_out)])
+    # The reference: ACME without its audio folder, which this root lacks (as the big site).
+    acme, acme_out = work / "acme.toml", work / "acme"
+    acme.write_text("\n".join(line for line in ACME.read_text().splitlines()
+                              if not line.startswith("audio-dir")))
+    timed([str(EXPANDCTL), "pbx", "render", str(acme), "--out", str(acme_out)])
     for run in range(args.runs):
         out, copy = work / f"out{run}", work / f"copy{run}"
         renders.append(timed([str(EXPANDCTL), "pbx", "render", str(site), "--out", str(out)]))
@@ -96,6 +102,16 @@ def calls_per_second(root: Path, rates: list[float], seconds: int) -> tuple[floa
     return best
 
 
+def live_sites(extensions: int, queues: int) -> tuple[str, str]:
+    """The big site without its E1 trunk, and the same with one extension more."""
+    text = big_site_toml(extensions, queues).replace('trunk = "pstn"', 'trunk = "gsm"')
+    text = text.replace("[e1-trunks.pstn]\nspan = 1\n", "")
+    more = ('[users.u9999]\nname = "User 9999"\nemail = "u9999@example.com"\n'
+            'department = "d0"\nprofile = "agent"\n\n'
+            '[extensions.9999]\nuser = "u9999"\ndepartment = "d0"\n\n')
+    return text, text.replace("[queues.q0]", more + "[queues.q0]", 1)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
@@ -111,9 +127,13 @@ def main() -> int:
         render_s, copy_s, prove_s, acme_prove_s = render_and_prove(Path(tmp), args, root)
     print(f"render {render_s:.3f} s (cp -r {copy_s:.3f} s); throwaway proof {prove_s:.1f} s "
           f"(ACME {acme_prove_s:.1f} s)")
-    print("apply and reload: n/a (no pbx apply on this branch yet)")
+    timings = apply_and_reload(root, *live_sites(args.extensions, args.queues))
+    apply_s, reload_s = (f"{t:.1f}" for t in timings) if timings else ("n/a", "n/a")
+    print(f"pbx apply {apply_s} s, live reload (one extension more) {reload_s} s"
+          + ("" if timings else " (no pbx apply in this tree)"))
     rate, failed = calls_per_second(root, rates, args.seconds)
-    print(f"pbx render_s={render_s:.3f} apply_s=n/a reload_s=n/a calls_per_s={rate:g} "
+    print(f"pbx render_s={render_s:.3f} apply_s={apply_s} reload_s={reload_s} "
+          f"calls_per_s={rate:g} "
           f"failed={failed} extensions={args.extensions}")
     return 0
 

@@ -107,8 +107,10 @@ class Sipp:
         self.work = work
         self.started = time.monotonic()
         self.deadline = deadline
-        self.proc = subprocess.Popen(argv, cwd=work, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # stderr to a file: a pipe nobody reads while sipp runs could fill and stall it.
+        with (work / "stderr.log").open("wb") as stderr:
+            self.proc = subprocess.Popen(argv, cwd=work, stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.DEVNULL, stderr=stderr)
         self._result: SippResult | None = None
 
     @property
@@ -149,10 +151,9 @@ class Sipp:
         if self._result is None:
             stats = _last_stats(self.work / "stats.csv")
             errors = _errors(self.work / "errors.log")
-            if self.proc.stderr is not None:
-                errors += tuple(line for line in self.proc.stderr.read().decode(
+            with contextlib.suppress(OSError):
+                errors += tuple(line for line in (self.work / "stderr.log").read_text(
                     errors="replace").splitlines() if line.strip())[-5:]
-                self.proc.stderr.close()
             self._result = SippResult(
                 self.name, returncode, _int(stats, "SuccessfulCall(C)"),
                 _int(stats, "FailedCall(C)"), _int(stats, "TotalCallCreated"),
