@@ -5,18 +5,20 @@ gets a per-node overlay of the cached Asterisk root (``pbx.asterisk_root``; the 
 itself is never written), mounted on the host and bound into the node at ``ROOT_IN_NODE``.
 The node's ``/usr/sbin/asterisk`` is a wrapper that enters it: a private mount namespace,
 the node's /proc, /dev, /var/lib/expand, /var/{lib,spool,log}/asterisk, /run/asterisk and
-/tmp bound in, then chroot. Its /etc/asterisk is a link to the node's (its /etc bound
-read-only at ``NODE_ETC``), resolved at every open: when ``pbx apply`` flips the node's
-/etc/asterisk to a new release, a running Asterisk's reload reads the new one (a bind
-mount would have kept the release it started with). So the ``asterisk.service`` unit (what the
-CIB's ``systemd:asterisk`` resource starts), ``asterisk -rx`` and a throwaway proof (plain
-``asterisk`` with ``-C /tmp/...``) all work in the node unchanged, and everything Asterisk
-writes lands in the node's own directories. The mounts live exactly as long as the process
-started through the wrapper.
+/tmp bound in (and its /etc/hosts and hostname; no resolver: see NAME_FILES), then chroot.
+Its /etc/asterisk is a link to the node's (its /etc bound read-only at ``NODE_ETC``),
+resolved at every open: when ``pbx apply`` flips the node's /etc/asterisk to a new release,
+a running Asterisk's reload reads the new one (a bind mount would have kept the release it
+started with). So the ``asterisk.service`` unit (what the CIB's ``systemd:asterisk``
+resource starts), ``asterisk -rx`` and a throwaway proof (plain ``asterisk`` with ``-C
+/tmp/...``) all work in the node unchanged, and everything Asterisk writes lands in the
+node's own directories. The mounts live exactly as long as the process started through the
+wrapper.
 
 The ``asterisk`` user and group get one id, free in both roots, written into the node and
 into the node's overlay of the Asterisk root (the unstable root's own id collides with
-bookworm's messagebus/haclient), so files Asterisk writes carry the same owner on both sides.
+bookworm's messagebus/haclient), so files Asterisk writes carry the same owner on both
+sides.
 """
 
 from __future__ import annotations
@@ -36,6 +38,12 @@ ROOT_IN_NODE = "/opt/asterisk-root"
 WRAPPER = "/usr/sbin/asterisk"
 UNIT = "/etc/systemd/system/asterisk.service"
 NODE_ETC = "/run/expand-node-etc"  # the node's /etc, seen from inside the Asterisk root
+# The node's names (its /etc/hosts names both nodes and the VIP). No resolver: the root's
+# own resolv.conf names the build host's, and the answers' DNS server does not exist in the
+# lab, so each lookup waited for DNS time-outs (measured: 20 s to resolve the node's name in
+# the root, which Asterisk does as it starts; SIP answered ~23 s after the VIP on failover).
+NAME_FILES = ("/etc/hosts", "/etc/hostname")
+NO_RESOLVER = "# eXpand lab: no DNS server here; lookups fail at once (lab.appliance_asterisk)\n"
 BOUND = ("/var/lib/expand", "/var/lib/asterisk", "/var/spool/asterisk",
          "/var/log/asterisk", "/run/asterisk", "/tmp")
 # Seeded once from the Asterisk root, as the package leaves them on a customer's box (its
@@ -49,6 +57,9 @@ exec unshare --mount --propagation private sh -c '
 r={ROOT_IN_NODE}
 mount --bind /proc "$r/proc" && mount --rbind /dev "$r/dev" || exit 70
 mkdir -p "$r{NODE_ETC}" && mount --bind -o ro /etc "$r{NODE_ETC}" || exit 70
+for f in {" ".join(NAME_FILES)}; do
+  [ -e "$f" ] && {{ mount --bind -o ro "$f" "$r$f" || exit 70; }}
+done
 for d in {" ".join(BOUND)}; do
   mkdir -p "$d" "$r$d" && mount --bind "$d" "$r$d" || exit 70
 done
@@ -155,6 +166,14 @@ def install(lab_dir: Path, name: str, node_root: Path, runner: Runner) -> None:
     sink.write(WRAPPER, WRAPPER_TEXT, mode=0o755)
     sink.write(UNIT, UNIT_TEXT)
     (node_root / ROOT_IN_NODE.lstrip("/")).mkdir(parents=True, exist_ok=True)
+    for name_file in NAME_FILES:  # mount points for the node's own (see NAME_FILES)
+        target = asterisk_root / name_file.lstrip("/")
+        if target.is_symlink() or not target.is_file():
+            target.unlink(missing_ok=True)
+            target.touch()
+    resolv = asterisk_root / "etc/resolv.conf"
+    resolv.unlink(missing_ok=True)
+    resolv.write_text(NO_RESOLVER)
     etc = asterisk_root / "etc/asterisk"
     if not etc.is_symlink():
         shutil.rmtree(etc)

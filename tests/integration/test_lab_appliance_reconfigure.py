@@ -121,9 +121,9 @@ def test_a_new_vip_reaches_the_running_cluster_without_fencing() -> None:
     assert wait_for("the new VIP on the primary", lambda: holders(NEW_VIP) == [PRIMARY], 30)
     seconds = time.monotonic() - started
     assert wait_for("the new VIP answering ping", lambda: client_ping(NEW_VIP), 15)
-    # Asterisk's SIP transport stays bound to the VIP it was rendered with: answering on the
-    # new one is the site's next render (pbx apply), not the cluster's; here the service
-    # must only keep running.
+    # Asterisk's SIP transport is bound to the VIP it was rendered with; the rerun's pbx step
+    # renders the new bind, and whether SIP follows without an Asterisk restart is that
+    # step's matter (not asserted here): the cluster only has to keep the service running.
     assert holders(VIP) == [] and not client_ping(VIP)  # the old one is gone everywhere
     for node in NODES:
         assert vip_params(node)["ip"] == str(NEW_VIP)
