@@ -249,4 +249,3 @@ def test_without_a_running_asterisk_the_release_goes_live_on_disk(overlay: Box) 
     assert overlay.live() == report["release"]
     assert (overlay.root / "etc/dahdi/system.conf").is_file()
     assert "no Asterisk runs here" in report["reason"]
-
