@@ -201,15 +201,16 @@ def test_a_changed_site_reloads_only_its_modules(box: Box) -> None:
 def test_a_release_the_throwaway_rejects_leaves_the_box_untouched(box: Box) -> None:
     assert box.apply("base")[0] == 0
     live = box.live()
-    # A corrupted packaged file: sorcery keeps PJSIP endpoints in memory instead of
-    # pjsip.conf, so the proof loads none of ours.
-    original = box.root / RELEASES / box.releases()[0]
-    (original / "sorcery.conf").write_text("[res_pjsip]\nendpoint=memory\n")
+    # A site the model accepts (its audio folder is not on this host to check) whose music
+    # on hold the box lacks: Asterisk rejects musiconhold.conf.
+    moh = box.root / "var/lib/expand/pbx/audio/moh/default"
+    (moh / "silence.wav").unlink()
+    moh.rmdir()
     code, report, err = box.apply("changed")
     assert code == 1, (report, err)
     assert report["status"] == "rejected"
     assert "throwaway Asterisk rejected it" in report["reason"]
-    assert any("endpoints" in p for p in report["problems"]), report
+    assert any(p.startswith("musiconhold.conf") for p in report["problems"]), report
     assert box.live() == live and len(box.releases()) == 2
     assert _endpoints(box) == 7 and "PJSIP/770" not in box.cli("queue show recl")
 
@@ -248,122 +249,3 @@ def test_without_a_running_asterisk_the_release_goes_live_on_disk(overlay: Box) 
     assert overlay.live() == report["release"]
     assert (overlay.root / "etc/dahdi/system.conf").is_file()
     assert "no Asterisk runs here" in report["reason"]
-
-
-# An extension calls another (unregistered: its voicemail answers) and holds the call;
-# it authenticates from an injection file (0600), never with the secret on argv.
-SCENARIO = """<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="call held over an apply">
-  <send retrans="500"><![CDATA[
-INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: <sip:[field0]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-To: <sip:[service]@[remote_ip]:[remote_port]>
-Call-ID: [call_id]
-CSeq: 1 INVITE
-Contact: sip:[field0]@[local_ip]:[local_port]
-Max-Forwards: 70
-Content-Type: application/sdp
-Content-Length: [len]
-
-v=0
-o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-s=-
-c=IN IP[media_ip_type] [media_ip]
-t=0 0
-m=audio [media_port] RTP/AVP 8
-a=rtpmap:8 PCMA/8000
-]]></send>
-  <recv response="100" optional="true"/>
-  <recv response="401" auth="true"/>
-  <send><![CDATA[
-ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: <sip:[field0]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-Call-ID: [call_id]
-CSeq: 1 ACK
-Content-Length: 0
-]]></send>
-  <send retrans="500"><![CDATA[
-INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: <sip:[field0]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-To: <sip:[service]@[remote_ip]:[remote_port]>
-Call-ID: [call_id]
-CSeq: 2 INVITE
-Contact: sip:[field0]@[local_ip]:[local_port]
-[authentication username=[field0] password=[field1]]
-Max-Forwards: 70
-Content-Type: application/sdp
-Content-Length: [len]
-
-v=0
-o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-s=-
-c=IN IP[media_ip_type] [media_ip]
-t=0 0
-m=audio [media_port] RTP/AVP 8
-a=rtpmap:8 PCMA/8000
-]]></send>
-  <recv response="100" optional="true"/>
-  <recv response="180" optional="true"/>
-  <recv response="183" optional="true"/>
-  <recv response="200" rtd="true"/>
-  <send><![CDATA[
-ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: <sip:[field0]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-Call-ID: [call_id]
-CSeq: 2 ACK
-Content-Length: 0
-]]></send>
-  <pause milliseconds="HOLD_MS"/>
-  <send retrans="500"><![CDATA[
-BYE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: <sip:[field0]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-Call-ID: [call_id]
-CSeq: 3 BYE
-Content-Length: 0
-]]></send>
-  <recv response="200" crlf="true"/>
-</scenario>
-"""
-
-
-def test_a_call_in_progress_survives_an_apply(box: Box, tmp_path: Path) -> None:
-    assert box.apply("base")[0] == 0
-    secret = json.loads((box.root / "var/lib/expand/pbx/secrets.json").read_text())["sip"]
-    scenario = tmp_path / "held.xml"
-    scenario.write_text(SCENARIO.replace("HOLD_MS", "45000"))
-    inject = tmp_path / "auth.csv"
-    inject.touch(mode=0o600)
-    inject.write_text(f"SEQUENTIAL\n550;{secret['550']}\n")
-    host, port = box.bind.split(":")
-    argv = ["sipp", "-sf", str(scenario), "-inf", str(inject), "-s", "551", "-m", "1",
-            "-i", "127.0.0.1", "-p", str(free_port()), "-mp", str(free_port()),
-            "-trace_screen", "-screen_file", str(tmp_path / "screen.log"), "-nostdin",
-            f"{host}:{port}"]
-    sipp = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            cwd=tmp_path)
-    try:
-        up, _ = poll(lambda: "Up" in box.cli("core show channels concise")
-                     or "PJSIP/550" in box.cli("core show channels concise"), bool,
-                     timeout=20)
-        assert up, box.cli("core show channels")
-        code, report, err = box.apply("changed")
-        assert code == 0 and report["status"] == "applied", (report, err)
-        assert "PJSIP/550" in box.cli("core show channels concise")  # still up after it
-        out, errors = sipp.communicate(timeout=90)
-    finally:
-        if sipp.poll() is None:
-            sipp.kill()
-            sipp.wait(timeout=10)
-    screen = (tmp_path / "screen.log").read_text(errors="replace") if (
-        tmp_path / "screen.log").exists() else ""
-    assert sipp.returncode == 0, (out.decode(errors="replace")[-2000:],
-                                  errors.decode(errors="replace")[-2000:], screen[-3000:])
-    assert secret["550"] not in " ".join(argv)
