@@ -34,12 +34,6 @@ class Field:
         return self.default is REQUIRED
 
 
-def _pbx_site(value: Any) -> tuple[str | None, str | None]:
-    from pbx.site_key import site_path  # reading a site file is the pbx package's business
-
-    return site_path(value)
-
-
 FIELDS: tuple[Field, ...] = (
     Field("mode", v.choice("primary", "secondary"), REQUIRED,
           "PBX mode: the first node installed is the primary"),
@@ -86,7 +80,7 @@ FIELDS: tuple[Field, ...] = (
     Field("cluster.join-code", v.join_code, "",
           "secondary only: the join code shown in the primary's first-boot report "
           "(never saved or logged)", secret=True),
-    Field("pbx.site", lambda value: _pbx_site(value), "",
+    Field("pbx.site", v.absolute_path_or_empty, "",
           "absolute path of the PBX site file first boot applies (pbx apply); "
           "empty: no PBX configuration"),
     Field("support.enabled", v.boolean, True, "open the reverse support tunnel"),

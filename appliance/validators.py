@@ -248,6 +248,16 @@ def device_path(value: Any) -> tuple[str | None, str | None]:
     return text, None
 
 
+def absolute_path_or_empty(value: Any) -> tuple[str | None, str | None]:
+    """A file on the installed box (checked there, not where the answers are written)."""
+    text = _text(value)
+    if text is None:
+        return None, f"a {type(value).__name__} is not a path (a string)"
+    if text and (_has_control(text) or not text.startswith("/")):
+        return None, f"{_shown(text)} is not an absolute path"
+    return text, None
+
+
 def vm_name(value: Any) -> tuple[str | None, str | None]:
     """A VMware VM name as fence_vmware_soap's ``plug``: no quotes, backslashes or control
     characters, at most 80 characters (vSphere's own limit)."""

@@ -20,11 +20,13 @@ from appliance.console import (
 from appliance.errors import ExpandError
 from appliance.platform import FAMILIES, Platform, detect
 from appliance.readers import is_directory, show_path
+from appliance.reports import Report
 from appliance.runner import RecordingRunner, Runner
 from firstboot import engine, paths
 from firstboot.host import Host, gather, load_host
 from firstboot.network_safety import CONFIRM_SECONDS, NetworkConfirmation
 from firstboot.report import report_lines, status, status_lines
+from pbx.site_key import site_path
 
 log = logging.getLogger("expand.firstboot")
 
@@ -201,6 +203,11 @@ def run_status(args: argparse.Namespace) -> int:
 
 def _load(path: Path, as_json: bool) -> Answers | None:
     answers, reports = check_file(path)
+    if answers is not None and answers.pbx.site:
+        # The answers name a file of the box: read here, where first boot runs.
+        _, problem = site_path(answers.pbx.site)
+        if problem:
+            answers, reports = None, [Report(show_path(path), "pbx.site", problem)]
     if answers is None:
         if as_json:
             print_json({"ok": False, "problems": [r.as_dict() for r in reports]})

@@ -1,8 +1,8 @@
 """The answers' ``[pbx] site`` key: the site file first boot applies (empty: no PBX config).
 
-A field check of appliance/fields.py (the answers' table), here because reading a site file
-is this package's business: the path must be absolute (first boot runs from any folder),
-the file must exist and ``pbx validate`` must pass on it.
+The answers' field table (appliance/fields.py) checks only that it is an absolute path: the
+file lives on the installed box, not where answers are written (a DVD build). First boot,
+where the file must be, checks here that it exists and that ``pbx validate`` passes on it.
 """
 
 from __future__ import annotations
