@@ -238,6 +238,22 @@ def pbx_apply(kind: Callable[[Path], None]) -> Maker:
     return make
 
 
+def answers_site(kind: Callable[[Path], None]) -> Maker:
+    """First boot of answers whose ``[pbx] site`` is a broken file: pbx.site named, the root
+    untouched (it is read before anything is applied)."""
+    def make(case: Path) -> Run:
+        root = seed_root(case / "root", "rocky9")
+        site = case / "site.toml"
+        kind(site)
+        answers = GOOD_ANSWERS.read_text().replace('site = ""', f'site = "{site}"')
+        assert f'site = "{site}"' in answers
+        path = case / "answers.toml"
+        path.write_text(answers)
+        return Run(["firstboot", "--answers", str(path), "--yes", "--root", str(root)],
+                   "pbx.site", watched=root)
+    return make
+
+
 SITE_KINDS = {**FILE_KINDS, "deep-array": _write(DEEP_TOML_ARRAY),
               "deep-inline-table": _write(DEEP_TOML_TABLE)}
 ACME_SITE = str(REPO / "examples" / "site" / "acme.toml")
@@ -381,6 +397,7 @@ CASES: dict[str, Maker] = {
     "arg-unknown-command": args("answers", "frobnicate", named="frobnicate"),
     "arg-validate-no-file": args("answers", "validate", named="FILE"),
     # pbx apply / status
+    **{f"answers-pbx-site-{k}": answers_site(f) for k, f in SITE_KINDS.items()},
     **{f"pbx-apply-{k}": pbx_apply(f) for k, f in SITE_KINDS.items()},
     "pbx-apply-root-missing": args("pbx", "apply", ACME_SITE, "--root", "{case}/nowhere",
                                    named="--root"),
