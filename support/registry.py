@@ -158,12 +158,12 @@ def _site(name: str, entry: Any, where: str, bad: Bad, source: str) -> Site:
     for text in ("fingerprint", "key", "added", "host-key"):
         if text in entry and not isinstance(entry[text], str):
             raise bad(f"{where}.{text}", f"{shown(entry[text])} is not a string")
+    port = _port(entry["port"], f"{where}.port", bad)
     key = parse_public_key(entry["key"], f"{source}: {where}.key")
     if key.fingerprint != entry["fingerprint"]:
         raise bad(f"{where}.fingerprint", f"{shown(entry['fingerprint'])} is not the "
                   f"fingerprint of the key ({key.fingerprint})")
-    return Site(name, _port(entry["port"], f"{where}.port", bad), key, entry["added"],
-                entry.get("host-key"))
+    return Site(name, port, key, entry["added"], entry.get("host-key"))
 
 
 def render_registry(registry: Registry) -> str:
