@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from appliance.wait import poll
+from support.hub import HubFiles, add_site
+from support.hub_keys import parse_public_key
 from support.hub_proc import read_process
 from tests.support import require_tools
 
@@ -193,7 +195,9 @@ Subsystem sftp /usr/lib/openssh/sftp-server
 
 
 @contextlib.contextmanager
-def hub_lab(sites: tuple[str, ...] = ("acme", "beta")) -> Iterator[Hub]:
+def hub_lab(sites: tuple[str, ...] = ("acme", "beta"), *, via_cli: bool = True) -> Iterator[Hub]:
+    """The hub and an appliance namespace; ``via_cli=False`` registers the sites through
+    the library (a hundred expandctl starts would take a minute)."""
     require_tools("sshd", "ssh", "ssh-keygen", "ip", "unshare")
     base = Path(tempfile.mkdtemp(prefix="xtun-hub-", dir="/run"))
     base.chmod(0o755)
@@ -212,11 +216,7 @@ def hub_lab(sites: tuple[str, ...] = ("acme", "beta")) -> Iterator[Hub]:
             _run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"root@{site}",
                  "-f", str(key))
             hub.keys[site] = key
-            added = json.loads(hub.expandctl(
-                "support", "hub-add", site, f"{key}.pub", "--registry", str(hub.registry),
-                "--authorized-keys", str(hub.authorized_keys), "--claim-command",
-                str(base / "claim"), "--json").stdout)
-            hub.ports[site] = added["port"]
+            hub.ports[site] = _add(hub, site, key, via_cli)
         block = hub.expandctl("support", "hub-config", "--user", USER, "--authorized-keys",
                               str(hub.authorized_keys)).stdout
         hub.config.write_text(BASE_CONFIG.format(ip=HUB_IP, base=base) + "\n" + block)
@@ -239,6 +239,20 @@ def hub_lab(sites: tuple[str, ...] = ("acme", "beta")) -> Iterator[Hub]:
         for ns in (hub.hub_ns, hub.appl_ns):
             subprocess.run(["ip", "netns", "delete", ns], capture_output=True, check=False)
         shutil.rmtree(base, ignore_errors=True)
+
+
+def _add(hub: Hub, site: str, key: Path, via_cli: bool) -> int:
+    claim = str(hub.base / "claim")
+    if not via_cli:
+        public = parse_public_key(Path(f"{key}.pub").read_text(), f"{key}.pub")
+        files = HubFiles(hub.registry, hub.authorized_keys)
+        return add_site(files, site, public, claim_command=claim).port
+    added = json.loads(hub.expandctl(
+        "support", "hub-add", site, f"{key}.pub", "--registry", str(hub.registry),
+        "--authorized-keys", str(hub.authorized_keys), "--claim-command", claim,
+        "--json").stdout)
+    port: int = added["port"]
+    return port
 
 
 BANNER_SERVER = f"""
