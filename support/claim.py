@@ -131,13 +131,13 @@ def _same_process(process: Process) -> bool:
     return now is not None and now.start_ticks == process.start_ticks and now.comm == SSHD
 
 
-def _recorded(records: Path, port: int) -> Process | None:
+def _recorded(records: Path, port: int, comm: str = SSHD) -> Process | None:
     try:
         pid_text, ticks_text = read_text(records / str(port), max_bytes=64).split()
         process = read_process(int(pid_text))
     except (ReadError, ValueError):
         return None
-    if process is None or process.comm != SSHD or process.start_ticks != int(ticks_text):
+    if process is None or process.comm != comm or process.start_ticks != int(ticks_text):
         return None
     return process
 

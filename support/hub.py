@@ -72,7 +72,7 @@ def add_site(files: HubFiles, name: str, key: PublicKey, *, claim_command: str,
         registry_changed = _write(files.registry, render_registry(registry.with_site(site)))
         keys_changed = _write(files.authorized_keys, new_keys)
     if not keys_changed and not registry_changed:
-        note = "already registered with this key: nothing changed"
+        note = f"already registered with this key on port {site.port}: nothing changed"
     return Change(name, site.port, key.fingerprint, line, registry_changed, keys_changed, note)
 
 
@@ -91,7 +91,9 @@ def remove_site(files: HubFiles, name: str) -> Change:
         keys_changed = bool(ours) and _write(
             files.authorized_keys, _join([e.text for e in lines if e.site != name]))
     return Change(name, site.port if site else 0, site.fingerprint if site else "", None,
-                  registry_changed, keys_changed, "removed: its key can no longer log in")
+                  registry_changed, keys_changed,
+                  "removed: its key can no longer log in" + (f" (port {site.port} is free)"
+                                                             if site else ""))
 
 
 def _site_for(registry: Registry, name: str, key: PublicKey, host_key: str | None,
@@ -112,9 +114,9 @@ def _site_for(registry: Registry, name: str, key: PublicKey, host_key: str | Non
         chosen = port if port is not None else registry.free_port()
         return Site(name, chosen, key, _now(), host_key), f"added on port {chosen}"
     chosen = port if port is not None else current.port
-    note = "updated"
+    note = f"updated (port {chosen})"
     if current.key != key:
-        note = f"key replaced (was {current.fingerprint})"
+        note = f"key replaced on port {chosen} (was {current.fingerprint})"
     elif chosen != current.port:
         note = f"port moved from {current.port} to {chosen}"
     return Site(name, chosen, key, current.added,

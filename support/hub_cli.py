@@ -102,6 +102,7 @@ def register(cmds: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                                 "2 bad arguments")
     rm.add_argument("site", metavar="SITE")
     _files(rm)
+    rm.add_argument("--json", action="store_true")
     rm.set_defaults(func=cmd_remove)
 
     cfg = cmds.add_parser("hub-config", help="print the sshd Match block for the tunnel user",
@@ -158,7 +159,10 @@ def read_key_argument(value: str, what: str) -> tuple[str, str]:
     if value == "-":
         return read_stream(sys.stdin.buffer, "-", what=what, max_bytes=KEY_FILE_BYTES), \
             f"{what} (standard input)"
-    if value.split(None, 1)[0].startswith(("ssh-", "ecdsa-")) and len(value.split()) >= 2:
+    words = value.split()
+    if not words:
+        raise ExpandError(f"{what}: empty; give a key line, a key file or -")
+    if words[0].startswith(("ssh-", "ecdsa-")) and len(words) >= 2:
         return value, what
     return read_text(Path(value), what=what, max_bytes=KEY_FILE_BYTES), show_path(value)
 
@@ -181,7 +185,7 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
-    _report(remove_site(HubFiles(args.registry, args.authorized_keys), args.site), False)
+    _report(remove_site(HubFiles(args.registry, args.authorized_keys), args.site), args.json)
     return 0
 
 
@@ -190,7 +194,7 @@ def _report(change: Change, as_json: bool) -> None:
         print_json({"site": change.site, "port": change.port, "fingerprint": change.fingerprint,
                     "changed": change.changed, "note": change.note, "line": change.line})
         return
-    print(f"{change.site}: {change.note}" + (f" (port {change.port})" if change.port else ""))
+    print(f"{change.site}: {change.note}")
 
 
 def cmd_config(args: argparse.Namespace) -> int:

@@ -145,6 +145,9 @@ CASES: dict[str, Maker] = {
     **{f"hub-add-site-{label}": hub_add(site=site, named="SITE") for label, site in {
         "upper": "ACME", "slash": "a/b", "dash-first": "-acme", "long": "a" * 33,
         "empty": "", "space": "a b", "dot": "a.b", "newline": "a\nb"}.items()},
+    "hub-add-key-argument-empty": lambda case: Run(
+        ["support", "hub-add", "acme", " ", "--registry", str(case / "r.toml"),
+         "--authorized-keys", str(case / "ak")], "PUBKEY: empty"),
     "hub-add-port-outside": hub_add(extra=("--port", "40000"), named="--port"),
     "hub-add-port-not-a-number": hub_add(extra=("--port", "x"), named="--port"),
     "hub-add-claim-command-quote": hub_add(extra=("--claim-command", '/x" y'),

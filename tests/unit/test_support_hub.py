@@ -321,3 +321,20 @@ def test_the_claim_program_runs_with_only_its_own_modules(tmp_path: Path) -> Non
                          check=False)
     assert bad.returncode == 2 and "PORT: '22' is not a port number above 1024" in bad.stderr
     assert claim_archive(sys.executable) == program.read_bytes()  # stable bytes
+
+
+def test_a_claim_record_is_trusted_only_for_the_same_live_sshd(tmp_path: Path) -> None:
+    """A reused pid (another start time) or a process that is not sshd is never taken for
+    the recorded session."""
+    from support.claim import _recorded
+
+    me = hub_proc.read_process(os.getpid())
+    assert me is not None
+    (tmp_path / "20017").write_text(f"{me.pid} {me.start_ticks}\n")
+    assert _recorded(tmp_path, 20017, comm=me.comm) == me
+    assert _recorded(tmp_path, 20017) is None  # this process is not sshd
+    (tmp_path / "20017").write_text(f"{me.pid} {me.start_ticks + 1}\n")
+    assert _recorded(tmp_path, 20017, comm=me.comm) is None  # the pid, reused
+    (tmp_path / "20017").write_text("garbage\n")
+    assert _recorded(tmp_path, 20017) is None
+    assert _recorded(tmp_path, 20018) is None  # no record
