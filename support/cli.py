@@ -25,6 +25,7 @@ run on the hub, as root; claim is the forced command the appliance's key runs th
 EPILOG = """\
 setting up a hub, once:
   useradd --system --create-home --home-dir /var/lib/expand-tunnel --shell /bin/sh tunnel
+  expandctl support hub-install
   expandctl support hub-config >> /etc/ssh/sshd_config && sshd -t && systemctl reload ssh
 every appliance (its first boot prints the key line):
   expandctl support hub-add acme 'ssh-ed25519 AAAAC3Nza... root@acme'

@@ -181,6 +181,10 @@ def cmd_add(args: argparse.Namespace) -> int:
     change = add_site(HubFiles(args.registry, args.authorized_keys), args.site, key,
                       claim_command=args.claim_command, host_key=host_key, port=args.port)
     _report(change, args.json)
+    program = Path(args.claim_command.split()[0])
+    if not program.exists():
+        print(f"expandctl: warning: {show_path(program)} does not exist yet: the key line "
+              "runs it (expandctl support hub-install writes it)", file=sys.stderr)
     return 0
 
 

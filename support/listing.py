@@ -33,11 +33,15 @@ class SiteState:
 class Listing:
     sites: tuple[SiteState, ...]
     sessions_known: bool  # False: the sshd fds were unreadable (not root), no "since"
+    # Ports of the registry's range held on loopback by no registered site: a removed
+    # site's session still open, or a forward set up by hand.
+    unregistered: tuple[int, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         return {"sites": [s.as_json() for s in self.sites],
                 "connected": sum(s.connected for s in self.sites),
-                "registered": len(self.sites), "sessions_known": self.sessions_known}
+                "registered": len(self.sites), "sessions_known": self.sessions_known,
+                "unregistered_ports": list(self.unregistered)}
 
 
 def list_sites(registry: Registry) -> Listing:
@@ -55,7 +59,9 @@ def list_sites(registry: Registry) -> Listing:
                                 session.started if session else None,
                                 session.pid if session else None,
                                 held[0].uid if held else None))
-    return Listing(tuple(states), holders is not None)
+    strays = tuple(sorted(port for port in listeners if port not in wanted
+                          and registry.first_port <= port <= registry.last_port))
+    return Listing(tuple(states), holders is not None, strays)
 
 
 def _iso(when: float | None) -> str | None:
@@ -74,6 +80,9 @@ def table(listing: Listing, now: float | None = None) -> str:
              for row in rows]
     connected = sum(s.connected for s in listing.sites)
     lines.append(f"{connected} of {len(listing.sites)} sites connected")
+    if listing.unregistered:
+        lines.append("held by no registered site: " + ", ".join(map(str, listing.unregistered))
+                     + " (a removed site still connected? expandctl support claim PORT)")
     if not listing.sessions_known and connected:
         lines.append("(SINCE needs root: the sshd sessions' fds are readable by root only)")
     return "\n".join(lines)

@@ -102,6 +102,7 @@ def test_the_key_forwards_its_own_port_and_list_sees_it(hub: Hub, forward: Any) 
     table = hub.expandctl("support", "list", "--registry", str(hub.registry),
                           ns=hub.hub_ns).stdout
     assert "1 of 2 sites connected" in table
+    assert listing["unregistered_ports"] == []
     assert proc.poll() is None
 
 
@@ -111,6 +112,7 @@ def test_no_shell_and_no_other_command_only_the_claim(hub: Hub) -> None:
     assert ran.stdout.startswith(f"claim {hub.ports['acme']}: port free"), ran.stdout
     assert "uid=" not in ran.stdout and not os.path.exists("/tmp/xtun-owned")
     shell = hub.ssh("acme", "-tt")
+    assert shell.returncode == 255  # -tt: a refused pty ends the client
     assert "uid=" not in shell.stdout
     assert "PTY allocation request failed" in shell.stderr + shell.stdout
     sftp = hub.ssh("acme", "-s", command=("sftp",))
@@ -234,3 +236,34 @@ def test_root_claims_a_port_held_by_a_session_that_kept_no_record(hub: Hub,
     assert "port free; ended the older session" in out, out
     assert proc.wait(timeout=10) == 255
     assert not hub.listening(hub.ports["acme"])
+
+
+def test_a_site_added_to_a_running_hub_connects_and_once_removed_cannot(hub: Hub) -> None:
+    key = hub.base / "gamma_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)],
+                   check=True, timeout=20)
+    files = ("--registry", str(hub.registry), "--authorized-keys", str(hub.authorized_keys))
+    added = json.loads(hub.expandctl("support", "hub-add", "gamma", f"{key}.pub", *files,
+                                     "--claim-command", str(hub.base / "claim"),
+                                     "--json").stdout)
+    hub.keys["gamma"], port = key, added["port"]
+    assert port not in hub.ports.values()
+    proc = subprocess.Popen(hub.ssh_argv("gamma", "-N", "-o", "ExitOnForwardFailure=yes",
+                                         "-R", f"localhost:{port}:127.0.0.1:{BANNER_PORT}"),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_listening(hub, port)
+        assert hub.banner_via_hub(port) == BANNER
+        hub.expandctl("support", "hub-remove", "gamma", *files)
+        assert hub.list_json()["unregistered_ports"] == [port]  # its session is still open
+        again = hub.ssh("gamma", "-T")
+        assert again.returncode == 255 and "Permission denied" in again.stderr, again
+        out = hub.expandctl("support", "claim", str(port), ns=hub.hub_ns).stdout
+        assert "port free; ended the older session" in out, out
+        assert proc.wait(timeout=10) == 255
+        assert hub.list_json()["unregistered_ports"] == []
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(timeout=10)
+        del hub.keys["gamma"]

@@ -338,3 +338,20 @@ def test_a_claim_record_is_trusted_only_for_the_same_live_sshd(tmp_path: Path) -
     (tmp_path / "20017").write_text("garbage\n")
     assert _recorded(tmp_path, 20017) is None
     assert _recorded(tmp_path, 20018) is None  # no record
+
+
+def test_the_list_table_says_who_is_connected_since_when_and_what_is_unregistered() -> None:
+    from support.listing import Listing, SiteState, table
+
+    listing = Listing((SiteState("acme", 20000, True, 1_000_000.0, 42, 64123),
+                       SiteState("beta", 20001, False, None, None, None)), True, (20007,))
+    text = table(listing, now=1_000_000.0 + 3 * 3600 + 5 * 60)
+    lines = text.splitlines()
+    assert lines[0].split() == ["SITE", "PORT", "STATE", "SINCE", "FOR"]
+    assert lines[1].split() == ["acme", "20000", "connected", "1970-01-12T13:46:40Z", "3h05m"]
+    assert lines[2].split() == ["beta", "20001", "down", "-", "-"]
+    assert "1 of 2 sites connected" in text and "held by no registered site: 20007" in text
+    data = listing.as_json()
+    assert data["connected"] == 1 and data["unregistered_ports"] == [20007]
+    assert data["sites"][0] == {"site": "acme", "port": 20000, "connected": True,
+                                "since": "1970-01-12T13:46:40Z", "session_pid": 42}
