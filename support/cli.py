@@ -19,8 +19,9 @@ SUBCOMMAND_MODULES = (
 DESCRIPTION = """\
 Reach installed appliances for support. Each appliance keeps a reverse SSH tunnel open to
 the support hub: the hub's localhost:PORT leads to that appliance's sshd, and nothing else
-is open to the appliance's key. The hub commands (hub-add, hub-remove, hub-config, list)
-run on the hub, as root; claim is the forced command the appliance's key runs there."""
+is open to the appliance's key. The hub commands (hub-add, hub-remove, hub-config,
+hub-install, list, claim) run on the hub, as root; the claim program hub-install writes is
+the forced command every appliance key runs there before its forward."""
 
 EPILOG = """\
 setting up a hub, once:
