@@ -68,6 +68,8 @@ def main() -> int:
     parser.add_argument("--claim", action="store_true", help="exec the claim first")
     parser.add_argument("--forward-first", action="store_true",
                         help="try the forward before the claim (and again after it)")
+    parser.add_argument("--wait", action="store_true",
+                        help="once connected, wait for a line on stdin before going on")
     parser.add_argument("--claim-after", action="store_true",
                         help="exec the claim again once the forward is up")
     parser.add_argument("--hold", action="store_true", help="stay and bridge connections")
@@ -83,6 +85,8 @@ def main() -> int:
     transport = client.get_transport()
     assert transport is not None
     say(event="connected", seconds=round(time.monotonic() - start, 3))
+    if args.wait:
+        sys.stdin.readline()
     if args.direct_tcpip:
         host, _, port = args.direct_tcpip.rpartition(":")
         try:

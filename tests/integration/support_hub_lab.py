@@ -104,7 +104,8 @@ class Hub:
                           str(self.known_hosts), "--port", str(self.ports[site]),
                           "--target", f"127.0.0.1:{BANNER_PORT}", *args)
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                stdin=subprocess.DEVNULL, text=True)
+                                stdin=subprocess.PIPE if "--wait" in args
+                                else subprocess.DEVNULL, text=True)
         self.started.append(proc)  # type: ignore[arg-type]
         return proc
 

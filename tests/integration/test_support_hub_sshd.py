@@ -267,3 +267,26 @@ def test_a_site_added_to_a_running_hub_connects_and_once_removed_cannot(hub: Hub
             proc.terminate()
             proc.wait(timeout=10)
         del hub.keys["gamma"]
+
+
+def test_an_older_session_never_ends_a_younger_holder(hub: Hub) -> None:
+    """Only the newest connection of a key takes the port: an older session that claims
+    late (the holder started after it) leaves the holder alone."""
+    port = hub.ports["beta"]
+    older = hub.client("beta", "--wait", "--claim")
+    assert events(older, "connected")
+    younger = hub.client("beta", "--claim", "--hold")
+    try:
+        assert events(younger, "ready")[-1]["ok"]
+        assert older.stdin is not None
+        older.stdin.write("go\n")
+        older.stdin.flush()
+        seen = events(older, "ready")
+        claim = next(e for e in seen if e["event"] == "claim")
+        assert "newer than this one: left alone" in claim["output"], claim
+        assert not seen[-1]["ok"]  # its forward is refused: the port stays the younger's
+        assert younger.poll() is None and hub.banner_via_hub(port) == BANNER
+    finally:
+        for proc in (older, younger):
+            proc.terminate()
+            proc.wait(timeout=10)

@@ -355,3 +355,27 @@ def test_the_list_table_says_who_is_connected_since_when_and_what_is_unregistere
     assert data["connected"] == 1 and data["unregistered_ports"] == [20007]
     assert data["sites"][0] == {"site": "acme", "port": 20000, "connected": True,
                                 "since": "1970-01-12T13:46:40Z", "session_pid": 42}
+
+
+def _add_in_child(hub: HubFiles, site: str, key_text: str) -> None:
+    add_site(hub, site, parse_public_key(key_text, site), claim_command=CLAIM)
+
+
+def test_hub_adds_at_the_same_time_get_distinct_ports_and_lose_no_line(tmp_path: Path) -> None:
+    """The registry folder's lock: eight engineers' runs at once, none overwrites another."""
+    import multiprocessing
+
+    hub = files(tmp_path)
+    hub.registry.parent.mkdir()
+    context = multiprocessing.get_context("fork")
+    children = [context.Process(target=_add_in_child, args=(hub, f"s{i}", new_key()))
+                for i in range(8)]
+    for child in children:
+        child.start()
+    for child in children:
+        child.join(30)
+        assert child.exitcode == 0
+    registry = load_registry(hub.registry, missing_ok=False)
+    assert sorted(s.port for s in registry.sites.values()) == list(range(20000, 20008))
+    lines = parse_authorized_keys(hub.authorized_keys.read_text())
+    assert sorted(line.site or "" for line in lines) == sorted(f"s{i}" for i in range(8))
