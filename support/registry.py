@@ -166,6 +166,15 @@ def _site(name: str, entry: Any, where: str, bad: Bad, source: str) -> Site:
     return Site(name, port, key, entry["added"], entry.get("host-key"))
 
 
+def known_hosts_text(registry: Registry) -> str:
+    """The engineers' known_hosts for the tunnels: through the hub every appliance is
+    ``[localhost]:PORT``, so its pinned host key comes from its registry entry (sites
+    registered without --host-key have none: connecting to them is refused)."""
+    return "".join(f"[localhost]:{site.port} {site.host_key}\n"
+                   for site in sorted(registry.sites.values(), key=lambda s: s.port)
+                   if site.host_key)
+
+
 def render_registry(registry: Registry) -> str:
     sites: dict[str, Any] = {}
     for name in sorted(registry.sites):

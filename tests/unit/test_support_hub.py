@@ -379,3 +379,15 @@ def test_hub_adds_at_the_same_time_get_distinct_ports_and_lose_no_line(tmp_path:
     assert sorted(s.port for s in registry.sites.values()) == list(range(20000, 20008))
     lines = parse_authorized_keys(hub.authorized_keys.read_text())
     assert sorted(line.site or "" for line in lines) == sorted(f"s{i}" for i in range(8))
+
+
+def test_known_hosts_lines_come_from_the_registry_host_keys(tmp_path: Path) -> None:
+    from support.registry import known_hosts_text
+
+    hub = files(tmp_path)
+    host = new_key()
+    add_site(hub, "acme", parse_public_key(new_key(), "a"), claim_command=CLAIM,
+             host_key=parse_host_key(host, "h"))
+    add_site(hub, "beta", parse_public_key(new_key(), "b"), claim_command=CLAIM)
+    text = known_hosts_text(load_registry(hub.registry, missing_ok=False))
+    assert text == f"[localhost]:20000 {' '.join(host.split()[:2])}\n"
