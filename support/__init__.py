@@ -1,0 +1,1 @@
+"""Hub and engineers side of remote support: registry, hub config, fleet runs (fabric)."""
