@@ -145,6 +145,8 @@ def run_command(args: argparse.Namespace) -> int:
     sites = pinned_sites(args.registry)
     if site_name is not None:
         sites = [fleet_registry.find(sites, site_name)]
+    if not sites:
+        raise ExpandError(f"{show_path(args.registry)}: no sites: nothing to run on")
     with tempfile.TemporaryDirectory(prefix="expand-fleet-") as tmp:
         known = Path(tmp) / "known_hosts"
         known.write_text(fleet_registry.known_hosts(sites))

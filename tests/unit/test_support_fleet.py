@@ -1,0 +1,104 @@
+"""The fleet commands' pure parts: registry reading, known_hosts, pinning, argument checks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import paramiko
+import pytest
+from fabric import Connection
+
+from appliance.errors import ExpandError
+from support.fleet import Hub, pinned, run_everywhere
+from support.fleet_cli import parse_hub, site_ssh_config
+from support.fleet_registry import Site, find, known_hosts, load_sites
+
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB0E6+mSXxqVURGmhQjqlgs3D3df5DGqRGdjvHb2kiXO"
+GOOD = f"""
+[[sites]]
+site = "acme"
+port = 20017
+fingerprint = "SHA256:abc"
+host-key = "{KEY} comment"
+
+[[sites]]
+site = "bravo"
+port = 20018
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "registry.toml"
+    path.write_text(text)
+    return path
+
+
+def test_registry_sites_and_known_hosts(tmp_path: Path) -> None:
+    sites = load_sites(write(tmp_path, GOOD))
+    assert sites == [Site("acme", 20017, "SHA256:abc", KEY), Site("bravo", 20018, "", "")]
+    assert known_hosts(sites) == f"[localhost]:20017 {KEY}\n"  # bravo: nothing to pin
+    assert find(sites, "bravo").port == 20018
+    with pytest.raises(ExpandError, match="'zulu' is not in the support registry"):
+        find(sites, "zulu")
+    assert load_sites(write(tmp_path, "")) == []
+
+
+@pytest.mark.parametrize(("text", "named"), [
+    ("sites = 3", "sites: not a list"),
+    ("[[sites]]\nsite = 'a'\nport = 20017\nextra = 1", "unknown key 'extra'"),
+    ("[[sites]]\nsite = 'A B'\nport = 20017", "site: want a name"),
+    ("[[sites]]\nsite = 'a'\nport = 22", "port: want 1025-65535"),
+    ("[[sites]]\nsite = 'a'\nport = true", "port: want"),
+    ("[[sites]]\nsite = 'a'\nport = 20017\nhost-key = 'nope'", "host-key: not a public key"),
+    ("[[sites]]\nsite = 'a'\nport = 20017\nhost-key = 'ssh-ed25519 !!!'", "not base64"),
+    ("[[sites]]\nsite = 'a'\nport = 20017\n[[sites]]\nsite = 'a'\nport = 20018",
+     "site 'a' is listed twice"),
+    ("[[sites]]\nsite = 'a'\nport = 20017\n[[sites]]\nsite = 'b'\nport = 20017",
+     "port 20017 is listed twice"),
+    ("other = 1", "unknown key 'other'"),
+])
+def test_bad_registry_is_one_line_naming_the_entry(tmp_path: Path, text: str,
+                                                    named: str) -> None:
+    with pytest.raises(ExpandError, match=r"registry\.toml") as caught:
+        load_sites(write(tmp_path, text))
+    assert named in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_pinned_connection_rejects_unknown_keys(tmp_path: Path) -> None:
+    """fabric's Connection comes with AutoAddPolicy; pinned() leaves only our file's keys."""
+    known = tmp_path / "known_hosts"
+    known.write_text(f"[localhost]:20017 {KEY}\n")
+    conn = Connection("localhost", port=20017)
+    assert isinstance(conn.client._policy, paramiko.AutoAddPolicy)
+    pinned(conn, known)
+    assert isinstance(conn.client._policy, paramiko.RejectPolicy)
+    assert conn.client.get_host_keys().lookup("[localhost]:20017") is not None
+
+
+def test_no_sites_no_connection(tmp_path: Path) -> None:
+    hub = Hub("203.0.113.129", 22, "eng", tmp_path / "none")
+    assert run_everywhere(hub, [], "true", user="support", known_hosts=tmp_path) == []
+
+
+@pytest.mark.parametrize(("value", "parsed"), [
+    ("eng@hub.example.com", ("eng", "hub.example.com", 22)),
+    ("ssh://eng@203.0.113.129:2222", ("eng", "203.0.113.129", 2222)),
+])
+def test_hub_argument(value: str, parsed: tuple[str, str, int]) -> None:
+    assert parse_hub(value) == parsed
+
+
+@pytest.mark.parametrize("value", ["", "hub", "eng@hub:0", "eng@hub:99999", "-oProxy=x@h",
+                                   "eng@h;ls"])
+def test_bad_hub_argument(value: str) -> None:
+    with pytest.raises(ExpandError, match="--hub"):
+        parse_hub(value)
+
+
+def test_site_ssh_config_jumps_through_the_hub_pinned(tmp_path: Path) -> None:
+    hub = Hub("203.0.113.129", 2222, "eng", tmp_path / "hub_kh", tmp_path / "id")
+    text = site_ssh_config(hub, Site("acme", 20017, "", KEY), "support", tmp_path / "kh")
+    assert text.index("Host acme") < text.index("Host *")  # first value wins in ssh_config
+    for line in ("HostName localhost", "Port 20017", "ProxyJump expand-hub", "User support",
+                 "StrictHostKeyChecking yes", f"UserKnownHostsFile {tmp_path / 'kh'}"):
+        assert f"  {line}\n" in text
