@@ -7,6 +7,7 @@ from firstboot.steps.cluster import ClusterStep
 from firstboot.steps.hardware import HardwareStep
 from firstboot.steps.network import DnsStep, NetworkStep
 from firstboot.steps.postfix import PostfixStep
+from firstboot.steps.sshd import SshdStep
 from firstboot.steps.system import HostnameStep, TimezoneStep
 
 __all__ = ["Context", "PlannedStep", "Step", "StepPlan", "default_steps"]
@@ -15,4 +16,4 @@ __all__ = ["Context", "PlannedStep", "Step", "StepPlan", "default_steps"]
 def default_steps() -> tuple[Step, ...]:
     """The steps of a first boot; names are journal keys and must stay stable."""
     return (HardwareStep(), TimezoneStep(), HostnameStep(), NetworkStep(), DnsStep(),
-            PostfixStep(), ClusterStep())
+            PostfixStep(), SshdStep(), ClusterStep())
