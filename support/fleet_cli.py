@@ -1,7 +1,7 @@
 """``expandctl support ssh|run|verify``: engineers reach appliances through the hub.
 
-``register_commands(cmds)`` adds them to the ``support`` command's subparsers (T2's
-``support/cli.py`` calls it); everything is pinned from the registry and --hub-known-hosts.
+``register(cmds)`` adds them to the ``support`` command's subparsers (support/cli.py);
+everything is pinned from the registry and --hub-known-hosts.
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from appliance.readers import ReadError, read_text, show_path
 from support import fleet_registry
 from support.fleet import OK, Hub, SiteResult, run_everywhere
 from support.fleet_registry import Site
+from support.registry import DEFAULT_REGISTRY as HUB_REGISTRY
 from verify import cli as verify_cli
 from verify.run import pinned_ssh_config, run_checks
 
-DEFAULT_REGISTRY = Path(os.environ.get("EXPAND_SUPPORT_REGISTRY",
-                                       "/var/lib/expand-support/registry.toml"))
+DEFAULT_REGISTRY = Path(os.environ.get("EXPAND_SUPPORT_REGISTRY", str(HUB_REGISTRY)))
 HUB_URL = re.compile(r"^(?:ssh://)?([A-Za-z0-9._-]{1,64})@([A-Za-z0-9.-]{1,253})(?::([0-9]{1,5}))?$")
 EXIT_CODES = """\
 exit codes: 0 done on every site; 1 a site failed or was unreachable (the table says which
@@ -60,7 +60,7 @@ def add_hub_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--user", default="support", help="login on the appliances")
 
 
-def register_commands(cmds: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(cmds: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     ssh = cmds.add_parser(
         "ssh", help="an interactive shell on one appliance, through the hub",
         description="OpenSSH to the site's tunnel port on the hub (ProxyJump), host keys "

@@ -1,41 +1,33 @@
-"""The support registry as the fleet commands read it: site → hub port and keys.
+"""The support registry as the fleet commands see it: site → hub port and pinned host key.
 
-A stand-in until T2's ``support/registry.py`` lands: the same TOML shape, read through
-``load_sites`` only, so the merge replaces this one function. The file::
-
-    [[sites]]
-    site = "acme"
-    port = 20017
-    fingerprint = "SHA256:..."            # the appliance's tunnel key
-    host-key = "ssh-ed25519 AAAA..."      # the appliance's sshd host key (pinned)
-
-``host-key`` is what the engineers' known_hosts is made of: through the hub every
-appliance is ``[localhost]:PORT``, so ssh cannot tell two of them apart by name.
+A view of ``support.registry`` (the hub's file, written by ``support hub-add``): the
+fleet needs only each site's port and the appliance sshd's host key, which becomes the
+engineers' known_hosts line ``[localhost]:PORT KEY`` (through the hub every appliance is
+localhost, so ssh can tell them apart by port only).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from appliance.errors import ExpandError
-from appliance.readers import ReadError, load_toml, show_path
+from appliance.readers import show_path
+from support.registry import load_registry
 
-SITE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 KEY_TYPES = ("ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384",
-             "ecdsa-sha2-nistp521", "rsa-sha2-512", "rsa-sha2-256", "ssh-rsa")
+             "ecdsa-sha2-nistp521", "ssh-rsa")
 
 
 @dataclass(frozen=True)
 class Site:
     site: str
     port: int
-    fingerprint: str
-    host_key: str  # "TYPE BASE64", or "" when the registry has none for the site
+    fingerprint: str  # of the appliance's tunnel key
+    host_key: str     # "TYPE BASE64" of the appliance's sshd, or "" when not registered
 
     @property
     def known_hosts_name(self) -> str:
@@ -43,47 +35,19 @@ class Site:
 
 
 def load_sites(path: Path) -> list[Site]:
-    try:
-        data = load_toml(path, what="support registry")
-    except ReadError as exc:
-        raise ExpandError(str(exc)) from exc
-    source = show_path(path)
-    entries = data.get("sites", [])
-    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
-        raise ExpandError(f"{source}: sites: not a list of [[sites]] tables")
-    unknown = sorted(set(data) - {"sites"})
-    if unknown:
-        raise ExpandError(f"{source}: unknown key {unknown[0]!r}")
-    sites = [_site(entry, f"{source}: sites[{n}]") for n, entry in enumerate(entries)]
-    for attr in ("site", "port"):
-        seen: set[object] = set()
-        for site in sites:
-            value = getattr(site, attr)
-            if value in seen:
-                raise ExpandError(f"{source}: {attr} {value!r} is listed twice")
-            seen.add(value)
+    """The registry's sites, sorted by name; a host-key that is not a key is named."""
+    registry = load_registry(path, missing_ok=False)
+    sites = []
+    for name in sorted(registry.sites):
+        entry = registry.sites[name]
+        host_key = entry.host_key or ""
+        if host_key:
+            host_key = checked_key(host_key, f"{show_path(path)}: sites.{name}.host-key")
+        sites.append(Site(name, entry.port, entry.fingerprint, host_key))
     return sites
 
 
-def _site(entry: dict[str, object], where: str) -> Site:
-    unknown = sorted(set(entry) - {"site", "port", "fingerprint", "host-key"})
-    if unknown:
-        raise ExpandError(f"{where}: unknown key {unknown[0][:40]!r}")
-    name, port = entry.get("site"), entry.get("port")
-    if not isinstance(name, str) or not SITE_NAME.match(name):
-        raise ExpandError(f"{where}: site: want a name of a-z, 0-9 and -, got {str(name)[:40]!r}")
-    if isinstance(port, bool) or not isinstance(port, int) or not 1024 < port < 65536:
-        raise ExpandError(f"{where}: port: want 1025-65535, got {str(port)[:20]!r}")
-    fingerprint = entry.get("fingerprint", "")
-    host_key = entry.get("host-key", "")
-    if not isinstance(fingerprint, str) or not isinstance(host_key, str):
-        raise ExpandError(f"{where}: fingerprint and host-key are strings")
-    if host_key:
-        _check_key(host_key, f"{where}: host-key")
-    return Site(name, port, fingerprint, " ".join(host_key.split()[:2]))
-
-
-def _check_key(line: str, where: str) -> None:
+def checked_key(line: str, where: str) -> str:
     parts = line.split()
     if len(parts) < 2 or parts[0] not in KEY_TYPES:
         raise ExpandError(f"{where}: not a public key ('ssh-ed25519 AAAA...')")
@@ -91,6 +55,7 @@ def _check_key(line: str, where: str) -> None:
         base64.b64decode(parts[1], validate=True)
     except (binascii.Error, ValueError):
         raise ExpandError(f"{where}: the key is not base64") from None
+    return f"{parts[0]} {parts[1]}"
 
 
 def find(sites: Iterable[Site], name: str) -> Site:

@@ -10,6 +10,7 @@ tunnel daemon), its key restricted on the hub to exactly that listen port.
 from __future__ import annotations
 
 import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ HUB_IP, ENGINEER_IP = "203.0.113.129", "203.0.113.130"
 SITES = {"acme": ("xff-acme", "203.0.113.131", 20017),
          "bravo": ("xff-bravo", "203.0.113.132", 20018)}
 MISSING_SITE = ("charlie", 20019)  # in the registry, never connected
+EXPANDCTL = str(Path(sys.executable).parent / "expandctl")
 
 
 @dataclass
@@ -45,20 +47,30 @@ class Fleet:
         return self.work / "engineer"
 
     def registry(self, name: str = "registry.toml", swap: str = "") -> Path:
-        """The registry; ``swap``: that site's host-key replaced by another box's."""
-        lines = []
+        """A registry written by ``support hub-add`` (``swap``: that site registered with
+        another box's host key); charlie is registered but never connects."""
+        path = self.work / name
+        if path.exists():
+            return path
         names = list(SITES)
         for site, (_, _, port) in SITES.items():
             key_of = names[1 - names.index(site)] if site == swap else site
-            lines.append(f'[[sites]]\nsite = "{site}"\nport = {port}\n'
-                         f'fingerprint = "SHA256:test"\n'
-                         f'host-key = "{self.appliances[key_of].host_key}"\n')
-        other = self.appliances["acme"].host_key
-        lines.append(f'[[sites]]\nsite = "{MISSING_SITE[0]}"\nport = {MISSING_SITE[1]}\n'
-                     f'host-key = "{other}"\n')
-        path = self.work / name
-        path.write_text("\n".join(lines))
+            hub_add(path, self.work / f"{name}.keys", site, self.work / site / "tunnel.pub",
+                    port, self.work / key_of / "ssh_host_ed25519_key.pub")
+        keygen(self.work / f"{name}.charlie", "tunnel-charlie")
+        hub_add(path, self.work / f"{name}.keys", MISSING_SITE[0],
+                Path(f"{self.work / name}.charlie.pub"), MISSING_SITE[1],
+                self.work / "acme/ssh_host_ed25519_key.pub")
         return path
+
+
+def hub_add(registry: Path, authorized_keys: Path, site: str, key: Path, port: int,
+            host_key: Path) -> str:
+    """The real ``support hub-add``: the line it writes is what the hub's sshd gets."""
+    subprocess.run([EXPANDCTL, "support", "hub-add", site, str(key), "--registry", str(registry),
+                    "--authorized-keys", str(authorized_keys), "--port", str(port),
+                    "--host-key", str(host_key)], check=True, capture_output=True, text=True)
+    return authorized_keys.read_text()
 
 
 def _bridge_port(ns: str, address: str, name: str) -> None:
@@ -87,12 +99,13 @@ def fleet(work: Path) -> Iterator[Fleet]:
             config = sshd_config(folder, 22, folder / "authorized_keys",
                                  "ListenAddress 127.0.0.1\nLogLevel VERBOSE\n")
             appliances[site] = stack.enter_context(running_sshd(ns, "127.0.0.1", 22, config))
-            tunnel_pub = keygen(folder / "tunnel", f"tunnel-{site}")
-            hub_keys.append(f'restrict,port-forwarding,permitlisten="localhost:{port}" '
-                            f"{tunnel_pub}")
+            keygen(folder / "tunnel", f"tunnel-{site}")
+            lines = hub_add(work / "hub-registry.toml", work / "hub-tunnel-keys", site,
+                            folder / "tunnel.pub", port, folder / "ssh_host_ed25519_key.pub")
         hub_dir = work / "hub"
         hub_dir.mkdir()
-        (hub_dir / "authorized_keys").write_text("\n".join(hub_keys) + "\n")
+        # The appliances' lines exactly as hub-add wrote them, and the engineer's key.
+        (hub_dir / "authorized_keys").write_text("\n".join(hub_keys) + "\n" + lines)
         config = sshd_config(hub_dir, 22, hub_dir / "authorized_keys",
                              f"ListenAddress {HUB_IP}\nAllowStreamLocalForwarding no\n")
         hub = stack.enter_context(running_sshd(HUB, HUB_IP, 22, config))

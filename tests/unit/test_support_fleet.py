@@ -10,20 +10,29 @@ from fabric import Connection
 
 from appliance.errors import ExpandError
 from support.fleet import Hub, pinned, run_everywhere
-from support.fleet_cli import parse_hub, site_ssh_config
+from support.fleet_cli import parse_hub, pinned_sites, site_ssh_config
 from support.fleet_registry import Site, find, known_hosts, load_sites
+from support.hub_keys import parse_public_key
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB0E6+mSXxqVURGmhQjqlgs3D3df5DGqRGdjvHb2kiXO"
+KEY2 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPPgaljMINfTrpZvRYW+DBVhKp3z4JUH28tpv3ATiA/9"
+FINGERPRINT = parse_public_key(KEY, "test").fingerprint
+FINGERPRINT2 = parse_public_key(KEY2, "test").fingerprint
 GOOD = f"""
-[[sites]]
-site = "acme"
-port = 20017
-fingerprint = "SHA256:abc"
-host-key = "{KEY} comment"
+version = 1
 
-[[sites]]
-site = "bravo"
+[sites.bravo]
 port = 20018
+fingerprint = "{FINGERPRINT}"
+key = "{KEY} tunnel-bravo"
+added = "2026-12-01T13:00:00Z"
+
+[sites.acme]
+port = 20017
+fingerprint = "{FINGERPRINT2}"
+key = "{KEY2}"
+host-key = "{KEY} comment"
+added = "2026-12-01T13:00:00Z"
 """
 
 
@@ -35,30 +44,20 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_registry_sites_and_known_hosts(tmp_path: Path) -> None:
     sites = load_sites(write(tmp_path, GOOD))
-    assert sites == [Site("acme", 20017, "SHA256:abc", KEY), Site("bravo", 20018, "", "")]
+    assert sites == [Site("acme", 20017, FINGERPRINT2, KEY),
+                     Site("bravo", 20018, FINGERPRINT, "")]
     assert known_hosts(sites) == f"[localhost]:20017 {KEY}\n"  # bravo: nothing to pin
     assert find(sites, "bravo").port == 20018
     with pytest.raises(ExpandError, match="'zulu' is not in the support registry"):
         find(sites, "zulu")
-    assert load_sites(write(tmp_path, "")) == []
 
 
-@pytest.mark.parametrize(("text", "named"), [
-    ("sites = 3", "sites: not a list"),
-    ("[[sites]]\nsite = 'a'\nport = 20017\nextra = 1", "unknown key 'extra'"),
-    ("[[sites]]\nsite = 'A B'\nport = 20017", "site: want a name"),
-    ("[[sites]]\nsite = 'a'\nport = 22", "port: want 1025-65535"),
-    ("[[sites]]\nsite = 'a'\nport = true", "port: want"),
-    ("[[sites]]\nsite = 'a'\nport = 20017\nhost-key = 'nope'", "host-key: not a public key"),
-    ("[[sites]]\nsite = 'a'\nport = 20017\nhost-key = 'ssh-ed25519 !!!'", "not base64"),
-    ("[[sites]]\nsite = 'a'\nport = 20017\n[[sites]]\nsite = 'a'\nport = 20018",
-     "site 'a' is listed twice"),
-    ("[[sites]]\nsite = 'a'\nport = 20017\n[[sites]]\nsite = 'b'\nport = 20017",
-     "port 20017 is listed twice"),
-    ("other = 1", "unknown key 'other'"),
+@pytest.mark.parametrize(("host_key", "named"), [
+    ("nope", "sites.acme.host-key: not a public key"),
+    ("ssh-ed25519 !!!", "sites.acme.host-key: the key is not base64"),
 ])
-def test_bad_registry_is_one_line_naming_the_entry(tmp_path: Path, text: str,
-                                                    named: str) -> None:
+def test_a_bad_host_key_is_named(tmp_path: Path, host_key: str, named: str) -> None:
+    text = GOOD.replace(f'host-key = "{KEY} comment"', f'host-key = "{host_key}"')
     with pytest.raises(ExpandError, match=r"registry\.toml") as caught:
         load_sites(write(tmp_path, text))
     assert named in str(caught.value) and "\n" not in str(caught.value)
@@ -102,3 +101,8 @@ def test_site_ssh_config_jumps_through_the_hub_pinned(tmp_path: Path) -> None:
     for line in ("HostName localhost", "Port 20017", "ProxyJump expand-hub", "User support",
                  "StrictHostKeyChecking yes", f"UserKnownHostsFile {tmp_path / 'kh'}"):
         assert f"  {line}\n" in text
+
+
+def test_a_site_without_host_key_is_refused_not_trusted(tmp_path: Path) -> None:
+    with pytest.raises(ExpandError, match="no host-key for bravo: its host key cannot be pinned"):
+        pinned_sites(write(tmp_path, GOOD))
