@@ -24,7 +24,8 @@ from tunnel.config import (
     TunnelConfig,
     load_config,
 )
-from tunnel.daemon import Daemon, utc_now
+from tunnel.daemon import Daemon, load_key, utc_now
+from tunnel.pinning import pinned_keys
 from tunnel.window import Window, parse_duration, read_window, write_window
 
 EXIT_NOT_CONNECTED = 3
@@ -115,6 +116,10 @@ def config_or_none(path: Path) -> TunnelConfig | None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
+    # Unreadable key or pinned host key: refuse to start (the daemon rereads both on
+    # every connection, so a fixed file is picked up without a restart).
+    load_key(config.key)
+    pinned_keys(config.known_hosts, config.host_key_name)
     logging.getLogger("expand.tunnel").setLevel(logging.INFO)
     _journal_handler()
     stop = threading.Event()

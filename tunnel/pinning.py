@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import paramiko
-from paramiko.hostkeys import HostKeyEntry
+from paramiko.hostkeys import HostKeyEntry, InvalidHostKey
 
 from appliance.errors import ExpandError
 from appliance.readers import read_text
@@ -32,7 +32,7 @@ def pinned_keys(known_hosts: str, name: str) -> list[paramiko.PKey]:
             continue
         try:
             entry = HostKeyEntry.from_line(line, number)
-        except (paramiko.SSHException, ValueError, TypeError) as exc:
+        except (InvalidHostKey, paramiko.SSHException, ValueError, TypeError) as exc:
             raise ExpandError(f"{known_hosts}: line {number}: not a host key line "
                               f"({type(exc).__name__})") from None
         if entry is not None and entry.key is not None and name in entry.hostnames:

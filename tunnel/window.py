@@ -81,7 +81,7 @@ def expiry_time(deadline: datetime) -> str:
     return deadline.astimezone(UTC).strftime("%Y%m%d%H%M%SZ")
 
 
-def engineers_lines(engineers_text: str) -> list[str]:
+def engineers_lines(engineers_text: str, source: str = "engineers' keys") -> list[str]:
     """The engineers' public key lines (comments and blanks dropped); one line must be one
     key with no options: an option here would widen what the engineer may do."""
     keys: list[str] = []
@@ -91,17 +91,19 @@ def engineers_lines(engineers_text: str) -> list[str]:
             continue
         if not re.fullmatch(r"(ssh-ed25519|ecdsa-sha2-nistp\d{3}|ssh-rsa) [A-Za-z0-9+/=]+"
                             r"( [\x21-\x7e][\x20-\x7e]{0,200})?", line):
-            raise ExpandError(f"engineers' keys, line {number}: not 'TYPE BASE64 [NAME]'")
+            raise ExpandError(f"{source}: line {number}: not an engineer's public key "
+                              "('TYPE BASE64 [NAME]', no options)")
         keys.append(line)
     return keys
 
 
-def authorized_keys(window: Window, engineers_text: str, now: datetime) -> str:
+def authorized_keys(window: Window, engineers_text: str, now: datetime,
+                    source: str = "engineers' keys") -> str:
     """The engineers' authorized_keys for this window: empty when closed."""
     header = "# written by expandctl tunnel enable/disable: edit the engineers' list instead\n"
     if not window.is_open(now):
         return header
-    lines = engineers_lines(engineers_text)
+    lines = engineers_lines(engineers_text, source)
     option = f'expiry-time="{expiry_time(window.until)}" ' if window.until else ""
     return header + "".join(f"{option}{line}\n" for line in lines)
 
@@ -116,7 +118,8 @@ def write_window(window: Window, window_path: str, engineers_path: str,
         if not exc.missing:
             raise
         engineers = ""
-    sink.write(authorized_path, authorized_keys(window, engineers, now), mode=0o644)
+    text = authorized_keys(window, engineers, now, engineers_path)
+    sink.write(authorized_path, text, mode=0o644)
     data = {"enabled": window.enabled,
             "until": window.until.isoformat() if window.until else None}
     sink.write(window_path, json.dumps(data) + "\n", mode=0o644)
