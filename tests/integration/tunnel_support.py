@@ -218,12 +218,15 @@ class Lab:
     daemon_log: Path = field(default=Path("/dev/null"))
 
     # -- the daemon --------------------------------------------------------------------
-    def start_daemon(self) -> None:
+    def start_daemon(self, notify_socket: Path | None = None) -> None:
         self.daemon_log = self.root / "daemon.log"
+        env = dict(os.environ)
+        if notify_socket is not None:  # as systemd would: sd_notify datagrams go there
+            env["NOTIFY_SOCKET"] = str(notify_socket)
         with self.daemon_log.open("ab") as out:
             self.daemon = subprocess.Popen(
                 ["ip", "netns", "exec", APP_NS, EXPANDCTL, "tunnel", "--config",
-                 str(self.config), "run"], stdout=out, stderr=subprocess.STDOUT)
+                 str(self.config), "run"], stdout=out, stderr=subprocess.STDOUT, env=env)
 
     def stop_daemon(self) -> None:
         if self.daemon is not None:
@@ -270,9 +273,12 @@ class Lab:
         assert ok, f"no banner through the forward ({last!r}); daemon log:\n{self.log_tail()}"
         return time.monotonic() - start
 
-    def engineer_ssh(self, *command: str) -> subprocess.CompletedProcess[str]:
-        """A real ssh client on the hub, through localhost:PORT to the appliance's sshd."""
-        return run("ip", "netns", "exec", HUB_NS, "ssh", "-F", "none", "-p", str(FORWARD_PORT),
+    def engineer_ssh(self, *command: str, direct: bool = False
+                     ) -> subprocess.CompletedProcess[str]:
+        """A real ssh client on the hub, through localhost:PORT to the appliance's sshd
+        (``direct``: on the appliance itself, to its sshd on 127.0.0.1:22, no tunnel)."""
+        ns, port = (APP_NS, 22) if direct else (HUB_NS, FORWARD_PORT)
+        return run("ip", "netns", "exec", ns, "ssh", "-F", "none", "-p", str(port),
                    "-i", str(self.engineer_key), "-o", "BatchMode=yes",
                    "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=yes",
                    "-o", f"UserKnownHostsFile={self.root}/engineer_known_hosts",
@@ -284,6 +290,13 @@ class Lab:
 
     def window(self, *args: str) -> None:
         run(EXPANDCTL, "tunnel", "--config", str(self.config), *args)
+
+    def status(self) -> subprocess.CompletedProcess[str]:
+        return run(EXPANDCTL, "tunnel", "--config", str(self.config), "status", "--json",
+                   check=False)
+
+    def hub_key_line(self, line: str) -> None:
+        (self.root / "authorized" / TUNNEL_USER).write_text(line + "\n")
 
 
 def create_network() -> None:
@@ -368,7 +381,8 @@ def _lab(root: Path, timing: dict[str, float] | None) -> Iterator[Lab]:
         f'command="{root}/claim {FORWARD_PORT}" {app_pub}\n')
     (root / "hub_known_hosts").write_text(f"{HUB_IP} {hub_host_pub.rsplit(' ', 1)[0]}\n")
     (root / "engineer_known_hosts").write_text(
-        f"[localhost]:{FORWARD_PORT} {app_host_pub.rsplit(' ', 1)[0]}\n")
+        f"[localhost]:{FORWARD_PORT} {app_host_pub.rsplit(' ', 1)[0]}\n"
+        f"localhost {app_host_pub.rsplit(' ', 1)[0]}\n")
     (root / "engineers.pub").write_text(engineer_pub + "\n")
     config = tunnel_toml(root, root / "appliance", timing or FAST)
     hub = Sshd("hub", HUB_NS, sshd_config(root, "hub", root / "hub_host", HUB_IP, hub_extra()),
