@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "ha.cli",
     "lab.cli",
     "pbx.cli",
+    "tunnel.cli",
     "support.cli",
     "verify.cli",
 )
