@@ -119,6 +119,8 @@ def test_tunnel_connected(host: Any, answers: Answers, expand_root: str) -> None
     except (ValueError, UnicodeDecodeError):
         pytest.fail(f"{path}: not JSON")
     assert isinstance(state, dict), f"{path}: not a JSON object"
+    if state.get("state") == "window-closed":
+        pytest.skip("the support window is closed (the customer's choice): no tunnel")
     assert state.get("state") == "connected", \
         f"tunnel is {state.get('state')!r}: {state.get('last_error') or 'no error recorded'}"
 

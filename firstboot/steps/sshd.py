@@ -1,24 +1,22 @@
 """The appliance's sshd lock-down: engineers' keys, login audit, who may connect from where.
 
 Reads the engineers' key files (``KEYS_DIR``/NAME.pub, shipped with the product or added by
-the installer), lists them in ``ENGINEERS``, opens the support window at the first boot when
-``support.enabled`` (``sshd_window``: the customer closes and reopens it later with
-``expandctl tunnel disable|enable``; a rerun of the first boot does not reopen a window
-the customer closed), writes the sshd drop-in and the firewall rules (sshd_rules), and
-reloads sshd after ``sshd -t`` accepted the result.
+the installer), lists them in the engineers' list (tunnel.config.ENGINEERS_FILE), writes
+the sshd drop-in and the firewall rules (sshd_rules), and reloads sshd after ``sshd -t``
+accepted the result. The support window is not this step's: the support step and
+``expandctl tunnel enable|disable`` (tunnel.window) copy the list into the keys file sshd
+reads (tunnel.config.ENGINEERS_AUTHORIZED), or empty it. This step runs before the
+support step, so the window's copy is made from this run's list.
 """
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime
-
 from appliance.errors import ExpandError
 from appliance.readers import ReadError, is_directory, read_text
-from firstboot.actions import Action, EnableUnit, RemoveFile, RunCommand, WriteFile
+from firstboot.actions import Action, EnableUnit, RunCommand, WriteFile
 from firstboot.steps import sshd_rules as rules
 from firstboot.steps.base import Context, PlannedStep, StepPlan
-from firstboot.steps.sshd_window import ENGINEERS, WINDOW_KEYS, window_keys
+from tunnel.config import ENGINEERS_AUTHORIZED, ENGINEERS_FILE
 
 KEYS_DIR = "/etc/expand/support-keys"
 MAX_KEY_FILES = 200
@@ -33,7 +31,6 @@ FIREWALLD_ZONE = "/etc/firewalld/zones/public.xml"
 FIREWALLD_DEFAULT_ZONE = "/usr/lib/firewalld/zones/public.xml"
 SSHD, NFT, USERADD = "/usr/sbin/sshd", "/usr/sbin/nft", "/usr/sbin/useradd"
 FIREWALL_CMD = "/usr/bin/firewall-cmd"
-EXPIRY_STAMP = re.compile(r'expiry-time="(\d{14})Z"')
 
 
 def engineer_lines(ctx: Context) -> list[str]:
@@ -55,13 +52,6 @@ def engineer_lines(ctx: Context) -> list[str]:
             raise ExpandError(f"{shown}: {exc.reason}") from exc
         lines.append(rules.engineer_key(path.name.removesuffix(".pub"), text, shown))
     return lines
-
-
-def window_until(current: str | None) -> datetime | None:
-    found = EXPIRY_STAMP.search(current or "")
-    if not found:
-        return None
-    return datetime.strptime(found.group(1), "%Y%m%d%H%M%S").replace(tzinfo=UTC)
 
 
 def runs(ctx: Context, tool: str, warnings: list[str], *argvs: tuple[str, ...]
@@ -86,17 +76,8 @@ class SshdStep(PlannedStep):
     def plan(self, ctx: Context) -> StepPlan:
         a = ctx.answers
         lines = engineer_lines(ctx)
-        engineers = rules.authorized_keys(lines)
-        first_time = not ctx.sink.exists(ENGINEERS)
-        actions: list[Action] = [WriteFile(ENGINEERS, engineers)]
-        window = "closed"
-        if not a.support.enabled:
-            actions.append(RemoveFile(WINDOW_KEYS))
-        elif ctx.sink.exists(WINDOW_KEYS) or first_time:
-            until = window_until(ctx.sink.read_text(WINDOW_KEYS))
-            actions.append(WriteFile(WINDOW_KEYS, window_keys(engineers, until)))
-            window = f"open until {until:%Y-%m-%d %H:%M} UTC" if until else "open"
-        actions.append(WriteFile(DROPIN, rules.sshd_dropin(WINDOW_KEYS)))
+        actions: list[Action] = [WriteFile(ENGINEERS_FILE, rules.engineers_list(lines)),
+                                 WriteFile(DROPIN, rules.sshd_dropin(ENGINEERS_AUTHORIZED))]
         warnings: list[str] = []
         if not has_user(ctx, rules.SUPPORT_USER):
             actions += runs(ctx, USERADD, warnings, ("useradd", "--create-home", "--shell",
@@ -113,7 +94,7 @@ class SshdStep(PlannedStep):
             warnings.append(f"{SSHD_CONFIG} does not '{INCLUDE}': {DROPIN} is not used")
         nets = ", ".join(str(n) for n in rules.allowed_networks(a.network.lan,
                                                                   a.support.network))
-        detail = (f"{len(lines)} engineer key(s), support window {window}; ssh from "
+        detail = (f"{len(lines)} engineer key(s); ssh from "
                   f"{nets} and the tunnel ({ctx.platform.firewall})")
         return StepPlan(tuple(actions), detail, tuple(warnings))
 

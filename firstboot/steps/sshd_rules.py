@@ -1,7 +1,9 @@
 """What the sshd lock-down writes, as text (pure): sshd drop-in, engineers' keys, firewall.
 
 Who may log in: the ``support`` user with a key from the appliance's keys folder (one file
-per engineer, ``NAME.pub``; the key's comment becomes NAME), publickey only. Each login is
+per engineer, ``NAME.pub``; the key's comment becomes NAME), publickey only, and only while
+the support window is open: sshd reads the window's keys file (tunnel.window writes it from
+the engineers' list: empty when closed, ``expiry-time`` when opened for a time). Each login is
 journaled with its key fingerprint: ``LogLevel VERBOSE`` makes sshd log "Accepted publickey
 for support ... ED25519 SHA256:...".
 
@@ -26,17 +28,15 @@ SUPPORT_USER = "support"
 SSH_PORT = 22
 NFT_TABLE = "expand_sshd"
 ENGINEER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-KEY_TYPES = ("ssh-ed25519", "sk-ssh-ed25519@openssh.com", "ecdsa-sha2-nistp256",
-             "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "sk-ecdsa-sha2-nistp256@openssh.com",
-             "rsa-sha2-512", "rsa-sha2-256", "ssh-rsa")
-# Engineers get a shell (and may forward a port to the box's own services), nothing that
-# reaches back into their own machine.
-KEY_OPTIONS = "no-agent-forwarding,no-X11-forwarding"
+# The types the support window (tunnel.window) copies into the keys file sshd reads.
+KEY_TYPES = ("ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384",
+             "ecdsa-sha2-nistp521", "ssh-rsa")
 MARK = "# Written by expandctl firstboot (sshd step): edits are replaced."
 
 
 def engineer_key(name: str, text: str, source: str) -> str:
-    """The authorized_keys line of one engineer's key file (one key, no options)."""
+    """The engineers' list line of one key file: ``TYPE BASE64 NAME`` (no options: what an
+    engineer may do is the sshd Match block's, the same for all)."""
     if not ENGINEER_NAME.match(name):
         raise ExpandError(f"{source}: the file name must be the engineer's name "
                           "(letters, digits, . _ -; NAME.pub)")
@@ -53,10 +53,10 @@ def engineer_key(name: str, text: str, source: str) -> str:
         raise ExpandError(f"{source}: the key is not base64") from None
     if not blob.startswith(len(parts[0]).to_bytes(4, "big") + parts[0].encode()):
         raise ExpandError(f"{source}: the key's data does not match its type {parts[0]}")
-    return f"{KEY_OPTIONS} {parts[0]} {parts[1]} {name}"
+    return f"{parts[0]} {parts[1]} {name}"
 
 
-def authorized_keys(lines: list[str]) -> str:
+def engineers_list(lines: list[str]) -> str:
     return "\n".join([MARK, *lines]) + "\n"
 
 
@@ -70,7 +70,8 @@ Match User {SUPPORT_USER}
     PubkeyAuthentication yes
     PasswordAuthentication no
     KbdInteractiveAuthentication no
-    # Only the engineers' list; empty or missing (a closed support window): nobody.
+    # The support window's copy of the engineers' list (expandctl tunnel enable/disable):
+    # empty while the window is closed, each key with expiry-time when opened for a time.
     AuthorizedKeysFile {keys_file}
     AuthorizedKeysCommand none
     PermitTTY yes

@@ -1,15 +1,17 @@
 """The sshd step's files under a real sshd and real nftables, in network namespaces.
 
-The step is applied into a tree (an alternate root); the appliance namespace then runs sshd
-with that tree's /etc/ssh bind-mounted over /etc/ssh (and a passwd with the support user),
-and loads the step's nftables file with ``nft -f``. Clients on the LAN, on the support
-network and outside both try to reach it; the support window is closed, reopened for a time
-that is over, and reopened for a time to come.
+The step is applied into a tree holding a copy of this Debian box's /etc (host keys and
+shadow left out, a support user added); the appliance namespace then runs sshd with that
+tree's /etc bind-mounted over /etc, as the appliance would run it (its own sshd_config with
+the step's drop-in included), and loads the step's nftables file with ``nft -f``. Clients
+on the LAN, on the support network and outside try to reach it; the support window is
+closed, then opened for a few seconds that sshd itself ends (expiry-time).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -20,15 +22,17 @@ import pytest
 
 from appliance.answers import load_answers
 from appliance.filesink import FileSink
+from appliance.platform import for_family
 from appliance.runner import RecordingRunner
 from appliance.wait import poll
 from firstboot import engine
 from firstboot.host import load_host
 from firstboot.steps.sshd import KEYS_DIR, NFT_FILE, SshdStep
-from firstboot.steps.sshd_window import close_window, open_window
 from tests.integration.sshd_support import keygen, link, namespaces
 from tests.support import require_tools
-from tests.unit.firstboot_support import EXAMPLES, FIXTURES, seed_root
+from tests.unit.firstboot_support import EXAMPLES, FIXTURES
+from tunnel.config import ENGINEERS_AUTHORIZED, ENGINEERS_FILE, WINDOW_FILE
+from tunnel.window import CLOSED, Window, write_window
 
 APPLIANCE, LAN, SUPPORT, OUTSIDE = "xfs-appl", "xfs-lan", "xfs-sup", "xfs-out"
 # Appliance side address, client address, per link. OUTSIDE is in neither allowed network.
@@ -36,13 +40,10 @@ LINKS = {LAN: ("198.51.100.11/24", "198.51.100.50/24"),
          SUPPORT: ("203.0.113.129/25", "203.0.113.130/25"),
          OUTSIDE: ("203.0.113.65/26", "203.0.113.66/26")}
 SUPPORT_NETWORK = IPv4Network("203.0.113.128/25")
-MAIN_CONFIG = """Include /etc/ssh/sshd_config.d/*.conf
-Port 22
-HostKey /etc/ssh/ssh_host_ed25519_key
-PidFile /etc/ssh/sshd.pid
+# Put before the box's own sshd_config (first value wins): this sshd's own key and PID file.
+TEST_SETTINGS = """HostKey /etc/ssh/test_host_ed25519_key
+PidFile /etc/ssh/test-sshd.pid
 UsePAM no
-PasswordAuthentication no
-KbdInteractiveAuthentication no
 """
 
 
@@ -54,7 +55,15 @@ def address(ns: str, side: int) -> str:
 def appliance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     require_tools("nft", "unshare")
     work = tmp_path_factory.mktemp("lockdown")
-    root = seed_root(work / "root", "debian12")
+    root = work / "root"
+    shutil.copytree("/etc", root / "etc", symlinks=True, ignore_dangling_symlinks=True,
+                    ignore=shutil.ignore_patterns("shadow*", "gshadow*", "ssh_host_*"))
+    home = work / "home"
+    home.mkdir()
+    with (root / "etc/passwd").open("a") as fh:
+        fh.write(f"support:x:4242:4242:eXpand support:{home}:/bin/sh\n")
+    (root / "etc/shadow").write_text("root:*:19000:0:99999:7:::\nsupport:*:19000:0:99999:7:::\n")
+    (root / "etc/shadow").chmod(0o640)
     keys = root / KEYS_DIR.lstrip("/")
     keys.mkdir(parents=True)
     keygen(work / "alice", "alice@laptop")
@@ -64,18 +73,15 @@ def appliance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     answers = dataclasses.replace(answers, support=dataclasses.replace(
         answers.support, network=SUPPORT_NETWORK))
     ctx = engine.make_context(answers, root=root, runner=RecordingRunner(), live=False,
-                              host=load_host(FIXTURES / "host-two-nics.json"))
+                              host=load_host(FIXTURES / "host-two-nics.json"),
+                              platform=for_family("debian"))
     SshdStep().apply(ctx)
+    set_window(root, Window(True))  # as the support step or 'tunnel enable' leave it
     etc_ssh = root / "etc/ssh"
-    keygen(etc_ssh / "ssh_host_ed25519_key", "appliance")
-    (etc_ssh / "sshd_config").write_text(MAIN_CONFIG)
-    home = work / "home"
-    home.mkdir()
-    (work / "passwd").write_text(Path("/etc/passwd").read_text()
-                                 + f"support:x:4242:4242:eXpand support:{home}:/bin/sh\n")
-    (work / "shadow").write_text(Path("/etc/shadow").read_text()
-                                 + "support:*:19000:0:99999:7:::\n")
-    host_key = " ".join(Path(f"{etc_ssh / 'ssh_host_ed25519_key'}.pub").read_text().split()[:2])
+    keygen(etc_ssh / "test_host_ed25519_key", "appliance")
+    config = etc_ssh / "sshd_config"
+    config.write_text(TEST_SETTINGS + config.read_text())
+    host_key = " ".join(Path(f"{etc_ssh / 'test_host_ed25519_key'}.pub").read_text().split()[:2])
     (work / "known_hosts").write_text("".join(f"{address(ns, 0)} {host_key}\n" for ns in LINKS)
                                       + f"127.0.0.1 {host_key}\n")
     with namespaces(APPLIANCE, *LINKS):
@@ -97,11 +103,15 @@ def appliance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             log.close()
 
 
+def set_window(root: Path, window: Window) -> None:
+    """What ``expandctl tunnel enable|disable`` does to the tree (tunnel.window's code)."""
+    write_window(window, WINDOW_FILE, str(root / ENGINEERS_FILE.lstrip("/")),
+                 ENGINEERS_AUTHORIZED, datetime.now(UTC), FileSink(root))
+
+
 def in_appliance_mounts(work: Path, root: Path, command: str) -> list[str]:
-    """``command`` in the appliance namespace, seeing the tree's /etc/ssh and our passwd."""
-    script = (f"mount --bind {root / 'etc/ssh'} /etc/ssh && "
-              f"mount --bind {work / 'passwd'} /etc/passwd && "
-              f"mount --bind {work / 'shadow'} /etc/shadow && {command}")
+    """``command`` in the appliance namespace, seeing the tree's /etc as /etc."""
+    script = f"mount --bind {root / 'etc'} /etc && {command}"
     return ["ip", "netns", "exec", APPLIANCE, "unshare", "--mount", "--propagation",
             "private", "sh", "-c", script]
 
@@ -138,9 +148,9 @@ def test_effective_settings_confine_the_support_user(appliance: Path) -> None:
 
     support, other = effective("support"), effective("root")
     assert support["authenticationmethods"] == "publickey"
-    assert support["authorizedkeysfile"] == "/etc/ssh/expand-support-keys"
+    assert support["authorizedkeysfile"] == ENGINEERS_AUTHORIZED
     assert support["allowagentforwarding"] == "no" and support["loglevel"] == "VERBOSE"
-    assert other["authorizedkeysfile"] != "/etc/ssh/expand-support-keys"  # Match confined
+    assert other["authorizedkeysfile"] != ENGINEERS_AUTHORIZED  # Match confined
 
 
 def test_lan_support_network_and_tunnel_get_in_and_logins_are_audited(appliance: Path
@@ -174,15 +184,20 @@ def test_a_key_not_listed_is_refused(appliance: Path) -> None:
 
 def test_a_closed_window_refuses_engineers_and_its_end_is_kept_by_sshd(appliance: Path
                                                                        ) -> None:
-    sink = FileSink(appliance / "root")
+    root = appliance / "root"
     try:
-        close_window(sink)
+        set_window(root, CLOSED)
         for ns, target in ((LAN, address(LAN, 0)), (APPLIANCE, "127.0.0.1")):
             proc = login(appliance, ns, target)
             assert proc.returncode == 255 and "Permission denied" in proc.stderr, proc.stdout
-        open_window(sink, until=datetime.now(UTC) - timedelta(minutes=1))
-        assert login(appliance, LAN, address(LAN, 0)).returncode == 255  # over: refused
-        open_window(sink, until=datetime.now(UTC) + timedelta(hours=1))
+        # Opened for a time: the keys carry expiry-time, which sshd itself enforces; a
+        # deadline already past is what a window that closed by itself leaves behind.
+        soon = datetime.now(UTC) + timedelta(seconds=3)
+        set_window(root, Window(True, soon))
+        assert 'expiry-time="' in (root / ENGINEERS_AUTHORIZED.lstrip("/")).read_text()
         assert login(appliance, LAN, address(LAN, 0)).returncode == 0
+        reached, _ = poll(lambda: login(appliance, LAN, address(LAN, 0)).returncode,
+                          lambda code: code == 255, timeout=15, interval=0.5)
+        assert reached, "sshd still accepts the key after its expiry-time"
     finally:
-        open_window(sink)
+        set_window(root, Window(True))

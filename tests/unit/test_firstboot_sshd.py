@@ -3,8 +3,6 @@ tests/integration/test_sshd_lockdown.py runs the result under a real sshd and nf
 
 from __future__ import annotations
 
-import dataclasses
-from datetime import UTC, datetime
 from ipaddress import IPv4Network
 from pathlib import Path
 
@@ -12,15 +10,15 @@ import pytest
 
 from appliance.answers import Answers, load_answers
 from appliance.errors import ExpandError
-from appliance.filesink import FileSink
 from appliance.runner import RecordingRunner
 from firstboot import engine
 from firstboot.actions import RemoveFile, RunCommand, WriteFile
 from firstboot.host import load_host
 from firstboot.steps import sshd_rules as rules
 from firstboot.steps.sshd import DROPIN, KEYS_DIR, NFT_FILE, SshdStep
-from firstboot.steps.sshd_window import ENGINEERS, WINDOW_KEYS, close_window, window_keys
 from tests.unit.firstboot_support import EXAMPLES, FIXTURES, seed_root
+from tunnel.config import ENGINEERS_AUTHORIZED, ENGINEERS_FILE
+from tunnel.window import engineers_lines
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB0E6+mSXxqVURGmhQjqlgs3D3df5DGqRGdjvHb2kiXO"
 LAN, SUPPORT = IPv4Network("198.51.100.0/24"), IPv4Network("200.40.119.0/24")
@@ -39,13 +37,6 @@ def plan(root: Path, answers: Answers | None = None, *, live: bool = False
     return files, commands, planned.warnings, planned.detail
 
 
-def apply(root: Path, answers: Answers | None = None) -> None:
-    ctx = engine.make_context(answers or load_answers(EXAMPLES / "primary.toml"), root=root,
-                              runner=RecordingRunner(), live=False,
-                              host=load_host(FIXTURES / "host-two-nics.json"))
-    SshdStep().apply(ctx)
-
-
 def keys(root: Path, **files: str) -> None:
     folder = root / KEYS_DIR.lstrip("/")
     folder.mkdir(parents=True, exist_ok=True)
@@ -57,15 +48,16 @@ def test_each_engineer_is_a_line_named_after_the_file(tmp_path: Path) -> None:
     root = seed_root(tmp_path, "debian12")
     keys(root, alice=f"{KEY} alice@laptop\n", bob=f"# bob's key\n{KEY}\n")
     files, commands, warnings, detail = plan(root)
-    lines = [x for x in files[ENGINEERS].splitlines() if not x.startswith("#")]
-    assert lines == [f"{rules.KEY_OPTIONS} {KEY} alice", f"{rules.KEY_OPTIONS} {KEY} bob"]
-    assert files[WINDOW_KEYS] == files[ENGINEERS]  # first boot, support.enabled: open
+    lines = [x for x in files[ENGINEERS_FILE].splitlines() if not x.startswith("#")]
+    assert lines == [f"{KEY} alice", f"{KEY} bob"]
+    assert engineers_lines(files[ENGINEERS_FILE]) == lines  # what the window copies
+    assert ENGINEERS_AUTHORIZED not in files  # the support window's file, not this step's
     assert "LogLevel VERBOSE" in files[DROPIN]
-    assert f"AuthorizedKeysFile {WINDOW_KEYS}" in files[DROPIN]
+    assert f"AuthorizedKeysFile {ENGINEERS_AUTHORIZED}" in files[DROPIN]
     assert "AuthenticationMethods publickey" in files[DROPIN]
     assert commands[-2:] == ["sshd -t", "systemctl reload-or-restart ssh.service"]
     assert f"nft -f {NFT_FILE}" in commands and "useradd" in commands[0]
-    assert warnings == () and "2 engineer key(s), support window open" in detail
+    assert warnings == () and "2 engineer key(s); ssh from" in detail
 
 
 @pytest.mark.parametrize(("name", "text", "named"), [
@@ -107,39 +99,6 @@ def test_unreadable_keys_are_named(tmp_path: Path, make: str) -> None:
 def test_no_keys_is_a_warning_not_an_error(tmp_path: Path) -> None:
     _, _, warnings, _ = plan(seed_root(tmp_path, "debian12"))
     assert any("no engineer key" in w for w in warnings)
-
-
-def test_a_rerun_keeps_a_closed_window_closed_and_an_open_one_with_its_end(
-        tmp_path: Path) -> None:
-    root = seed_root(tmp_path, "debian12")
-    keys(root, alice=f"{KEY}\n")
-    apply(root)
-    close_window(FileSink(root))
-    files, _, _, detail = plan(root)
-    assert WINDOW_KEYS not in files and "support window closed" in detail
-    until = datetime(2026, 12, 2, 14, 0, tzinfo=UTC)
-    (root / WINDOW_KEYS.lstrip("/")).write_text(window_keys(files[ENGINEERS], until))
-    keys(root, bob=f"{KEY}\n")
-    files, _, _, detail = plan(root)
-    assert files[WINDOW_KEYS].count('expiry-time="20261202140000Z"') == 2  # bob too
-    assert "open until 2026-12-02 14:00 UTC" in detail
-
-
-def test_support_disabled_closes_the_window(tmp_path: Path) -> None:
-    root = seed_root(tmp_path, "debian12")
-    answers = load_answers(EXAMPLES / "primary.toml")
-    off = dataclasses.replace(answers, support=dataclasses.replace(answers.support,
-                                                                   enabled=False))
-    files, _, _, _ = plan(root, off)
-    assert files[WINDOW_KEYS] == "(removed)"
-
-
-def test_window_expiry_replaces_an_older_one() -> None:
-    line = f"{rules.KEY_OPTIONS} {KEY} alice"
-    first = window_keys(line, datetime(2026, 1, 1, tzinfo=UTC))
-    again = window_keys(first, datetime(2026, 2, 1, 8, 30, tzinfo=UTC))
-    assert again == f'{rules.KEY_OPTIONS},expiry-time="20260201083000Z" {KEY} alice\n'
-    assert window_keys(again, None) == line + "\n"
 
 
 def test_nftables_table_lets_only_lan_support_and_loopback_reach_ssh() -> None:
