@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,7 @@ from firstboot.steps.postfix import relayhost
 from tests.integration.sshd_support import (
     Sshd,
     dummy,
+    ip,
     keygen,
     link,
     namespaces,
@@ -138,3 +140,56 @@ def test_swapped_host_key_is_refused(appliance: tuple[Sshd, Path]) -> None:
     touched = [v for v in checks.values() if v[0] != "skipped"]
     assert len(touched) >= 8 and all(s == "failed" and "Host key verification failed" in w
                                      for s, w in touched), checks
+
+
+NODES = {"xfv-n1": "203.0.113.141", "xfv-n2": "203.0.113.142"}
+CLUSTER_ENGINEER = "xfv-eng2"
+VIP = "198.51.100.100/24"  # examples/answers/standalone.toml's network.virtual-ip
+
+
+def test_cluster_run_judges_the_virtual_ip_across_nodes(
+        appliance: tuple[Sshd, Path], tmp_path: Path) -> None:
+    """``--cluster`` with two hosts: the VIP on exactly one node passes, on both fails and
+    names them. (One fake tree serves both nodes: only the cluster-wide check is judged.)"""
+    _, work = appliance
+    fake_tree(tmp_path / "tree", work / "sshd_config", healthy=True)
+    with namespaces(CLUSTER_ENGINEER, *NODES), ExitStack() as stack:
+        ip("-n", CLUSTER_ENGINEER, "link", "add", "br0", "type", "bridge")
+        ip("-n", CLUSTER_ENGINEER, "addr", "add", f"{ENGINEER_IP}/25", "dev", "br0")
+        ip("-n", CLUSTER_ENGINEER, "link", "set", "br0", "up")
+        known = []
+        for n, (ns, address) in enumerate(NODES.items()):
+            ip("-n", CLUSTER_ENGINEER, "link", "add", f"n{n}", "type", "veth", "peer", "name",
+               "eth1", "netns", ns)
+            ip("-n", CLUSTER_ENGINEER, "link", "set", f"n{n}", "master", "br0", "up")
+            ip("-n", ns, "addr", "add", f"{address}/25", "dev", "eth1")
+            ip("-n", ns, "link", "set", "eth1", "up")
+            dummy(ns, "eth0", f"198.51.100.{11 + n}/24")
+            folder = tmp_path / ns
+            folder.mkdir()
+            config = sshd_config(folder, PORT, work / "authorized_keys",
+                                 f"ListenAddress {address}\nLogLevel VERBOSE\n")
+            sshd = stack.enter_context(running_sshd(ns, address, PORT, config))
+            known.append(sshd.known_hosts_line())
+        (tmp_path / "known_hosts").write_text("".join(known))
+
+        def vip_check() -> tuple[str, str]:
+            argv = ["ip", "netns", "exec", CLUSTER_ENGINEER, EXPANDCTL, "verify", "--json",
+                    "--cluster", "--known-hosts", str(tmp_path / "known_hosts"),
+                    "--identity", str(work / "engineer"), "--root", str(tmp_path / "tree")]
+            for address in NODES.values():
+                argv += ["--host", f"ssh://root@{address}:{PORT}"]
+            proc = subprocess.run(argv, capture_output=True, text=True, timeout=120,
+                                  check=False)
+            assert proc.stdout.strip(), proc.stderr
+            rows = {(c["check"], c["host"]): c for c in json.loads(proc.stdout)["checks"]}
+            assert {h for _, h in rows} == {"cluster", *(f"ssh://{a}" for a in NODES.values())}
+            row = rows[("vip_on_exactly_one_node", "cluster")]
+            return row["status"], row["why"]
+
+        ip("-n", "xfv-n1", "addr", "add", VIP, "dev", "eth0")
+        assert vip_check() == ("ok", "")
+        ip("-n", "xfv-n2", "addr", "add", VIP, "dev", "eth0")
+        status, why = vip_check()
+        assert status == "failed" and "is on 2 nodes" in why, why
+        assert all(address in why for address in NODES.values()), why
