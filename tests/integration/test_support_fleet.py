@@ -94,3 +94,29 @@ def test_verify_over_the_tunnel(hub: Fleet) -> None:
     assert checks["sshd_config"]["status"] == "failed"
     assert "answers.toml: missing" in checks["postfix_relay"]["why"], checks["postfix_relay"]
     assert proc.returncode == 1
+
+
+def test_sites_run_at_the_same_time(hub: Fleet) -> None:
+    """The pool runs sites in parallel: their command intervals overlap (no clock limit)."""
+    proc = support(hub, "run", "--all", "--json", "--workers", "4", "--",
+                   "date +%s.%N; sleep 1.5; date +%s.%N")
+    sites = sites_of(proc)
+    spans = [tuple(float(t) for t in sites[s]["stdout"].split()) for s in SITES]
+    (start_a, end_a), (start_b, end_b) = spans
+    assert start_a < end_b and start_b < end_a, spans
+
+
+def test_a_site_over_its_timeout_fails_alone(hub: Fleet) -> None:
+    proc = support(hub, "run", "--all", "--json", "--timeout", "2", "--",
+                   "case $(ip -o -4 addr show eth0) in "
+                   "*203.0.113.131*) sleep 20;; esac; echo done")
+    sites = sites_of(proc)
+    assert sites["acme"]["status"] == "failed" and "timed out after 2 s" in sites["acme"]["why"]
+    assert sites["acme"]["seconds"] < 10, sites["acme"]
+    assert sites["bravo"]["status"] == "ok" and sites["bravo"]["stdout"] == "done\n"
+
+
+def test_support_ssh_runs_through_the_hub(hub: Fleet) -> None:
+    proc = support(hub, "ssh", "bravo", "--", "ip", "-o", "-4", "addr", "show", "eth0")
+    assert proc.returncode == 0, proc.stderr
+    assert f"inet {SITES['bravo'][1]}/25" in proc.stdout
