@@ -38,6 +38,7 @@ is pinned: the hub's from --hub-known-hosts, each appliance's from the registry'
 
 examples:
   expandctl support run acme -- uptime
+  expandctl support run --json --timeout 10 acme -- df -h
   expandctl support run --all -- systemctl is-active asterisk
   expandctl support run --all --json --timeout 10 -- cat /etc/expand/answers.toml
 
@@ -60,6 +61,40 @@ def add_hub_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--user", default="support", help="login on the appliances")
 
 
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--all", action="store_true", help="every site of the registry")
+    parser.add_argument("--timeout", type=float, default=30, help="seconds per site (30)")
+    parser.add_argument("--workers", type=int, default=8, help="sites at a time (8)")
+    parser.add_argument("--json", action="store_true", help="machine-readable result")
+    add_hub_arguments(parser)
+
+
+def split_run_words(args: argparse.Namespace) -> tuple[str | None, list[str]]:
+    """(SITE or None for --all, the command) from ``[SITE] [OPTIONS] -- CMD``; options
+    between SITE and "--" are set on ``args`` as if given before SITE."""
+    words: list[str] = args.words
+    if "--" in words:
+        cut = words.index("--")
+        head, command = words[:cut], words[cut + 1:]
+    else:
+        head, command = ([], words) if args.all else (words[:1], words[1:])
+    options = argparse.ArgumentParser(prog="expandctl support run", add_help=False,
+                                      argument_default=argparse.SUPPRESS, exit_on_error=False)
+    add_run_options(options)
+    try:
+        _, rest = options.parse_known_args(head, namespace=args)
+    except argparse.ArgumentError as exc:
+        raise ExpandError(f"support run: {exc}") from None
+    unknown = [w for w in rest if w.startswith("-")]
+    if unknown:
+        raise ExpandError(f"support run: unknown option {unknown[0][:40]!r}")
+    wanted = 0 if args.all else 1
+    if len(rest) != wanted:
+        raise ExpandError("support run: give SITE -- CMD, or --all -- CMD"
+                          + (f" (not {' '.join(rest)[:60]!r})" if rest else ""))
+    return (rest[0] if rest else None), command
+
+
 def register(cmds: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     ssh = cmds.add_parser(
         "ssh", help="an interactive shell on one appliance, through the hub",
@@ -76,15 +111,14 @@ def register(cmds: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     run = cmds.add_parser(
         "run", help="run a command on one or every appliance (fabric, in parallel)",
+        usage="expandctl support run [OPTIONS] (SITE | --all) [OPTIONS] -- CMD...",
         description="Runs CMD on SITE (or every site of the registry with --all) and prints "
                     "a table: ok, failed (non-zero exit, timeout) or unreachable, then each "
                     "site's output.", epilog=RUN_EPILOG, formatter_class=HelpFormatter)
-    run.add_argument("words", nargs="+", metavar="[SITE] -- CMD")
-    run.add_argument("--all", action="store_true", help="every site of the registry")
-    run.add_argument("--timeout", type=float, default=30, help="seconds per site (30)")
-    run.add_argument("--workers", type=int, default=8, help="sites at a time (8)")
-    run.add_argument("--json", action="store_true", help="machine-readable result")
-    add_hub_arguments(run)
+    add_run_options(run)
+    # Everything from SITE on: options there are read by run_command (argparse would
+    # take them for the command's or refuse them), the command is what follows "--".
+    run.add_argument("words", nargs=argparse.REMAINDER, metavar="[SITE] -- CMD")
     run.set_defaults(func=run_command)
 
     ver = cmds.add_parser(
@@ -135,8 +169,7 @@ def pinned_sites(registry: Path) -> list[Site]:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    words: list[str] = args.words
-    site_name, command = (None, words) if args.all else (words[0], words[1:])
+    site_name, command = split_run_words(args)
     if not command:
         raise ExpandError("support run: no command (SITE -- CMD, or --all -- CMD)")
     if not 0 < args.timeout <= 3600 or not 0 < args.workers <= 64:

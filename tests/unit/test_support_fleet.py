@@ -8,9 +8,10 @@ import paramiko
 import pytest
 from fabric import Connection
 
+from appliance.cli import build_parser
 from appliance.errors import ExpandError
 from support.fleet import Hub, pinned, run_everywhere
-from support.fleet_cli import parse_hub, pinned_sites, site_ssh_config
+from support.fleet_cli import parse_hub, pinned_sites, site_ssh_config, split_run_words
 from support.fleet_registry import Site, find, known_hosts, load_sites
 from support.hub_keys import parse_public_key
 
@@ -106,3 +107,31 @@ def test_site_ssh_config_jumps_through_the_hub_pinned(tmp_path: Path) -> None:
 def test_a_site_without_host_key_is_refused_not_trusted(tmp_path: Path) -> None:
     with pytest.raises(ExpandError, match="no host-key for bravo: its host key cannot be pinned"):
         pinned_sites(write(tmp_path, GOOD))
+
+
+@pytest.mark.parametrize(("argv", "site", "command", "json_out"), [
+    (["acme", "--", "uptime"], "acme", ["uptime"], False),
+    (["--json", "acme", "--", "ls", "-l"], "acme", ["ls", "-l"], True),
+    (["acme", "--json", "--timeout", "5", "--", "df", "--", "x"], "acme", ["df", "--", "x"],
+     True),
+    (["--all", "--", "uptime"], None, ["uptime"], False),
+    (["--all", "uptime"], None, ["uptime"], False),
+    (["acme", "ls", "-l"], "acme", ["ls", "-l"], False),
+])
+def test_run_words(argv: list[str], site: str | None, command: list[str],
+                   json_out: bool) -> None:
+    args = build_parser().parse_args(["support", "run", *argv])
+    assert split_run_words(args) == (site, command)
+    assert args.json is json_out
+
+
+@pytest.mark.parametrize(("argv", "named"), [
+    (["acme", "--bogus", "--", "x"], "unknown option '--bogus'"),
+    (["acme", "bravo", "--", "x"], "give SITE -- CMD"),
+    (["--all", "acme", "--", "x"], "give SITE -- CMD"),
+    (["acme", "--timeout", "soon", "--", "x"], "--timeout"),
+])
+def test_bad_run_words(argv: list[str], named: str) -> None:
+    args = build_parser().parse_args(["support", "run", *argv])
+    with pytest.raises(ExpandError, match=named):
+        split_run_words(args)
