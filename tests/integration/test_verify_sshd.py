@@ -55,6 +55,12 @@ def fake_tree(root: Path, config: Path, *, healthy: bool) -> None:
     code = root / "var/lib/expand/cluster-join-code"
     code.write_text("not-a-real-code\n")
     code.chmod(0o600 if healthy else 0o644)
+    # The tunnel key (tunnel.config.KEY_FILE): found by its content, whatever its name.
+    key = root / "etc/expand/tunnel/id_ed25519"
+    key.parent.mkdir(parents=True, exist_ok=True)
+    key.write_text("-----BEGIN OPENSSH PRIVATE KEY-----\nnot-a-real-key\n")
+    key.chmod(0o600 if healthy else 0o644)
+    (root / "etc/expand/tunnel/id_ed25519.pub").write_text("ssh-ed25519 AAAA test\n")
     if healthy:
         shutil.copy(config, root / "etc/ssh/sshd_config")
 
@@ -123,6 +129,7 @@ def test_broken_appliance_is_named(appliance: tuple[Sshd, Path]) -> None:
     assert checks["sshd_config"] == ("failed", f"{work}/broken/etc/ssh/sshd_config: missing")
     status, why = checks["no_world_readable_secret"]
     assert status == "failed" and "var/lib/expand/cluster-join-code" in why, why
+    assert "etc/expand/tunnel/id_ed25519," in why + "," and ".pub" not in why, why
     assert checks["sshd_running"][0] == "ok"
     assert checks["tunnel_connected"][0] == "ok"
 
