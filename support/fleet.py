@@ -82,11 +82,12 @@ def open_hub(hub: Hub, timeout: float) -> Connection:
         conn.open()
     except (paramiko.SSHException, OSError, EOFError) as exc:
         conn.close()
-        raise ExpandError(f"support hub {hub.user}@{hub.host}:{hub.port}: {why(exc)}") from exc
+        raise ExpandError(f"support hub {hub.user}@{hub.host}:{hub.port}: "
+                          f"{why(exc, 'the hub')}") from exc
     return conn
 
 
-def why(exc: BaseException) -> str:
+def why(exc: BaseException, where: str = "the appliance") -> str:
     """One line for a connection problem, naming a refused host key as such."""
     if isinstance(exc, paramiko.BadHostKeyException):
         return f"host key of {exc.hostname} does not match the pinned one: refused"
@@ -95,7 +96,7 @@ def why(exc: BaseException) -> str:
     if isinstance(exc, paramiko.ChannelException):
         return f"the hub has no tunnel on that port ({exc.text or 'open failed'})"
     if isinstance(exc, paramiko.AuthenticationException):
-        return "authentication failed (is your key on the appliance?)"
+        return f"authentication failed (is your key on {where}?)"
     if isinstance(exc, socket.timeout | TimeoutError):
         return "timed out"
     return str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
