@@ -18,14 +18,13 @@ from typing import Any
 
 import pytest
 
+from tests.integration import tunnel_support
 from tests.integration.sshd_support import ip, namespaces
 from tests.integration.tunnel_support import (
-    BRIDGE_NS,
     EXPANDCTL,
     FORWARD_PORT,
     HUB_IP,
     NET_PREFIX,
-    PREFIX,
     SUPPORT_USER,
     Lab,
     tunnel_lab,
@@ -34,30 +33,34 @@ from tests.integration.tunnel_support import (
 ENGINEER_NS, ENGINEER_IP = "xfd-eng", "203.0.113.140"
 
 
+# The lab's namespaces under names of our own: tunnel_support's are fixed (xtd-*), and its
+# setup deletes namespaces of those names, so the daemon's own tests or bench/tunnel.py
+# running on this box at the same time would lose theirs (and we ours).
+OWN_NAMES = {"PREFIX": "xfd", "BRIDGE_NS": "xfd-br", "HUB_NS": "xfd-hub", "APP_NS": "xfd-app"}
+
+
 @pytest.fixture(scope="module")
 def lab() -> Iterator[Lab]:
-    # tunnel_lab() replaces namespaces of its names: never those of a run still using them
-    # (the daemon's own tests or bench/tunnel.py on this box).
-    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True,
-                            check=True).stdout.split()
-    busy = [ns for ns in listed if ns.startswith(f"{PREFIX}-")]
-    if busy:
-        pytest.fail(f"namespaces {', '.join(busy)} exist: another tunnel lab is running here")
-    with tunnel_lab() as running, namespaces(ENGINEER_NS):
-        ip("-n", BRIDGE_NS, "link", "add", "eng-port", "type", "veth", "peer", "name", "eth0",
-           "netns", ENGINEER_NS)
-        ip("-n", BRIDGE_NS, "link", "set", "eng-port", "master", "hub0", "up")
-        ip("-n", ENGINEER_NS, "addr", "add", f"{ENGINEER_IP}/{NET_PREFIX}", "dev", "eth0")
-        ip("-n", ENGINEER_NS, "link", "set", "eth0", "up")
-        root = running.root
-        subprocess.run([EXPANDCTL, "support", "hub-add", "acme", str(root / "appliance.pub"),
-                        "--port", str(FORWARD_PORT), "--host-key", str(root / "app_host.pub"),
-                        "--registry", str(root / "registry.toml"),
-                        "--authorized-keys", str(root / "hub-add-lines")],
-                       check=True, capture_output=True)
-        running.start_daemon()
-        running.wait_state("connected", 20)
-        yield running
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in OWN_NAMES.items():
+            patch.setattr(tunnel_support, name, value)
+        with tunnel_lab() as running, namespaces(ENGINEER_NS):
+            bridge = OWN_NAMES["BRIDGE_NS"]
+            ip("-n", bridge, "link", "add", "eng-port", "type", "veth", "peer", "name", "eth0",
+               "netns", ENGINEER_NS)
+            ip("-n", bridge, "link", "set", "eng-port", "master", "hub0", "up")
+            ip("-n", ENGINEER_NS, "addr", "add", f"{ENGINEER_IP}/{NET_PREFIX}", "dev", "eth0")
+            ip("-n", ENGINEER_NS, "link", "set", "eth0", "up")
+            root = running.root
+            subprocess.run([EXPANDCTL, "support", "hub-add", "acme",
+                            str(root / "appliance.pub"), "--port", str(FORWARD_PORT),
+                            "--host-key", str(root / "app_host.pub"),
+                            "--registry", str(root / "registry.toml"),
+                            "--authorized-keys", str(root / "hub-add-lines")],
+                           check=True, capture_output=True)
+            running.start_daemon()
+            running.wait_state("connected", 20)
+            yield running
 
 
 def support(lab: Lab, command: str, *args: str) -> subprocess.CompletedProcess[str]:
