@@ -200,3 +200,17 @@ def test_cluster_run_judges_the_virtual_ip_across_nodes(
         status, why = vip_check()
         assert status == "failed" and "is on 2 nodes" in why, why
         assert all(address in why for address in NODES.values()), why
+
+
+def test_local_mode_checks_this_box(appliance: tuple[Sshd, Path], tmp_path: Path) -> None:
+    """No --host: testinfra's local:// on this box, reading the tree given as --root."""
+    _, work = appliance
+    fake_tree(tmp_path / "tree", work / "sshd_config", healthy=True)
+    proc = subprocess.run([EXPANDCTL, "verify", "--json", "--root", str(tmp_path / "tree")],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.stdout.strip(), proc.stderr
+    checks = {c["check"]: c for c in json.loads(proc.stdout)["checks"]}
+    assert {c["host"] for n, c in checks.items() if n != "vip_on_exactly_one_node"} == {"local"}
+    for name in ("postfix_relay", "tunnel_connected", "no_world_readable_secret",
+                 "sshd_config"):
+        assert checks[name]["status"] == "ok", checks[name]
