@@ -30,7 +30,7 @@ sysdeps:
 $(BIN)/expandctl: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test,verify]'
 	@touch $@
 
 venv: $(BIN)/expandctl

@@ -22,7 +22,9 @@ COMMAND_MODULES = (
     "ha.cli",
     "lab.cli",
     "pbx.cli",
+    "tunnel.cli",
     "support.cli",
+    "verify.cli",
 )
 
 

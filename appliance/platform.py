@@ -40,6 +40,8 @@ class Platform:
     cluster_packages: tuple[str, ...]
     # The time zone is also written here (Debian's tzdata reads it), or "" for none.
     timezone_file: str
+    # OpenSSH's server unit (Debian names it ssh.service).
+    sshd_unit: str = "sshd.service"
 
     @property
     def is_rhel(self) -> bool:
@@ -86,6 +88,7 @@ FAMILIES: dict[str, Platform] = {
         cluster_packages=("corosync", "pacemaker", "pacemaker-cli-utils", "pcs",
                           "resource-agents", "fence-agents"),
         timezone_file="/etc/timezone",
+        sshd_unit="ssh.service",
     ),
 }
 

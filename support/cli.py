@@ -14,6 +14,7 @@ from appliance.console import HelpFormatter
 
 SUBCOMMAND_MODULES = (
     "support.hub_cli",
+    "support.fleet_cli",
 )
 
 DESCRIPTION = """\

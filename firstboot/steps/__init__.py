@@ -8,6 +8,7 @@ from firstboot.steps.hardware import HardwareStep
 from firstboot.steps.network import DnsStep, NetworkStep
 from firstboot.steps.pbx import PbxStep
 from firstboot.steps.postfix import PostfixStep
+from firstboot.steps.sshd import SshdStep
 from firstboot.steps.system import HostnameStep, TimezoneStep
 
 __all__ = ["Context", "PlannedStep", "Step", "StepPlan", "default_steps"]
@@ -16,4 +17,4 @@ __all__ = ["Context", "PlannedStep", "Step", "StepPlan", "default_steps"]
 def default_steps() -> tuple[Step, ...]:
     """The steps of a first boot; names are journal keys and must stay stable."""
     return (HardwareStep(), TimezoneStep(), HostnameStep(), NetworkStep(), DnsStep(),
-            PostfixStep(), ClusterStep(), PbxStep())
+            PostfixStep(), SshdStep(), ClusterStep(), PbxStep())

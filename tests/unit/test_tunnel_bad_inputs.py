@@ -1,0 +1,149 @@
+"""Bad input to every reader of ``expandctl tunnel``: settings, key, pinned host key, state,
+window, engineers' keys, --for. One clear line naming the file or argument, exit 1, no
+traceback, nothing written (the real CLI, forked per case)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from tests.unit.cli_fork import ForkCase, ForkResult, run_forked, tree_state
+
+MIB = 1024 * 1024
+KINDS: dict[str, bytes | None] = {
+    "missing": None,
+    "empty": b"",
+    "binary": b"\0\x01\x02\xff\xfe" * 100,
+    "not-utf8": b"[hub]\nhost = \"h\xffb\"\n",
+    "huge": b"# " + b"x" * (MIB + 10) + b"\n",
+    "deep-toml": b"a = " + b"[" * 60000 + b"]" * 60000 + b"\n",
+    "deep-json": b"[" * 60000 + b"]" * 60000,
+    "directory": b"",
+}
+ED25519_PUB = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
+
+
+def private_key() -> bytes:
+    return Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
+        serialization.NoEncryption())
+
+
+def put(path: Path, kind: str) -> None:
+    data = KINDS[kind]
+    if kind == "directory":
+        path.mkdir()
+    elif data is not None:
+        path.write_bytes(data)
+
+
+def settings(case: Path, **files: str) -> Path:
+    """A good tunnel.toml whose files all live in ``case`` (some replaced by ``files``)."""
+    names = {"state": "state.json", "window": "window.json", "engineers": "engineers.pub",
+             "engineers-authorized-keys": "authorized_keys", **files}
+    text = ("[hub]\nhost = \"203.0.113.129\"\nforward-port = 20017\n"
+            f"known-hosts = \"{case / files.get('known-hosts', 'known_hosts')}\"\n"
+            f"[local]\nkey = \"{case / files.get('key', 'id_ed25519')}\"\n[files]\n"
+            + "".join(f"{k} = \"{case / v}\"\n" for k, v in names.items()
+                      if k not in ("known-hosts", "key")))
+    path = case / "tunnel.toml"
+    path.write_text(text)
+    return path
+
+
+Case = tuple[list[str], str]  # argv, what stderr must name
+
+
+def config_case(kind: str) -> Callable[[Path], Case]:
+    def make(case: Path) -> Case:
+        put(case / "t.toml", kind)
+        return ["tunnel", "--config", str(case / "t.toml"), "status"], str(case / "t.toml")
+    return make
+
+
+def file_case(command: str, setting: str, kind: str) -> Callable[[Path], Case]:
+    def make(case: Path) -> Case:
+        put(case / "target", kind)
+        if setting != "known-hosts":
+            (case / "known_hosts").write_text(f"203.0.113.129 {ED25519_PUB}\n")
+        if setting != "key":
+            (case / "id_ed25519").write_bytes(private_key())
+        config = settings(case, **{setting: "target"})
+        return ["tunnel", "--config", str(config), command], str(case / "target")
+    return make
+
+
+def args_case(*argv: str, named: str) -> Callable[[Path], Case]:
+    def make(case: Path) -> Case:
+        return ["tunnel", "--config", str(settings(case)), *argv], named
+    return make
+
+
+def bad_settings(text: str, named: str) -> Callable[[Path], Case]:
+    def make(case: Path) -> Case:
+        (case / "t.toml").write_text(text)
+        return ["tunnel", "--config", str(case / "t.toml"), "run"], named
+    return make
+
+
+CASES: dict[str, Callable[[Path], Case]] = {
+    **{f"settings-{k}": config_case(k) for k in KINDS if k != "missing"},
+    **{f"key-{k}": file_case("run", "key", k) for k in KINDS},
+    **{f"known-hosts-{k}": file_case("run", "known-hosts", k) for k in KINDS},
+    **{f"state-{k}": file_case("status", "state", k) for k in KINDS if k != "missing"},
+    **{f"window-{k}": file_case("status", "window", k) for k in KINDS if k != "missing"},
+    **{f"engineers-{k}": file_case("enable", "engineers", k)
+       for k in KINDS if k not in ("missing", "empty")},
+    "for-letters": args_case("enable", "--for", "soon", named="--for"),
+    "for-zero": args_case("enable", "--for", "0s", named="--for"),
+    "for-too-long": args_case("enable", "--for", "31d", named="--for"),
+    "for-huge": args_case("enable", "--for", "9" * 5000 + "h", named="--for"),
+    "settings-unknown-key": bad_settings('[hub]\nhost = "h.example.org"\nforward-port = 2\n'
+                                         'colour = "red"\n', "hub.colour"),
+    "settings-no-port": bad_settings('[hub]\nhost = "h.example.org"\n', "hub.forward-port"),
+    "settings-bad-host": bad_settings('[hub]\nhost = "no host"\nforward-port = 20017\n',
+                                      "hub.host"),
+    "settings-relative-key": bad_settings('[hub]\nhost = "h.example.org"\nforward-port = 1\n'
+                                          '[local]\nkey = "id"\n', "local.key"),
+    "settings-bad-timing": bad_settings('[hub]\nhost = "h.example.org"\nforward-port = 1\n'
+                                        '[timing]\nkeepalive-misses = 0\n',
+                                        "timing.keepalive-misses"),
+}
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory
+            ) -> dict[str, tuple[Case, ForkResult, str, str]]:
+    base = tmp_path_factory.mktemp("tunnel-bad")
+    io_dir = tmp_path_factory.mktemp("tunnel-bad-io")
+    made: dict[str, tuple[Case, Path, str]] = {}
+    for name, make in CASES.items():
+        case = base / name
+        case.mkdir()
+        made[name] = (make(case), case, "")
+        made[name] = (made[name][0], case, tree_state(case))
+    ran = run_forked([ForkCase(argv, case) for (argv, _), case, _ in made.values()], io_dir)
+    return {name: (c, r, before, tree_state(case))
+            for (name, (c, case, before)), r in zip(made.items(), ran, strict=True)}
+
+
+def test_every_kind_of_file_is_tried() -> None:
+    assert len(CASES) >= 50
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_bad_tunnel_input_is_one_clear_refusal(
+        results: dict[str, tuple[Case, ForkResult, str, str]], name: str) -> None:
+    (argv, named), result, before, after = results[name]
+    out = result.stdout.decode(errors="replace")
+    err = result.stderr.decode(errors="replace")
+    shown = f"{argv}: exit {result.returncode}\nstdout: {out[:1500]}\nstderr: {err[:1500]}"
+    assert result.returncode == 1, shown
+    assert "Traceback" not in out + err, shown
+    assert named[:100] in err, shown
+    assert len(err.strip().splitlines()) <= 5 and len(out) + len(err) < 4096, shown
+    assert before == after, "something was written\n" + shown
