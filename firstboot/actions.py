@@ -14,9 +14,10 @@ from appliance.filesink import FileSink
 from appliance.runner import Runner
 from ha.bootstrap import NewJoinCode
 from ha.cib_sync import ConfigureCluster
+from tunnel.keys import NewTunnelKey
 
-__all__ = ["Action", "ConfigureCluster", "EnableUnit", "NewJoinCode", "RemoveFile",
-           "RunCommand", "Symlink", "WriteFile"]
+__all__ = ["Action", "ConfigureCluster", "EnableUnit", "NewJoinCode", "NewTunnelKey",
+           "RemoveFile", "RunCommand", "Symlink", "WriteFile"]
 
 
 @dataclass(frozen=True)
@@ -108,4 +109,4 @@ class EnableUnit:
 # The cluster's actions live in ha/ (ha imports nothing from firstboot); they have the
 # same describe/as_dict/execute shape.
 Action = (WriteFile | RemoveFile | Symlink | RunCommand | EnableUnit | ConfigureCluster
-          | NewJoinCode)
+          | NewJoinCode | NewTunnelKey)

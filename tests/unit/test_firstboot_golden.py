@@ -65,7 +65,7 @@ def test_success_removes_sentinel_and_unit_link(tmp_path: Path, platform: str) -
     report = json.loads((root / paths.REPORT.lstrip("/")).read_text())
     assert report["ok"] is True
     assert [s["name"] for s in report["steps"]] == [
-        "hardware", "timezone", "hostname", "network", "dns", "postfix", "cluster"]
+        "hardware", "timezone", "hostname", "network", "dns", "postfix", "support", "cluster"]
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
