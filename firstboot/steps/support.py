@@ -5,7 +5,8 @@ The key is made once (kept on reruns: the hub's authorized_keys names it) and it
 line is shown in the final report: it is the one line the hub needs (``expandctl support
 hub-add SITE 'LINE'`` there). The daemon is configured and started only once the answers
 hold what the hub gave back: its host key (pinned) and this appliance's port; until then
-the step warns and says so. ``support.enabled = false`` closes the window and stops it.
+the step warns and says so. ``support.enabled = false`` closes the window and stops it;
+otherwise a window already there (the customer's ``tunnel enable|disable``) is kept.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from appliance.answers import Answers
+from appliance.errors import ExpandError
 from firstboot.actions import Action, EnableUnit, RunCommand, WriteFile
 from firstboot.steps.base import Context, PlannedStep, StepPlan
 from tunnel import config as tc
 from tunnel.keys import NewTunnelKey
 from tunnel.unit import UNIT_NAME, unit_text
-from tunnel.window import Window, authorized_keys
+from tunnel.window import Window, authorized_keys, read_window
 
 UNIT_PATH = f"/etc/systemd/system/{UNIT_NAME}"
 EXPANDCTL = "/usr/local/bin/expandctl"
@@ -40,7 +42,18 @@ def known_hosts_line(answers: Answers) -> str:
 
 
 def window_text(window: Window) -> str:
-    return json.dumps({"enabled": window.enabled, "until": None}) + "\n"
+    until = window.until.isoformat() if window.until else None
+    return json.dumps({"enabled": window.enabled, "until": until}) + "\n"
+
+
+def current_window(ctx: Context) -> Window | None:
+    """The window on the target; None when there is none (or it is unreadable: rewritten)."""
+    if not ctx.sink.exists(tc.WINDOW_FILE):
+        return None
+    try:
+        return read_window(str(ctx.sink.target(tc.WINDOW_FILE)))
+    except ExpandError:
+        return None
 
 
 class SupportStep(PlannedStep):
@@ -50,10 +63,13 @@ class SupportStep(PlannedStep):
     def plan(self, ctx: Context) -> StepPlan:
         a = ctx.answers
         s = a.support
-        window = Window(s.enabled)
+        # The customer's switch wins over a rerun: a window they closed (or opened for a
+        # time) stays as it is; support.enabled = false always closes it.
+        kept = current_window(ctx) if s.enabled else None
+        window = kept or Window(s.enabled)
         engineers = ctx.sink.read_text(tc.ENGINEERS_FILE) or ""
-        actions: list[Action] = [
-            WriteFile(tc.WINDOW_FILE, window_text(window)),
+        actions: list[Action] = [] if kept else [WriteFile(tc.WINDOW_FILE, window_text(window))]
+        actions += [
             WriteFile(tc.ENGINEERS_AUTHORIZED,
                       authorized_keys(window, engineers, datetime.now(UTC),
                                       tc.ENGINEERS_FILE)),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from tests.unit.firstboot_support import EXAMPLES, FIXTURES, seed_root
 from tunnel import config as tc
 from tunnel.keys import new_key_pair
 from tunnel.pinning import pinned_keys
-from tunnel.window import read_window
+from tunnel.window import Window, read_window, write_window
 
 HOST = load_host(FIXTURES / "host-two-nics.json")
 HUB_KEY = new_key_pair("hub")[1].rsplit(" ", 1)[0]
@@ -126,3 +126,24 @@ def test_answers_name_the_bad_support_keys() -> None:
     _, reports = parse_answers(data, "a.toml")
     keys = {r.key for r in reports}
     assert {"support.hub-host-key", "support.forward-port"} <= keys
+
+
+def test_a_rerun_keeps_the_window_the_customer_set(tmp_path: Path) -> None:
+    root = seed_root(tmp_path / "root", "debian12")
+    at(root, tc.ENGINEERS_FILE).parent.mkdir(parents=True)
+    at(root, tc.ENGINEERS_FILE).write_text(new_key_pair("alice")[1] + "\n")
+    apply(root, answers())
+    assert "alice" in at(root, tc.ENGINEERS_AUTHORIZED).read_text()
+    closed = Window(False)
+    write_window(closed, str(at(root, tc.WINDOW_FILE)), str(at(root, tc.ENGINEERS_FILE)),
+                 str(at(root, tc.ENGINEERS_AUTHORIZED)), datetime.now(UTC))
+    apply(root, answers(forward_port=20017, hub_host_key=HUB_KEY))  # changed answers: rerun
+    assert read_window(str(at(root, tc.WINDOW_FILE))) == closed
+    assert "alice" not in at(root, tc.ENGINEERS_AUTHORIZED).read_text()
+    until = datetime.now(UTC) + timedelta(hours=2)
+    write_window(Window(True, until), str(at(root, tc.WINDOW_FILE)),
+                 str(at(root, tc.ENGINEERS_FILE)), str(at(root, tc.ENGINEERS_AUTHORIZED)),
+                 datetime.now(UTC))
+    apply(root, answers(forward_port=20018, hub_host_key=HUB_KEY))
+    assert read_window(str(at(root, tc.WINDOW_FILE))).until == until
+    assert "expiry-time=" in at(root, tc.ENGINEERS_AUTHORIZED).read_text()
