@@ -89,15 +89,17 @@ def test_link_cut_while_the_hub_holds_the_listener_is_recovered_by_the_reclaim(
         lab.wait_forward(timeout=5)
         lab.cable(False)
         lab.wait_state_not("connected", timeout=15)
-        # The hub has not noticed (ClientAlive 10 s x 3): its old session holds the port.
-        assert lab.forward_banner() == "", "the hub should still hold the stale listener"
+        lab.renumber("203.0.113.131")
         lab.cable(True)
         restored = time.monotonic()
         lab.wait_state("connected", timeout=25)
         lab.wait_forward(timeout=5)
         seconds = time.monotonic() - restored
         print(f"stale listener: cable back -> working forward {seconds:.2f} s")
+        # The hub had not noticed (ClientAlive 10 s x 3): its old session held the port
+        # until the claim ended it.
         assert lab.state()["reclaims"] >= 1, lab.log_tail()
+        assert "ended the older session" in lab.log_tail()
         assert seconds < 20, "recovered only by the hub's ClientAlive, not by the reclaim"
         assert lab.engineer_ssh("true").returncode == 0
 

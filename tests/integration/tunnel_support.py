@@ -37,8 +37,8 @@ FORWARD_PORT = 20017
 SSHD = "/usr/sbin/sshd"
 
 # The stand-in for the hub's claim (branch tun-hub writes the real one, same key line):
-# end every older sshd session of the caller's user, never the caller's own, then wait
-# until localhost:PORT is free.
+# when localhost:PORT is held, end every older sshd session of the caller's user (never
+# the caller's own), then wait until the port is free.
 CLAIM = r'''#!/usr/bin/python3
 import os, signal, sys, time
 port = int(sys.argv[1])
@@ -57,8 +57,15 @@ while pid > 1:
     pid = stat(pid)[1]
 mine = [p for p in chain if stat(p)[0] == "sshd" and uid(p) == os.getuid()]
 born = min(stat(p)[2] for p in mine) if mine else 0
+def held():
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in open(table).readlines()[1:]:
+            f = line.split()
+            if f[3] == "0A" and int(f[1].rsplit(":", 1)[1], 16) == port:
+                return True
+    return False
 ended = []
-for name in os.listdir("/proc"):
+for name in os.listdir("/proc") if held() else []:
     if not name.isdigit() or int(name) in chain:
         continue
     try:
@@ -68,13 +75,6 @@ for name in os.listdir("/proc"):
             ended.append(name)
     except (OSError, ValueError):
         pass
-def held():
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in open(table).readlines()[1:]:
-            f = line.split()
-            if f[3] == "0A" and int(f[1].rsplit(":", 1)[1], 16) == port:
-                return True
-    return False
 deadline = time.monotonic() + 2
 while held() and time.monotonic() < deadline:
     time.sleep(0.02)
@@ -288,6 +288,13 @@ class Lab:
     def cable(self, connected: bool) -> None:
         run("ip", "-n", BRIDGE_NS, "link", "set", "app-port", "up" if connected else "down")
 
+    def renumber(self, address: str) -> None:
+        """The appliance comes back with another address (a new DHCP lease, a NAT
+        rebinding): nothing of its old connection ever reaches the hub again, not even a
+        FIN or RST, so the hub's old session holds the port until its ClientAlive ends it."""
+        run("ip", "-n", APP_NS, "addr", "flush", "dev", "eth0")
+        run("ip", "-n", APP_NS, "addr", "add", f"{address}/{NET_PREFIX}", "dev", "eth0")
+
     def window(self, *args: str) -> None:
         run(EXPANDCTL, "tunnel", "--config", str(self.config), *args)
 
@@ -374,7 +381,10 @@ def _lab(root: Path, timing: dict[str, float] | None) -> Iterator[Lab]:
     app_host_pub = keygen(root / "app_host", "appliance host")
     app_pub = keygen(root / "appliance", "expand-tunnel@test")
     engineer_pub = keygen(root / "engineer", "alice")
-    (root / "claim").write_text(CLAIM)
+    # EXPAND_TEST_CLAIM=/path/to/tree: the hub's real claim from that tree (branch tun-hub).
+    real = os.environ.get("EXPAND_TEST_CLAIM")
+    (root / "claim").write_text(f'#!/bin/sh\nPYTHONPATH={real} exec /usr/bin/python3 -m '
+                                f'support.claim "$@"\n' if real else CLAIM)
     (root / "claim").chmod(0o755)
     (root / "authorized" / TUNNEL_USER).write_text(
         f'restrict,port-forwarding,permitlisten="localhost:{FORWARD_PORT}",'
