@@ -151,6 +151,8 @@ def test_support_window_closes_by_itself_and_the_engineer_is_refused() -> None:
         assert status.returncode == 0, status.stdout + status.stderr
         data = json.loads(status.stdout)
         assert data["support_window"]["open"] and data["support_window"]["until"]
+        assert data["public_key"] == lab.app_pub and data["connected_since"]
+        assert data["hub"] == "203.0.113.129:22" and data["port"] == FORWARD_PORT
         assert lab.engineer_ssh("true").returncode == 0
         lab.wait_state("window-closed", timeout=15)
         assert lab.forward_banner() == "", "the forward is still open after the deadline"
