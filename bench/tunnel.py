@@ -28,8 +28,9 @@ sys.path.insert(0, str(REPO))
 
 from tests.integration.tunnel_support import Lab, tunnel_lab  # noqa: E402
 
-DEFAULTS: dict[str, float] = {"keepalive-interval": 3, "keepalive-deadline": 4, "keepalive-misses": 3,
-            "tcp-user-timeout": 15, "connect-timeout": 10, "policy-retry": 300}
+DEFAULTS: dict[str, float] = {  # the daemon's own defaults (tunnel.config)
+    "keepalive-interval": 3, "keepalive-deadline": 4, "keepalive-misses": 3,
+    "tcp-user-timeout": 15, "connect-timeout": 10, "policy-retry": 300}
 
 
 def hub_restart(lab: Lab) -> float:

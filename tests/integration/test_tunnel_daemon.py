@@ -16,6 +16,7 @@ def test_forward_reaches_the_appliance_sshd_and_comes_back_after_a_hub_restart(
         lab.start_daemon()
         state = lab.wait_state("connected", timeout=20)
         assert state["port"] == FORWARD_PORT and state["connected_since"]
+        assert state["support_window"] == {"open": True, "enabled": True, "until": None}
         lab.wait_forward(timeout=5)
         reached = lab.engineer_ssh("echo", "reached-appliance")
         assert reached.stdout.strip() == "reached-appliance", reached.stderr

@@ -99,7 +99,7 @@ def test_state_round_trips_world_readable_and_without_secrets(tmp_path: Path) ->
     assert st.read_state(path) == state
     data = json.loads(Path(path).read_text())
     assert set(data) == {"state", "hub", "port", "connected_since", "last_error", "reclaims",
-                         "sessions", "pid"}
+                         "sessions", "pid", "support_window"}
     assert st.read_state(str(tmp_path / "none.json")) is None
 
 
