@@ -143,7 +143,11 @@ class Session:
         """Run the hub's reclaim command (a session exec; its one line goes to the log).
         A failing claim is logged, not fatal: the forward request says whether it matters."""
         transport = self._active()
-        channel = transport.open_session(timeout=self.config.connect_timeout)
+        try:
+            channel = transport.open_session(timeout=self.config.connect_timeout)
+        except paramiko.ChannelException as exc:  # a hub that allows no session at all
+            log.warning("hub claim not run: the hub refused a session (%s)", exc)
+            return
         try:
             channel.settimeout(self.config.connect_timeout)
             channel.exec_command(RECLAIM_COMMAND)

@@ -87,7 +87,7 @@ class SupportStep(PlannedStep):
                        f"this appliance's key (shown below) on the hub {s.hub_host}, then give "
                        "the hub's host key and the port it assigned and run the first boot "
                        "again (expandctl firstboot --reconfigure)")
-            return StepPlan(tuple(actions), f"support key made; tunnel to {hub} not configured",
+            return StepPlan(tuple(actions), f"appliance key ready; tunnel to {hub} not configured",
                             (warning,))
         actions += [
             WriteFile(tc.KNOWN_HOSTS, known_hosts_line(a)),
