@@ -7,7 +7,14 @@ import socket
 import time
 from pathlib import Path
 
-from tests.integration.tunnel_support import FAST, FORWARD_PORT, SUPPORT_USER, keygen, tunnel_lab
+from tests.integration.tunnel_support import (
+    FAST,
+    FORWARD_PORT,
+    SUPPORT_USER,
+    keygen,
+    run,
+    tunnel_lab,
+)
 
 
 def test_forward_reaches_the_appliance_sshd_and_comes_back_after_a_hub_restart(
@@ -30,6 +37,12 @@ def test_forward_reaches_the_appliance_sshd_and_comes_back_after_a_hub_restart(
         print(f"hub restart -> working forward: {seconds:.2f} s")
         assert lab.engineer_ssh("true").returncode == 0
         assert lab.state()["sessions"] >= 2
+        # The appliance's private key is in no log, state file or process list.
+        body = [line for line in (lab.root / "appliance").read_text().splitlines()
+                if "PRIVATE KEY" not in line]
+        seen = (lab.log_tail(10**7) + lab.hub.log.read_text()
+                + (lab.root / "tunnel.json").read_text() + run("ps", "-eo", "args").stdout)
+        assert body and not [line for line in body if line in seen]
 
 
 class Notifications:

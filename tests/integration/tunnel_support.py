@@ -257,8 +257,8 @@ class Lab:
         assert ok, f"tunnel state is still {left}; daemon log:\n{self.log_tail()}"
         return last
 
-    def log_tail(self) -> str:
-        return self.daemon_log.read_text()[-3000:] if self.daemon_log.exists() else ""
+    def log_tail(self, size: int = 3000) -> str:
+        return self.daemon_log.read_text()[-size:] if self.daemon_log.exists() else ""
 
     # -- through the forward -----------------------------------------------------------
     def forward_banner(self) -> str:
