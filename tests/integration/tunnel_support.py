@@ -36,51 +36,7 @@ TUNNEL_UID, SUPPORT_UID = 64731, 64732
 FORWARD_PORT = 20017
 SSHD = "/usr/sbin/sshd"
 
-# The stand-in for the hub's claim (branch tun-hub writes the real one, same key line):
-# when localhost:PORT is held, end every older sshd session of the caller's user (never
-# the caller's own), then wait until the port is free.
-CLAIM = r'''#!/usr/bin/python3
-import os, signal, sys, time
-port = int(sys.argv[1])
-def stat(pid):
-    text = open(f"/proc/{pid}/stat").read()
-    comm = text[text.index("(") + 1:text.rindex(")")]
-    rest = text[text.rindex(")") + 2:].split()
-    return comm, int(rest[1]), int(rest[19])
-def uid(pid):
-    for line in open(f"/proc/{pid}/status"):
-        if line.startswith("Uid:"):
-            return int(line.split()[1])
-chain, pid = set(), os.getpid()
-while pid > 1:
-    chain.add(pid)
-    pid = stat(pid)[1]
-mine = [p for p in chain if stat(p)[0] == "sshd" and uid(p) == os.getuid()]
-born = min(stat(p)[2] for p in mine) if mine else 0
-def held():
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in open(table).readlines()[1:]:
-            f = line.split()
-            if f[3] == "0A" and int(f[1].rsplit(":", 1)[1], 16) == port:
-                return True
-    return False
-ended = []
-for name in os.listdir("/proc") if held() else []:
-    if not name.isdigit() or int(name) in chain:
-        continue
-    try:
-        comm, _, start = stat(name)
-        if comm == "sshd" and uid(name) == os.getuid() and start <= born:
-            os.kill(int(name), signal.SIGTERM)
-            ended.append(name)
-    except (OSError, ValueError):
-        pass
-deadline = time.monotonic() + 2
-while held() and time.monotonic() < deadline:
-    time.sleep(0.02)
-print(f"claim {port}: port {'still held' if held() else 'free'}"
-      + "".join(f"; ended the older session {p}" for p in ended))
-'''
+CLAIM = Path(__file__).parent / "data" / "tunnel_claim.py"
 
 
 def run(*argv: str, check: bool = True, timeout: float = 30) -> subprocess.CompletedProcess[str]:
@@ -384,7 +340,7 @@ def _lab(root: Path, timing: dict[str, float] | None) -> Iterator[Lab]:
     # EXPAND_TEST_CLAIM=/path/to/tree: the hub's real claim from that tree (branch tun-hub).
     real = os.environ.get("EXPAND_TEST_CLAIM")
     (root / "claim").write_text(f'#!/bin/sh\nPYTHONPATH={real} exec /usr/bin/python3 -m '
-                                f'support.claim "$@"\n' if real else CLAIM)
+                                f'support.claim "$@"\n' if real else CLAIM.read_text())
     (root / "claim").chmod(0o755)
     (root / "authorized" / TUNNEL_USER).write_text(
         f'restrict,port-forwarding,permitlisten="localhost:{FORWARD_PORT}",'
