@@ -28,7 +28,9 @@ from appliance.wait import poll
 from tests.support import require_tools
 
 EXPANDCTL = str(Path(sys.executable).parent / "expandctl")
-PREFIX = "xtd"
+# Names of this process's own: two runs at once (this worktree's tests, bench/tunnel.py,
+# another worktree's copy) must never delete each other's namespaces.
+PREFIX = f"xtd{os.getpid() % 100000}"
 BRIDGE_NS, HUB_NS, APP_NS = f"{PREFIX}-br", f"{PREFIX}-hub", f"{PREFIX}-app"
 HUB_IP, APP_IP, NET_PREFIX = "203.0.113.129", "203.0.113.130", 25
 TUNNEL_USER, SUPPORT_USER = "xtdtunnel", "xtdsupport"
