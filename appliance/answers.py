@@ -89,6 +89,8 @@ class Support:
     hub_host: str
     hub_port: int
     network: IPv4Network
+    hub_host_key: str = ""   # TYPE BASE64: pinned by the tunnel daemon
+    forward_port: int = 0    # hub localhost:PORT; 0: not assigned yet
 
 
 @dataclass(frozen=True)

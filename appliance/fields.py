@@ -88,6 +88,12 @@ FIELDS: tuple[Field, ...] = (
     Field("support.hub-port", v.port, 22, "SSH port of the support hub"),
     Field("support.network", v.network, DEFAULT_SUPPORT_NETWORK,
           "network the support engineers come from"),
+    Field("support.hub-host-key", v.ssh_host_key, "",
+          "the hub's SSH host key, 'TYPE BASE64' (pinned: no other key is accepted); "
+          "empty: the tunnel is not started yet"),
+    Field("support.forward-port", v.assigned_port, 0,
+          "the hub port assigned to this appliance (expandctl support hub-add); "
+          "0: not assigned yet"),
 )
 
 BY_KEY: dict[str, Field] = {f.key: f for f in FIELDS}

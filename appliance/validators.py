@@ -6,6 +6,7 @@ good or ``(None, message)`` when not; the message never repeats a secret.
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import re
 import unicodedata
@@ -350,3 +351,43 @@ def join_code(value: Any) -> tuple[str | None, str | None]:
         return None, str(exc)
     # Stored as typed minus spaces; the authkey derivation forgives case and dashes.
     return text.upper().replace(" ", ""), None
+
+
+_SSH_KEY_TYPES = ("ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384",
+                  "ecdsa-sha2-nistp521", "ssh-rsa")
+
+
+def ssh_host_key(value: Any) -> tuple[str | None, str | None]:
+    """An SSH host key as ``TYPE BASE64`` (a comment after it is dropped); empty: none.
+    The base64 must decode and name the same type (a paste cut short is refused)."""
+    got = _text(value)
+    if got is None:
+        return None, f"{shown(value)} is not a host key line"
+    if not got:
+        return "", None
+    fields = got.split()
+    if _has_control(got) or len(got) > 16384 or len(fields) < 2:
+        return None, f"{cut(got)} is not a host key line ('TYPE BASE64', e.g. ssh-ed25519 AAAA...)"
+    kind, blob = fields[0], fields[1]
+    if kind not in _SSH_KEY_TYPES:
+        return None, f"{cut(kind)} is not a host key type ({', '.join(_SSH_KEY_TYPES)})"
+    try:
+        raw = base64.b64decode(blob, validate=True)
+        named = raw[4:4 + int.from_bytes(raw[:4], "big")].decode()
+    except (ValueError, UnicodeDecodeError):
+        named = ""
+    if named != kind:
+        return None, f"{cut(blob, 20)} is not the base64 of a {kind} key (cut short?)"
+    return f"{kind} {blob}", None
+
+
+def assigned_port(value: Any) -> tuple[int | None, str | None]:
+    """The hub port assigned to this appliance (above 1024); 0: not assigned yet."""
+    if value == 0 and not isinstance(value, bool):
+        return 0, None
+    number, problem = port(value)
+    if problem or number is None:
+        return None, problem
+    if number <= 1024:
+        return None, f"{number} is not a hub port above 1024 (0: not assigned yet)"
+    return number, None

@@ -1,1 +1,2 @@
-"""Benchmarks: scripts run as files (a package only so mypy names bench/pbx.py bench.pbx)."""
+"""Benchmarks, run as scripts (python bench/NAME.py). A package only so that mypy tells
+bench/pbx.py and bench/tunnel.py from the pbx and tunnel packages."""

@@ -15,9 +15,10 @@ from appliance.runner import Runner
 from ha.bootstrap import NewJoinCode
 from ha.cib_sync import ConfigureCluster
 from pbx.apply_action import ApplySite
+from tunnel.keys import NewTunnelKey
 
-__all__ = ["Action", "ConfigureCluster", "EnableUnit", "NewJoinCode", "RemoveFile",
-           "RunCommand", "Symlink", "WriteFile"]
+__all__ = ["Action", "ConfigureCluster", "EnableUnit", "NewJoinCode", "NewTunnelKey",
+           "RemoveFile", "RunCommand", "Symlink", "WriteFile"]
 
 
 @dataclass(frozen=True)
@@ -109,4 +110,4 @@ class EnableUnit:
 # The cluster's actions live in ha/ (ha imports nothing from firstboot); they have the
 # same describe/as_dict/execute shape.
 Action = (WriteFile | RemoveFile | Symlink | RunCommand | EnableUnit | ConfigureCluster
-          | NewJoinCode | ApplySite)
+          | NewJoinCode | NewTunnelKey | ApplySite)

@@ -1,1 +1,2 @@
-"""Support tunnel: reverse SSH tunnel daemon, hub authorized_keys, support CLI (issue to come)."""
+"""The appliance side of remote support: the reverse-tunnel daemon (paramiko), its state
+file, the support window and ``expandctl tunnel``."""

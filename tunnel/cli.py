@@ -14,6 +14,7 @@ from types import FrameType
 from typing import Any
 
 from appliance.console import HelpFormatter, print_json
+from appliance.readers import ReadError, read_text
 from tunnel import state as st
 from tunnel.config import (
     CONFIG_FILE,
@@ -178,8 +179,21 @@ def status_data(config: TunnelConfig | None, now: datetime) -> dict[str, Any]:
         "last_error": state.last_error if state else None,
         "reclaims": state.reclaims if state else 0,
         "support_window": read_window(window_path).as_dict(now),
+        "public_key": public_key(config),
     }
     return data
+
+
+def public_key(config: TunnelConfig | None) -> str | None:
+    """This appliance's public key line (what the hub registers), None when not made."""
+    if config is None:
+        return None
+    try:
+        text = read_text(Path(config.key + ".pub"), what="public key", max_bytes=16384)
+    except ReadError:
+        return None
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line if line.startswith("ssh-") else None
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -196,7 +210,8 @@ def cmd_status(args: argparse.Namespace) -> int:
                 ("hub", data["hub"] or "- (not configured)"),
                 ("port", str(data["port"] or "-")),
                 ("last error", data["last_error"] or "-"),
-                ("support window", ("open" if window["open"] else "closed") + until)]
+                ("support window", ("open" if window["open"] else "closed") + until),
+                ("appliance key", data["public_key"] or "-")]
         for name, value in rows:
             print(f"{name + ':':17}{value}")
     if config is None:

@@ -67,7 +67,8 @@ class Daemon:
         self._ready = False
 
     def set_state(self, name: str, **changes: object) -> None:
-        new = self.state.with_(state=name, **changes)
+        window = self.window().as_dict(self.clock())
+        new = self.state.with_(state=name, support_window=window, **changes)
         if new != self.state:
             if new.state != self.state.state:
                 log.info("tunnel %s%s", name, f": {new.last_error}" if new.last_error and

@@ -31,6 +31,7 @@ FORWARD_ADDRESS = "localhost"  # permitlisten matches the literal name, not 127.
 RECLAIM_COMMAND = "claim"      # the hub key line's forced command runs whatever is asked
 RECLAIM_SETTLE_S = 3.0         # how long the freed port may take to be free on the hub
 OUTPUT_LIMIT = 2048
+REST_STEP_S = 0.1
 
 
 class SessionLost(ExpandError):
@@ -142,7 +143,11 @@ class Session:
         """Run the hub's reclaim command (a session exec; its one line goes to the log).
         A failing claim is logged, not fatal: the forward request says whether it matters."""
         transport = self._active()
-        channel = transport.open_session(timeout=self.config.connect_timeout)
+        try:
+            channel = transport.open_session(timeout=self.config.connect_timeout)
+        except paramiko.ChannelException as exc:  # a hub that allows no session at all
+            log.warning("hub claim not run: the hub refused a session (%s)", exc)
+            return
         try:
             channel.settimeout(self.config.connect_timeout)
             channel.exec_command(RECLAIM_COMMAND)
@@ -181,7 +186,7 @@ class Session:
             if pending.wait(cfg.keepalive_deadline) and transport.is_active():
                 misses = 0
                 verified()
-                stop.wait(max(0.0, cfg.keepalive_interval - (time.monotonic() - started)))
+                self._rest(stop, transport, started + cfg.keepalive_interval)
                 continue
             self._active()
             misses += 1
@@ -191,6 +196,16 @@ class Session:
                 raise SessionLost(f"the hub did not answer {misses} keepalive probes "
                                   f"({misses * cfg.keepalive_deadline:g} s)")
         return "stopped"
+
+    @staticmethod
+    def _rest(stop: threading.Event, transport: paramiko.Transport, until: float) -> None:
+        """Wait for the next probe, but notice at once a hub that closed the connection
+        (a restart): the next cycle then starts within a tenth of a second."""
+        while not stop.is_set() and transport.is_active():
+            left = until - time.monotonic()
+            if left <= 0:
+                return
+            stop.wait(min(REST_STEP_S, left))
 
     @staticmethod
     def _keepalive(transport: paramiko.Transport) -> Callable[[], object]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ class TunnelState:
     reclaims: int = 0       # stale sessions of this appliance ended on the hub
     sessions: int = 0       # sessions that reached a working forward
     pid: int | None = None
+    support_window: dict[str, Any] = field(default_factory=dict)  # open, enabled, until
 
     def with_(self, **changes: Any) -> TunnelState:
         return replace(self, **changes)

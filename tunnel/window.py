@@ -18,7 +18,7 @@ from typing import Any
 
 from appliance.errors import ExpandError
 from appliance.filesink import FileSink
-from appliance.readers import ReadError, load_json, read_text
+from appliance.readers import ReadError, is_directory, load_json, read_text
 
 DURATION = re.compile(r"(\d{1,6})([smhd])")
 UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -119,7 +119,13 @@ def write_window(window: Window, window_path: str, engineers_path: str,
             raise
         engineers = ""
     text = authorized_keys(window, engineers, now, engineers_path)
-    sink.write(authorized_path, text, mode=0o644)
     data = {"enabled": window.enabled,
             "until": window.until.isoformat() if window.until else None}
-    sink.write(window_path, json.dumps(data) + "\n", mode=0o644)
+    for path in (authorized_path, window_path):  # checked before either is written
+        if is_directory(sink.target(path)):
+            raise ExpandError(f"{path}: is a directory: the support window is not changed")
+    for path, content in ((authorized_path, text), (window_path, json.dumps(data) + "\n")):
+        try:
+            sink.write(path, content, mode=0o644)
+        except OSError as exc:  # not root, a full disk
+            raise ExpandError(f"{path}: cannot write: {exc.strerror or exc}") from None

@@ -9,12 +9,14 @@ from firstboot.steps.network import DnsStep, NetworkStep
 from firstboot.steps.pbx import PbxStep
 from firstboot.steps.postfix import PostfixStep
 from firstboot.steps.sshd import SshdStep
+from firstboot.steps.support import SupportStep
 from firstboot.steps.system import HostnameStep, TimezoneStep
 
 __all__ = ["Context", "PlannedStep", "Step", "StepPlan", "default_steps"]
 
 
 def default_steps() -> tuple[Step, ...]:
-    """The steps of a first boot; names are journal keys and must stay stable."""
+    """The steps of a first boot; names are journal keys and must stay stable. Support
+    comes before the cluster: a box whose cluster step fails can still be reached."""
     return (HardwareStep(), TimezoneStep(), HostnameStep(), NetworkStep(), DnsStep(),
-            PostfixStep(), SshdStep(), ClusterStep(), PbxStep())
+            PostfixStep(), SshdStep(), SupportStep(), ClusterStep(), PbxStep())

@@ -7,7 +7,14 @@ import socket
 import time
 from pathlib import Path
 
-from tests.integration.tunnel_support import FAST, FORWARD_PORT, SUPPORT_USER, keygen, tunnel_lab
+from tests.integration.tunnel_support import (
+    FAST,
+    FORWARD_PORT,
+    SUPPORT_USER,
+    keygen,
+    run,
+    tunnel_lab,
+)
 
 
 def test_forward_reaches_the_appliance_sshd_and_comes_back_after_a_hub_restart(
@@ -16,6 +23,7 @@ def test_forward_reaches_the_appliance_sshd_and_comes_back_after_a_hub_restart(
         lab.start_daemon()
         state = lab.wait_state("connected", timeout=20)
         assert state["port"] == FORWARD_PORT and state["connected_since"]
+        assert state["support_window"] == {"open": True, "enabled": True, "until": None}
         lab.wait_forward(timeout=5)
         reached = lab.engineer_ssh("echo", "reached-appliance")
         assert reached.stdout.strip() == "reached-appliance", reached.stderr
@@ -29,6 +37,12 @@ def test_forward_reaches_the_appliance_sshd_and_comes_back_after_a_hub_restart(
         print(f"hub restart -> working forward: {seconds:.2f} s")
         assert lab.engineer_ssh("true").returncode == 0
         assert lab.state()["sessions"] >= 2
+        # The appliance's private key is in no log, state file or process list.
+        body = [line for line in (lab.root / "appliance").read_text().splitlines()
+                if "PRIVATE KEY" not in line]
+        seen = (lab.log_tail(10**7) + lab.hub.log.read_text()
+                + (lab.root / "tunnel.json").read_text() + run("ps", "-eo", "args").stdout)
+        assert body and not [line for line in body if line in seen]
 
 
 class Notifications:
@@ -89,15 +103,17 @@ def test_link_cut_while_the_hub_holds_the_listener_is_recovered_by_the_reclaim(
         lab.wait_forward(timeout=5)
         lab.cable(False)
         lab.wait_state_not("connected", timeout=15)
-        # The hub has not noticed (ClientAlive 10 s x 3): its old session holds the port.
-        assert lab.forward_banner() == "", "the hub should still hold the stale listener"
+        lab.renumber("203.0.113.131")
         lab.cable(True)
         restored = time.monotonic()
         lab.wait_state("connected", timeout=25)
         lab.wait_forward(timeout=5)
         seconds = time.monotonic() - restored
         print(f"stale listener: cable back -> working forward {seconds:.2f} s")
+        # The hub had not noticed (ClientAlive 10 s x 3): its old session held the port
+        # until the claim ended it.
         assert lab.state()["reclaims"] >= 1, lab.log_tail()
+        assert "ended the older session" in lab.log_tail()
         assert seconds < 20, "recovered only by the hub's ClientAlive, not by the reclaim"
         assert lab.engineer_ssh("true").returncode == 0
 
@@ -149,6 +165,8 @@ def test_support_window_closes_by_itself_and_the_engineer_is_refused() -> None:
         assert status.returncode == 0, status.stdout + status.stderr
         data = json.loads(status.stdout)
         assert data["support_window"]["open"] and data["support_window"]["until"]
+        assert data["public_key"] == lab.app_pub and data["connected_since"]
+        assert data["hub"] == "203.0.113.129:22" and data["port"] == FORWARD_PORT
         assert lab.engineer_ssh("true").returncode == 0
         lab.wait_state("window-closed", timeout=15)
         assert lab.forward_banner() == "", "the forward is still open after the deadline"

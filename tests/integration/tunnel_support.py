@@ -28,7 +28,9 @@ from appliance.wait import poll
 from tests.support import require_tools
 
 EXPANDCTL = str(Path(sys.executable).parent / "expandctl")
-PREFIX = "xtd"
+# Names of this process's own: two runs at once (this worktree's tests, bench/tunnel.py,
+# another worktree's copy) must never delete each other's namespaces.
+PREFIX = f"xtd{os.getpid() % 100000}"
 BRIDGE_NS, HUB_NS, APP_NS = f"{PREFIX}-br", f"{PREFIX}-hub", f"{PREFIX}-app"
 HUB_IP, APP_IP, NET_PREFIX = "203.0.113.129", "203.0.113.130", 25
 TUNNEL_USER, SUPPORT_USER = "xtdtunnel", "xtdsupport"
@@ -36,51 +38,7 @@ TUNNEL_UID, SUPPORT_UID = 64731, 64732
 FORWARD_PORT = 20017
 SSHD = "/usr/sbin/sshd"
 
-# The stand-in for the hub's claim (branch tun-hub writes the real one, same key line):
-# end every older sshd session of the caller's user, never the caller's own, then wait
-# until localhost:PORT is free.
-CLAIM = r'''#!/usr/bin/python3
-import os, signal, sys, time
-port = int(sys.argv[1])
-def stat(pid):
-    text = open(f"/proc/{pid}/stat").read()
-    comm = text[text.index("(") + 1:text.rindex(")")]
-    rest = text[text.rindex(")") + 2:].split()
-    return comm, int(rest[1]), int(rest[19])
-def uid(pid):
-    for line in open(f"/proc/{pid}/status"):
-        if line.startswith("Uid:"):
-            return int(line.split()[1])
-chain, pid = set(), os.getpid()
-while pid > 1:
-    chain.add(pid)
-    pid = stat(pid)[1]
-mine = [p for p in chain if stat(p)[0] == "sshd" and uid(p) == os.getuid()]
-born = min(stat(p)[2] for p in mine) if mine else 0
-ended = []
-for name in os.listdir("/proc"):
-    if not name.isdigit() or int(name) in chain:
-        continue
-    try:
-        comm, _, start = stat(name)
-        if comm == "sshd" and uid(name) == os.getuid() and start <= born:
-            os.kill(int(name), signal.SIGTERM)
-            ended.append(name)
-    except (OSError, ValueError):
-        pass
-def held():
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in open(table).readlines()[1:]:
-            f = line.split()
-            if f[3] == "0A" and int(f[1].rsplit(":", 1)[1], 16) == port:
-                return True
-    return False
-deadline = time.monotonic() + 2
-while held() and time.monotonic() < deadline:
-    time.sleep(0.02)
-print(f"claim {port}: port {'still held' if held() else 'free'}"
-      + "".join(f"; ended the older session {p}" for p in ended))
-'''
+CLAIM = Path(__file__).parent / "data" / "tunnel_claim.py"
 
 
 def run(*argv: str, check: bool = True, timeout: float = 30) -> subprocess.CompletedProcess[str]:
@@ -257,8 +215,8 @@ class Lab:
         assert ok, f"tunnel state is still {left}; daemon log:\n{self.log_tail()}"
         return last
 
-    def log_tail(self) -> str:
-        return self.daemon_log.read_text()[-3000:] if self.daemon_log.exists() else ""
+    def log_tail(self, size: int = 3000) -> str:
+        return self.daemon_log.read_text()[-size:] if self.daemon_log.exists() else ""
 
     # -- through the forward -----------------------------------------------------------
     def forward_banner(self) -> str:
@@ -287,6 +245,13 @@ class Lab:
 
     def cable(self, connected: bool) -> None:
         run("ip", "-n", BRIDGE_NS, "link", "set", "app-port", "up" if connected else "down")
+
+    def renumber(self, address: str) -> None:
+        """The appliance comes back with another address (a new DHCP lease, a NAT
+        rebinding): nothing of its old connection ever reaches the hub again, not even a
+        FIN or RST, so the hub's old session holds the port until its ClientAlive ends it."""
+        run("ip", "-n", APP_NS, "addr", "flush", "dev", "eth0")
+        run("ip", "-n", APP_NS, "addr", "add", f"{address}/{NET_PREFIX}", "dev", "eth0")
 
     def window(self, *args: str) -> None:
         run(EXPANDCTL, "tunnel", "--config", str(self.config), *args)
@@ -374,7 +339,10 @@ def _lab(root: Path, timing: dict[str, float] | None) -> Iterator[Lab]:
     app_host_pub = keygen(root / "app_host", "appliance host")
     app_pub = keygen(root / "appliance", "expand-tunnel@test")
     engineer_pub = keygen(root / "engineer", "alice")
-    (root / "claim").write_text(CLAIM)
+    # EXPAND_TEST_CLAIM=/path/to/tree: the hub's real claim from that tree (branch tun-hub).
+    real = os.environ.get("EXPAND_TEST_CLAIM")
+    (root / "claim").write_text(f'#!/bin/sh\nPYTHONPATH={real} exec /usr/bin/python3 -m '
+                                f'support.claim "$@"\n' if real else CLAIM.read_text())
     (root / "claim").chmod(0o755)
     (root / "authorized" / TUNNEL_USER).write_text(
         f'restrict,port-forwarding,permitlisten="localhost:{FORWARD_PORT}",'

@@ -21,6 +21,8 @@ JOIN_CODE_SECONDARY = "AEBA-GBAF-AYDQ-QCIK-BMGA-2DQP-CABE"  # examples/answers/s
 AUTHKEY = "/etc/corosync/authkey"
 JOIN_CODE_FILE = "/var/lib/expand/cluster-join-code"
 CLUSTER_SECRET_FILES = (AUTHKEY, JOIN_CODE_FILE)
+# The support tunnel's key pair is drawn fresh in every root: only its size is compared.
+TUNNEL_KEY_FILES = ("/etc/expand/tunnel/id_ed25519", "/etc/expand/tunnel/id_ed25519.pub")
 
 OS_RELEASE = {
     "rocky9": 'NAME="Rocky Linux"\nID="rocky"\nID_LIKE="rhel centos fedora"\nVERSION_ID="9.4"\n',
@@ -69,10 +71,11 @@ def tree(root: Path, *, skip: tuple[str, ...] = (), mask: bool = False) -> dict[
                 continue
             if host.is_symlink():
                 out[rel] = f"link -> {os.readlink(host)}"
-            elif rel in CLUSTER_SECRET_FILES:
+            elif rel in CLUSTER_SECRET_FILES or rel in TUNNEL_KEY_FILES:
                 mode = host.stat().st_mode & 0o7777
                 data = host.read_bytes()
-                digest = "" if mask else f", sha256 {hashlib.sha256(data).hexdigest()}"
+                digest = "" if mask or rel in TUNNEL_KEY_FILES else \
+                    f", sha256 {hashlib.sha256(data).hexdigest()}"
                 out[rel] = f"mode {mode:04o}\n<secret: {len(data)} bytes{digest}>"
             else:
                 mode = host.stat().st_mode & 0o7777

@@ -65,8 +65,8 @@ def test_success_removes_sentinel_and_unit_link(tmp_path: Path, platform: str) -
     report = json.loads((root / paths.REPORT.lstrip("/")).read_text())
     assert report["ok"] is True
     assert [s["name"] for s in report["steps"]] == [
-        "hardware", "timezone", "hostname", "network", "dns", "postfix", "sshd", "cluster",
-        "pbx"]
+        "hardware", "timezone", "hostname", "network", "dns", "postfix", "sshd", "support",
+        "cluster", "pbx"]
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)

@@ -98,6 +98,10 @@ CASES: dict[str, Callable[[Path], Case]] = {
     **{f"window-{k}": file_case("status", "window", k) for k in KINDS if k != "missing"},
     **{f"engineers-{k}": file_case("enable", "engineers", k)
        for k in KINDS if k not in ("missing", "empty")},
+    "enable-window-is-a-directory": file_case("enable", "window", "directory"),
+    "enable-keys-file-is-a-directory": file_case("enable", "engineers-authorized-keys",
+                                                 "directory"),
+    "disable-window-is-a-directory": file_case("disable", "window", "directory"),
     "for-letters": args_case("enable", "--for", "soon", named="--for"),
     "for-zero": args_case("enable", "--for", "0s", named="--for"),
     "for-too-long": args_case("enable", "--for", "31d", named="--for"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import socket
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,6 +25,7 @@ from tunnel.classify import Refusal, attach, classify
 from tunnel.config import load_config, parse_config, render_config
 from tunnel.pinning import HostKeyRefused, check_host_key, key_algorithms, pinned_keys
 from tunnel.requests import RequestSlot
+from tunnel.sdnotify import notify
 from tunnel.unit import unit_text
 from tunnel.window import (
     Window,
@@ -99,7 +101,7 @@ def test_state_round_trips_world_readable_and_without_secrets(tmp_path: Path) ->
     assert st.read_state(path) == state
     data = json.loads(Path(path).read_text())
     assert set(data) == {"state", "hub", "port", "connected_since", "last_error", "reclaims",
-                         "sessions", "pid"}
+                         "sessions", "pid", "support_window"}
     assert st.read_state(str(tmp_path / "none.json")) is None
 
 
@@ -255,3 +257,19 @@ def test_unit_restarts_always_and_has_a_watchdog() -> None:
     for line in ("Restart=always", "WatchdogSec=", "NotifyAccess=main",
                  "ExecStart=/usr/bin/expandctl tunnel run", "StartLimitIntervalSec=0"):
         assert line in text
+
+
+# -- sd_notify -------------------------------------------------------------------------------
+@pytest.mark.parametrize("abstract", [False, True], ids=["path", "abstract"])
+def test_notify_reaches_systemds_socket(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                        abstract: bool) -> None:
+    name = f"\0expand-test-{id(tmp_path)}" if abstract else str(tmp_path / "notify")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as server:
+        server.bind(name)
+        monkeypatch.setenv("NOTIFY_SOCKET", "@" + name[1:] if abstract else name)
+        assert notify("WATCHDOG=1")
+        assert server.recv(100) == b"WATCHDOG=1"
+    monkeypatch.delenv("NOTIFY_SOCKET")
+    assert not notify("READY=1"), "not under systemd: nothing sent, no error"
+    monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "gone"))
+    assert not notify("READY=1")
