@@ -23,7 +23,7 @@ COMMAND_MODULES = (
     "lab.cli",
     "pbx.cli",
     "tunnel.cli",
-    "support.cli",
+    "tunnel.support.cli",
     "verify.cli",
 )
 

@@ -39,8 +39,8 @@ BATCH = 8  # sshd's MaxStartups 10: unauthenticated connections beyond it are dr
 LIBRARY_TIMER = """
 import json, statistics, sys, time
 from pathlib import Path
-from support.listing import list_sites
-from support.registry import load_registry
+from tunnel.support.listing import list_sites
+from tunnel.support.registry import load_registry
 registry = load_registry(Path(sys.argv[1]), missing_ok=False)
 times, connected = [], 0
 for _ in range(int(sys.argv[2])):

@@ -7,7 +7,7 @@ the engineers' list: empty when closed, ``expiry-time`` when opened for a time).
 journaled with its key fingerprint: ``LogLevel VERBOSE`` makes sshd log "Accepted publickey
 for support ... ED25519 SHA256:...".
 
-From where: the LAN, the support network (answers ``support.network``) and the tunnel
+From where: the LAN, the support network (answers ``tunnel.support.network``) and the tunnel
 (loopback: the reverse forward ends on the appliance's own sshd). Debian: an nftables table
 of our own that drops every other connection to port 22. RHEL family: firewalld's public
 zone without its blanket ssh service, with one rich rule per allowed network (firewalld

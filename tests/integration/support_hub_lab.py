@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from appliance.wait import poll
-from support.hub import HubFiles, add_site
-from support.hub_keys import parse_public_key
-from support.hub_proc import read_process
 from tests.support import require_tools
+from tunnel.support.hub import HubFiles, add_site
+from tunnel.support.hub_keys import parse_public_key
+from tunnel.support.hub_proc import read_process
 
 EXPANDCTL = str(Path(sys.executable).parent / "expandctl")
 PYTHON = sys.executable

@@ -19,7 +19,6 @@ from typing import Any
 import pytest
 
 from appliance.wait import poll
-from support.hub_config import expected_effective
 from tests.integration.support_hub_lab import (
     APPL_IP,
     BANNER,
@@ -30,6 +29,7 @@ from tests.integration.support_hub_lab import (
     free_port_of,
     hub_lab,
 )
+from tunnel.support.hub_config import expected_effective
 
 pytestmark = pytest.mark.integration
 

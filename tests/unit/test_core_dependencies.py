@@ -8,7 +8,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGES = ("appliance", "hardware_profiles", "kickstart", "iso", "firstboot", "ha",
-            "tunnel", "support", "verify", "pbx", "lab")
+            "tunnel", "verify", "pbx", "lab")
 # Distribution name → the module it is imported as, where the two differ.
 IMPORT_NAMES = {"pythondialog": "dialog", "pytest-testinfra": "testinfra"}
 

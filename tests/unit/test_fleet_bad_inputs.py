@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from support.hub_keys import parse_public_key
 from tests.unit.cli_fork import ForkCase, run_forked, tree_state
 from tests.unit.test_bad_inputs import (
     DEEP_TOML_ARRAY,
@@ -19,6 +18,7 @@ from tests.unit.test_bad_inputs import (
     Run,
     _write,
 )
+from tunnel.support.hub_keys import parse_public_key
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB0E6+mSXxqVURGmhQjqlgs3D3df5DGqRGdjvHb2kiXO"
 REGISTRY_KINDS: dict[str, Callable[[Path], None]] = {

@@ -10,10 +10,10 @@ from fabric import Connection
 
 from appliance.cli import build_parser
 from appliance.errors import ExpandError
-from support.fleet import Hub, pinned, run_everywhere
-from support.fleet_cli import parse_hub, pinned_sites, site_ssh_config, split_run_words
-from support.fleet_registry import Site, find, known_hosts, load_sites
-from support.hub_keys import parse_public_key
+from tunnel.support.fleet import Hub, pinned, run_everywhere
+from tunnel.support.fleet_cli import parse_hub, pinned_sites, site_ssh_config, split_run_words
+from tunnel.support.fleet_registry import Site, find, known_hosts, load_sites
+from tunnel.support.hub_keys import parse_public_key
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB0E6+mSXxqVURGmhQjqlgs3D3df5DGqRGdjvHb2kiXO"
 KEY2 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPPgaljMINfTrpZvRYW+DBVhKp3z4JUH28tpv3ATiA/9"

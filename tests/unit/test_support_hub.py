@@ -16,17 +16,17 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.rsa import generate_private_key
 
 from appliance.errors import ExpandError
-from support import hub_proc
-from support.hub import HubFiles, add_site, remove_site
-from support.hub_config import SETTINGS, expected_effective, match_block
-from support.hub_install import claim_archive
-from support.hub_keys import (
+from tunnel.support import hub_proc
+from tunnel.support.hub import HubFiles, add_site, remove_site
+from tunnel.support.hub_config import SETTINGS, expected_effective, match_block
+from tunnel.support.hub_install import claim_archive
+from tunnel.support.hub_keys import (
     key_line,
     parse_authorized_keys,
     parse_host_key,
     parse_public_key,
 )
-from support.registry import Registry, load_registry, parse_registry, render_registry
+from tunnel.support.registry import Registry, load_registry, parse_registry, render_registry
 
 pytestmark = pytest.mark.unit
 CLAIM = "/usr/local/libexec/expand-claim"
@@ -233,7 +233,7 @@ def test_a_full_range_says_so() -> None:
     registry = parse_registry({"version": 1, "ports": {"first": 30000, "last": 30000}},
                               "r")
     key = parse_public_key(new_key(), "k")
-    from support.registry import Site
+    from tunnel.support.registry import Site
     full = registry.with_site(Site("a", 30000, key, "t"))
     with pytest.raises(ExpandError, match="no free port left in 30000-30000"):
         full.free_port()
@@ -326,7 +326,7 @@ def test_the_claim_program_runs_with_only_its_own_modules(tmp_path: Path) -> Non
 def test_a_claim_record_is_trusted_only_for_the_same_live_sshd(tmp_path: Path) -> None:
     """A reused pid (another start time) or a process that is not sshd is never taken for
     the recorded session."""
-    from support.claim import _recorded
+    from tunnel.support.claim import _recorded
 
     me = hub_proc.read_process(os.getpid())
     assert me is not None
@@ -341,7 +341,7 @@ def test_a_claim_record_is_trusted_only_for_the_same_live_sshd(tmp_path: Path) -
 
 
 def test_the_list_table_says_who_is_connected_since_when_and_what_is_unregistered() -> None:
-    from support.listing import Listing, SiteState, table
+    from tunnel.support.listing import Listing, SiteState, table
 
     listing = Listing((SiteState("acme", 20000, True, 1_000_000.0, 42, 64123),
                        SiteState("beta", 20001, False, None, None, None)), True, (20007,))
@@ -382,7 +382,7 @@ def test_hub_adds_at_the_same_time_get_distinct_ports_and_lose_no_line(tmp_path:
 
 
 def test_known_hosts_lines_come_from_the_registry_host_keys(tmp_path: Path) -> None:
-    from support.registry import known_hosts_text
+    from tunnel.support.registry import known_hosts_text
 
     hub = files(tmp_path)
     host = new_key()

@@ -30,7 +30,7 @@ from appliance.errors import ExpandError
 from appliance.filesink import FileSink
 from appliance.readers import ReadError, read_text
 from appliance.wait import poll
-from support.hub_proc import (
+from tunnel.support.hub_proc import (
     SSHD,
     Listener,
     Process,
@@ -174,8 +174,8 @@ def parse_port(text: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """The claim program (``python -m support.claim PORT``, or the zipapp hub-install writes):
-    one line on stdout, which the appliance logs; exit 0 unless PORT is wrong."""
+    """The claim program (``python -m tunnel.support.claim PORT``, or the zipapp that
+    hub-install writes): one line on stdout, which the appliance logs; exit 0 unless PORT is wrong."""
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         if len(args) != 1:

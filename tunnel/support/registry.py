@@ -32,7 +32,7 @@ import tomli_w
 
 from appliance.errors import ExpandError
 from appliance.readers import ReadError, load_toml, shown
-from support.hub_keys import SITE_PATTERN, PublicKey, parse_public_key
+from tunnel.support.hub_keys import SITE_PATTERN, PublicKey, parse_public_key
 
 DEFAULT_REGISTRY = Path("/etc/expand/support/registry.toml")
 DEFAULT_FIRST_PORT = 20000

@@ -11,8 +11,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from support.hub_proc import loopback_listeners, socket_holders, sshd_processes
-from support.registry import Registry
+from tunnel.support.hub_proc import loopback_listeners, socket_holders, sshd_processes
+from tunnel.support.registry import Registry
 
 
 @dataclass(frozen=True)

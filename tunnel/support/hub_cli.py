@@ -9,13 +9,13 @@ from pathlib import Path
 from appliance.console import HelpFormatter, print_json
 from appliance.errors import ExpandError
 from appliance.readers import read_stream, read_text, show_path
-from support import claim as claim_mod
-from support.hub import DEFAULT_AUTHORIZED_KEYS, Change, HubFiles, add_site, remove_site
-from support.hub_config import DEFAULT_USER, match_block
-from support.hub_install import DEFAULT_CLAIM_PROGRAM, install_claim
-from support.hub_keys import PublicKey, check_site, parse_host_key, parse_public_key
-from support.listing import list_sites, table
-from support.registry import DEFAULT_REGISTRY, load_registry
+from tunnel.support import claim as claim_mod
+from tunnel.support.hub import DEFAULT_AUTHORIZED_KEYS, Change, HubFiles, add_site, remove_site
+from tunnel.support.hub_config import DEFAULT_USER, match_block
+from tunnel.support.hub_install import DEFAULT_CLAIM_PROGRAM, install_claim
+from tunnel.support.hub_keys import PublicKey, check_site, parse_host_key, parse_public_key
+from tunnel.support.listing import list_sites, table
+from tunnel.support.registry import DEFAULT_REGISTRY, load_registry
 
 KEY_FILE_BYTES = 16 * 1024
 

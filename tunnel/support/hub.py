@@ -22,7 +22,7 @@ from pathlib import Path
 from appliance.errors import ExpandError
 from appliance.filesink import FileSink
 from appliance.readers import ReadError, read_text, show_path
-from support.hub_keys import (
+from tunnel.support.hub_keys import (
     KeyLine,
     PublicKey,
     check_claim_command,
@@ -30,7 +30,7 @@ from support.hub_keys import (
     key_line,
     parse_authorized_keys,
 )
-from support.registry import Registry, Site, load_registry, render_registry
+from tunnel.support.registry import Registry, Site, load_registry, render_registry
 
 DEFAULT_AUTHORIZED_KEYS = Path("/etc/expand/support/authorized_keys")
 AUTHORIZED_KEYS_BYTES = 8 * 1024 * 1024

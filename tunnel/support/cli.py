@@ -13,8 +13,8 @@ import importlib
 from appliance.console import HelpFormatter
 
 SUBCOMMAND_MODULES = (
-    "support.hub_cli",
-    "support.fleet_cli",
+    "tunnel.support.hub_cli",
+    "tunnel.support.fleet_cli",
 )
 
 DESCRIPTION = """\

@@ -23,7 +23,7 @@ from fabric import Config, Connection
 from invoke.exceptions import CommandTimedOut
 
 from appliance.errors import ExpandError
-from support.fleet_registry import Site
+from tunnel.support.fleet_registry import Site
 
 OK, FAILED, UNREACHABLE = "ok", "failed", "unreachable"
 MAX_OUTPUT_CHARS = 64 * 1024  # per stream and site, in the table and the JSON

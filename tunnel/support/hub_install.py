@@ -19,14 +19,15 @@ from appliance.filesink import FileSink
 from appliance.readers import show_path, shown
 
 DEFAULT_CLAIM_PROGRAM = Path("/usr/local/libexec/expand-claim")
-# What ``support.claim`` imports, transitively (a unit test checks the list is complete).
+# What ``tunnel.support.claim`` imports, transitively (a unit test checks the list is complete).
 MODULES = (
     "appliance/__init__.py", "appliance/errors.py", "appliance/readers.py",
     "appliance/filesink.py", "appliance/wait.py",
-    "support/__init__.py", "support/hub_proc.py", "support/claim.py",
+    "tunnel/__init__.py", "tunnel/support/__init__.py", "tunnel/support/hub_proc.py",
+    "tunnel/support/claim.py",
 )
-SOURCE_ROOT = Path(__file__).resolve().parent.parent
-MAIN = "import sys\nfrom support.claim import main\nsys.exit(main())\n"
+SOURCE_ROOT = Path(__file__).resolve().parents[2]
+MAIN = "import sys\nfrom tunnel.support.claim import main\nsys.exit(main())\n"
 
 
 def claim_archive(python: str) -> bytes:

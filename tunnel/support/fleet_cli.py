@@ -18,10 +18,10 @@ from pathlib import Path
 from appliance.console import HelpFormatter, print_json
 from appliance.errors import ExpandError
 from appliance.readers import ReadError, read_text, show_path
-from support import fleet_registry
-from support.fleet import OK, Hub, SiteResult, run_everywhere
-from support.fleet_registry import Site
-from support.registry import DEFAULT_REGISTRY as HUB_REGISTRY
+from tunnel.support import fleet_registry
+from tunnel.support.fleet import OK, Hub, SiteResult, run_everywhere
+from tunnel.support.fleet_registry import Site
+from tunnel.support.registry import DEFAULT_REGISTRY as HUB_REGISTRY
 from verify import cli as verify_cli
 from verify.run import pinned_ssh_config, run_checks
 

@@ -1,6 +1,6 @@
 """The support registry as the fleet commands see it: site → hub port and pinned host key.
 
-A view of ``support.registry`` (the hub's file, written by ``support hub-add``): the
+A view of ``tunnel.support.registry`` (the hub's file, written by ``support hub-add``): the
 fleet needs only each site's port and the appliance sshd's host key, which becomes the
 engineers' known_hosts line ``[localhost]:PORT KEY`` (through the hub every appliance is
 localhost, so ssh can tell them apart by port only).
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from appliance.errors import ExpandError
 from appliance.readers import show_path
-from support.registry import load_registry
+from tunnel.support.registry import load_registry
 
 KEY_TYPES = ("ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384",
              "ecdsa-sha2-nistp521", "ssh-rsa")
