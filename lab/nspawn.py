@@ -27,12 +27,10 @@ from pathlib import Path
 from appliance.errors import ExpandError
 from appliance.runner import Result, Runner
 from appliance.wait import poll
-from lab.rootfs import NODE_VENV, REPO, ensure_rootfs
+from lab.rootfs import NODE_VENV, REPO, ensure_rootfs, toolkit_packages
 
 log = logging.getLogger("expand.lab")
 
-PACKAGES_TO_COPY = ("appliance", "hardware_profiles", "kickstart", "iso", "firstboot", "ha",
-                    "tunnel", "pbx", "lab")
 NODE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 GATEWAY = "198.51.100.1/24"
 BOOT_TIMEOUT = 90.0
@@ -238,7 +236,7 @@ def install_toolkit(root: Path) -> None:
 
     src = root / "opt/expand/src"
     shutil.rmtree(src, ignore_errors=True)
-    for package in PACKAGES_TO_COPY:
+    for package in toolkit_packages():  # all of them: a command imports its neighbours
         if (REPO / package).is_dir():
             shutil.copytree(REPO / package, src / package,
                             ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))

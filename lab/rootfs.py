@@ -56,6 +56,14 @@ def python_dependencies(pyproject: Path = REPO / "pyproject.toml") -> tuple[str,
     return tuple(data["project"]["dependencies"])
 
 
+def toolkit_packages(pyproject: Path = REPO / "pyproject.toml") -> tuple[str, ...]:
+    """The top-level packages the distribution ships (its setuptools include patterns)."""
+    with open(pyproject, "rb") as fh:
+        data = tomllib.load(fh)
+    patterns = data["tool"]["setuptools"]["packages"]["find"]["include"]
+    return tuple(p.removesuffix("*") for p in patterns if p.endswith("*"))
+
+
 @contextmanager
 def _build_lock(cache: Path) -> Iterator[None]:
     # Separate from the heavy lock (held by the caller): only stops two builds racing.
