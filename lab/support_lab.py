@@ -61,7 +61,17 @@ class Site:
     port: int  # the hub's localhost:PORT leading to this appliance's sshd
     folder: Path
     sshd: Sshd
+    bridge_port: str  # its cable: the bridge's end of its veth
     daemon: subprocess.Popen[bytes] | None = None
+
+    @property
+    def key(self) -> Path:
+        """The appliance's tunnel key (private, 0600)."""
+        return self.folder / "tunnel_key"
+
+    @property
+    def public_key(self) -> str:
+        return Path(f"{self.key}.pub").read_text().strip()
 
     @property
     def config(self) -> Path:
@@ -107,6 +117,19 @@ class SupportLab:
     def hub_known_hosts(self) -> Path:
         return self.root / "hub_known_hosts"
 
+    @property
+    def hub_tunnel_keys(self) -> Path:
+        """The tunnel user's authorized_keys on the hub (``support hub-add``'s lines)."""
+        return self.root / "hub" / "tunnel_keys"
+
+    @property
+    def hub_host_key(self) -> Path:
+        return self.root / "hub" / "host_ed25519"
+
+    @property
+    def claim(self) -> Path:
+        return self.root / "hub" / "claim"
+
     def expandctl(self, *args: str, ns: str | None = None, timeout: float = 120
                   ) -> subprocess.CompletedProcess[str]:
         """expandctl in ``ns`` (None: the host); the result whatever its exit."""
@@ -133,18 +156,40 @@ class SupportLab:
                               ns=self.sites[site].ns)
 
     # -- the tunnels ---------------------------------------------------------------------
-    def start_daemon(self, site: str) -> None:
+    def start_daemon(self, site: str, notify_socket: Path | None = None) -> None:
+        """``expandctl tunnel run`` on the appliance (``notify_socket``: where sd_notify
+        datagrams go, as under systemd)."""
         appliance = self.sites[site]
+        env = dict(os.environ)
+        if notify_socket is not None:
+            env["NOTIFY_SOCKET"] = str(notify_socket)
         with appliance.daemon_log.open("ab") as out:
             appliance.daemon = subprocess.Popen(
                 in_ns(appliance.ns, EXPANDCTL, "tunnel", "--config", str(appliance.config),
-                      "run"), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                      "run"), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                env=env)
 
     def stop_daemon(self, site: str) -> None:
         appliance = self.sites[site]
         if appliance.daemon is not None:
             stop_tree(appliance.daemon, gently=True)
             appliance.daemon = None
+
+    def cable(self, site: str, connected: bool) -> None:
+        """The appliance's cable pulled at the switch (its own interface stays up)."""
+        run("ip", "-n", f"{self.prefix}-br", "link", "set", self.sites[site].bridge_port,
+            "up" if connected else "down")
+
+    def renumber(self, site: str, address: str) -> None:
+        """The appliance back with another address (a new lease, a NAT rebinding): nothing
+        of its old connection reaches the hub again, not even a FIN or RST."""
+        ns = self.sites[site].ns
+        run("ip", "-n", ns, "addr", "flush", "dev", "eth0")
+        run("ip", "-n", ns, "addr", "add", f"{address}/{NET_PREFIX}", "dev", "eth0")
+
+    def forward_banner(self, site: str) -> str:
+        """What the hub's localhost:PORT of that site answers first ('' for nothing)."""
+        return banner(self.hub_ns, "127.0.0.1", self.sites[site].port)
 
     def forward_up(self, site: str) -> bool:
         """The appliance's sshd answers on the hub's localhost:PORT."""
@@ -199,7 +244,8 @@ def _hub(lab_root: Path, hub_ns: str) -> Sshd:
                 (HUB_IP, 22))
 
 
-def _site(lab: SupportLab, name: str, number: int, timing: Mapping[str, float]) -> Site:
+def _site(lab: SupportLab, name: str, number: int, timing: Mapping[str, float],
+          log_level: str) -> Site:
     folder = lab.root / name
     (folder / "authorized").mkdir(parents=True)
     keygen(folder / "host_ed25519", f"host@{name}")
@@ -208,31 +254,34 @@ def _site(lab: SupportLab, name: str, number: int, timing: Mapping[str, float]) 
     shutil.copy(f"{lab.engineer_key}.pub", folder / "engineers.pub")
     config = sshd_config(folder / "sshd_config", listen=("127.0.0.1", 22),
                          host_key=folder / "host_ed25519",
-                         authorized_keys=f"{folder}/authorized/%u")
+                         authorized_keys=f"{folder}/authorized/%u", log_level=log_level)
     site = Site(name, f"{lab.prefix}-{name}", f"203.0.113.{131 + number}", FIRST_PORT + number,
                 folder, Sshd(name, f"{lab.prefix}-{name}", config, folder / "sshd.log",
-                             lab.root, ("127.0.0.1", 22)))
+                             lab.root, ("127.0.0.1", 22)),
+                bridge_port=f"p-{number + 2}")  # p-0 the hub's, p-1 the engineer's
     _tunnel_toml(site, timing)
     run(EXPANDCTL, "support", "hub-add", name, f"{folder}/tunnel_key.pub", "--port",
         str(site.port), "--host-key", f"{folder}/host_ed25519.pub", "--registry",
-        str(lab.registry), "--authorized-keys", str(lab.root / "hub" / "tunnel_keys"),
-        "--claim-command", str(lab.root / "hub" / "claim"))
+        str(lab.registry), "--authorized-keys", str(lab.hub_tunnel_keys),
+        "--claim-command", str(lab.claim))
     return site
 
 
-def _hub_config(lab: SupportLab) -> None:
+def _hub_config(lab: SupportLab, log_level: str) -> None:
     block = run(EXPANDCTL, "support", "hub-config", "--user", TUNNEL_USER,
-                "--authorized-keys", str(lab.root / "hub" / "tunnel_keys")).stdout
-    sshd_config(lab.hub.config, listen=(HUB_IP, 22), host_key=lab.root / "hub" / "host_ed25519",
-                authorized_keys=f"{lab.root}/hub/authorized/%u", extra="\n" + block)
+                "--authorized-keys", str(lab.hub_tunnel_keys)).stdout
+    sshd_config(lab.hub.config, listen=(HUB_IP, 22), host_key=lab.hub_host_key,
+                authorized_keys=f"{lab.root}/hub/authorized/%u", extra="\n" + block,
+                log_level=log_level)
 
 
 @contextlib.contextmanager
 def support_lab(sites: tuple[str, ...] = SITES, *, timing: Mapping[str, float] | None = None,
-                start_daemons: bool = True, timeout: float = 60) -> Iterator[SupportLab]:
+                start_daemons: bool = True, timeout: float = 60,
+                log_level: str = "VERBOSE") -> Iterator[SupportLab]:
     """The lab up: hub, appliances (window open, daemons started and their forwards up
     unless ``start_daemons`` is false), engineer. ``timing``: the daemons' [timing]
-    settings (default: the daemon's own defaults)."""
+    settings (default: the daemon's own defaults); ``log_level``: every sshd's."""
     for tool in ("ip", "unshare", "ssh", "ssh-keygen", "/usr/sbin/sshd"):
         if shutil.which(tool) is None:
             raise SupportLabError(f"the support lab needs {tool} (openssh-server, iproute2)")
@@ -246,8 +295,8 @@ def support_lab(sites: tuple[str, ...] = SITES, *, timing: Mapping[str, float] |
         write_users(root, USERS)
         lab = SupportLab(root, prefix, _hub(root, f"{prefix}-hub"))
         for number, name in enumerate(sites):
-            lab.sites[name] = _site(lab, name, number, timing or {})
-        _hub_config(lab)
+            lab.sites[name] = _site(lab, name, number, timing or {}, log_level)
+        _hub_config(lab, log_level)
         delete_namespaces(names)  # a killed run's leftovers of this very name
         members = {lab.hub_ns: HUB_IP, lab.engineer_ns: ENGINEER_IP,
                    **{s.ns: s.ip for s in lab.sites.values()}}

@@ -154,6 +154,11 @@ class Sshd:
             raise SupportLabError(f"the {self.name} sshd did not start; its log: "
                                   f"{self.log.read_text()[-800:]}")
 
+    def freeze(self, frozen: bool) -> None:
+        """SIGSTOP (a hub that silently stops answering) or SIGCONT, sessions included."""
+        if self.proc is not None:
+            signal_tree(self.proc.pid, signal.SIGSTOP if frozen else signal.SIGCONT)
+
     def stop(self) -> None:
         """The server and all its sessions gone (a machine restarted)."""
         if self.proc is not None:
@@ -162,12 +167,12 @@ class Sshd:
 
 
 def sshd_config(path: Path, *, listen: tuple[str, int], host_key: Path,
-                authorized_keys: str, extra: str = "") -> Path:
+                authorized_keys: str, extra: str = "", log_level: str = "VERBOSE") -> Path:
     host, port = listen
     path.write_text(f"ListenAddress {host}\nPort {port}\nHostKey {host_key}\n"
                     f"PidFile {path}.pid\nAuthorizedKeysFile {authorized_keys}\n"
                     "StrictModes no\nUsePAM no\nPasswordAuthentication no\n"
-                    "KbdInteractiveAuthentication no\nPermitRootLogin no\nLogLevel VERBOSE\n"
+                    f"KbdInteractiveAuthentication no\nPermitRootLogin no\nLogLevel {log_level}\n"
                     + extra)
     return path
 
