@@ -143,12 +143,15 @@ class SupportLab:
         return self.expandctl("support", "list", "--registry", str(self.registry), *args,
                               ns=self.hub_ns)
 
-    def support(self, command: str, *args: str) -> subprocess.CompletedProcess[str]:
-        """An engineer's ``support run|ssh|verify``, from the engineer's namespace."""
+    def support(self, command: str, *args: str, registry: Path | None = None,
+                hub_known_hosts: Path | None = None) -> subprocess.CompletedProcess[str]:
+        """An engineer's ``support run|ssh|verify``, from the engineer's namespace (with
+        the hub's registry and pinned host key unless told others)."""
         return self.expandctl(
             "support", command, "--hub", f"{SUPPORT_USER}@{HUB_IP}", "--hub-known-hosts",
-            str(self.hub_known_hosts), "--registry", str(self.registry), "--identity",
-            str(self.engineer_key), "--user", SUPPORT_USER, *args, ns=self.engineer_ns)
+            str(hub_known_hosts or self.hub_known_hosts), "--registry",
+            str(registry or self.registry), "--identity", str(self.engineer_key),
+            "--user", SUPPORT_USER, *args, ns=self.engineer_ns)
 
     def tunnel(self, site: str, *args: str) -> subprocess.CompletedProcess[str]:
         """``expandctl tunnel`` on that appliance (status, enable, disable)."""
