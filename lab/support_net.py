@@ -177,7 +177,7 @@ def sshd_config(path: Path, *, listen: tuple[str, int], host_key: Path,
     return path
 
 
-def keygen(path: Path, comment: str) -> str:
+def keygen(path: Path, comment: str = "lab") -> str:
     """A new ed25519 key pair (private 0600, no passphrase); its public line."""
     run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path))
     return Path(f"{path}.pub").read_text().strip()
