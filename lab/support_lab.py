@@ -17,7 +17,6 @@ and the support/tunnel integration tests.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import subprocess
@@ -27,10 +26,10 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from appliance.wait import poll
 from lab.support_net import (
+    Site,
     Sshd,
     SupportLabError,
     banner,
@@ -51,43 +50,6 @@ TUNNEL_USER, SUPPORT_USER = "xsltunnel", "xslsupport"
 USERS = {TUNNEL_USER: 64741, SUPPORT_USER: 64742}
 FIRST_PORT = 20017
 SITES = ("acme", "bravo")
-
-
-@dataclass
-class Site:
-    name: str
-    ns: str
-    ip: str
-    port: int  # the hub's localhost:PORT leading to this appliance's sshd
-    folder: Path
-    sshd: Sshd
-    bridge_port: str  # its cable: the bridge's end of its veth
-    daemon: subprocess.Popen[bytes] | None = None
-
-    @property
-    def key(self) -> Path:
-        """The appliance's tunnel key (private, 0600)."""
-        return self.folder / "tunnel_key"
-
-    @property
-    def public_key(self) -> str:
-        return Path(f"{self.key}.pub").read_text().strip()
-
-    @property
-    def config(self) -> Path:
-        return self.folder / "tunnel.toml"
-
-    @property
-    def daemon_log(self) -> Path:
-        return self.folder / "daemon.log"
-
-    def state(self) -> dict[str, Any]:
-        """The daemon's state file ({} before it wrote one)."""
-        try:
-            data: dict[str, Any] = json.loads((self.folder / "tunnel.json").read_text())
-        except (OSError, ValueError):
-            return {}
-        return data
 
 
 @dataclass

@@ -1,6 +1,7 @@
-"""Pieces of the support lab (lab/support_lab.py): network namespaces on one bridge, and
+"""Pieces of the support lab (lab/support_lab.py): network namespaces on one bridge,
 OpenSSH servers run in them, each in a private mount namespace whose /etc/passwd, shadow
-and group are the lab's copies (the lab's users exist only there: the host is untouched).
+and group are the lab's copies (the lab's users exist only there: the host is untouched),
+and ``Site``, one appliance: its files, sshd and tunnel daemon.
 
 Every process is started here and stopped by its PID, with its whole tree (an sshd's
 sessions are its children); namespaces are deleted by name. Nothing here prints.
@@ -9,12 +10,14 @@ sessions are its children); namespaces are deleted by name. Nothing here prints.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from appliance.errors import ExpandError
 from appliance.wait import poll
@@ -181,3 +184,42 @@ def keygen(path: Path, comment: str = "lab") -> str:
     """A new ed25519 key pair (private 0600, no passphrase); its public line."""
     run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path))
     return Path(f"{path}.pub").read_text().strip()
+
+
+@dataclass
+class Site:
+    """One appliance of the lab: its namespace, files, sshd and tunnel daemon."""
+
+    name: str
+    ns: str
+    ip: str
+    port: int  # the hub's localhost:PORT leading to this appliance's sshd
+    folder: Path
+    sshd: Sshd
+    bridge_port: str  # its cable: the bridge's end of its veth
+    daemon: subprocess.Popen[bytes] | None = None
+
+    @property
+    def key(self) -> Path:
+        """The appliance's tunnel key (private, 0600)."""
+        return self.folder / "tunnel_key"
+
+    @property
+    def public_key(self) -> str:
+        return Path(f"{self.key}.pub").read_text().strip()
+
+    @property
+    def config(self) -> Path:
+        return self.folder / "tunnel.toml"
+
+    @property
+    def daemon_log(self) -> Path:
+        return self.folder / "daemon.log"
+
+    def state(self) -> dict[str, Any]:
+        """The daemon's state file ({} before it wrote one)."""
+        try:
+            data: dict[str, Any] = json.loads((self.folder / "tunnel.json").read_text())
+        except (OSError, ValueError):
+            return {}
+        return data
