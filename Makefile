@@ -93,6 +93,8 @@ demo: sysdeps venv
 	  echo "-- ha status on the survivor, $$active"; \
 	  $(BIN)/expandctl lab exec $$active -- expandctl ha status || rc=1; \
 	  $(BIN)/expandctl lab down; exit $$rc'
+	@echo; echo "== 9. remote support: a hub and two appliances (namespaces, real sshds and tunnel daemons); support list, support run --all -- uptime; the hub restarted"
+	$(BIN)/python bench/support_demo.py
 
 clean:
 	rm -rf build .mypy_cache .pytest_cache .ruff_cache

@@ -12,20 +12,28 @@ from appliance.console import HelpFormatter, record_crash, setup_logging
 from appliance.errors import ExpandError
 from appliance.reports import ValidationFailed
 
-# Each module has ``register(subparsers)``; its parsers set ``func(args) -> int``.
-COMMAND_MODULES = (
-    "appliance.cmd_answers",
-    "hardware_profiles.cli",
-    "firstboot.cli",
-    "kickstart.cli",
-    "iso.cli",
-    "ha.cli",
-    "lab.cli",
-    "pbx.cli",
-    "tunnel.cli",
-    "tunnel.support.cli",
-    "verify.cli",
-)
+# Each module has ``register(subparsers)`` adding the command NAME; its parsers set
+# ``func(args) -> int``. Only the module of the command being run is imported (importing
+# all of them costs most of a short command's time): the help line here is what
+# ``expandctl --help`` lists for the others (tests/unit/test_cli_lazy.py keeps it equal
+# to the module's own).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "answers": ("appliance.cmd_answers", "validate and explain first-boot answers files"),
+    "hardware": ("hardware_profiles.cli",
+                 "check a server against the hardware tiers; size new hardware"),
+    "firstboot": ("firstboot.cli",
+                  "configure this appliance: wizard, answers file, plan, status"),
+    "kickstart": ("kickstart.cli", "render and validate the install DVD's kickstarts"),
+    "iso": ("iso.cli", "build, inspect and boot-test the eXpand install DVD"),
+    "ha": ("ha.cli", "the two-node cluster: status, switchover, standby, check"),
+    "lab": ("lab.cli", "run a two-node cluster locally in namespaces and break it"),
+    "pbx": ("pbx.cli",
+            "the PBX site file: departments, users, extensions, queues, IVR, schedules"),
+    "tunnel": ("tunnel.cli", "the support tunnel: status, open/close the support window"),
+    "support": ("tunnel.support.cli", "the support hub and the engineers' fleet commands"),
+    "verify": ("verify.cli", "check that an appliance (or cluster) is healthy"),
+}
+COMMAND_MODULES = tuple(module for module, _ in COMMANDS.values())
 
 
 EXIT_INTERNAL = 70  # sysexits.h EX_SOFTWARE: a bug, not the user's input
@@ -40,7 +48,9 @@ new file $XDG_RUNTIME_DIR/expandctl-crash-*.log (or in /tmp). The line names the
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``argv``, only the command it names is imported and registered
+    (the others are listed by name and help line), without, every command is."""
     parser = argparse.ArgumentParser(
         prog="expandctl",
         description="Build the eXpand install DVD, configure installed appliances, run the "
@@ -51,14 +61,31 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-file", type=Path, metavar="FILE",
                         help="also write a full log (mode 0600) to FILE")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(sub)
+    wanted = None if argv is None else command_named(argv)
+    for name, (module, help_line) in COMMANDS.items():
+        if wanted is None or name == wanted:
+            importlib.import_module(module).register(sub)
+        else:
+            sub.add_parser(name, help=help_line, add_help=False)
     return parser
 
 
+def command_named(argv: Sequence[str]) -> str:
+    """The command ``argv`` runs ('' for none: ``--help``, a typo), skipping the global
+    options before it."""
+    words = iter(argv)
+    for word in words:
+        if word == "--log-file":
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return ""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)  # bad arguments: argparse's usage and exit 2
+    words = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(words)
+    args = parser.parse_args(words)  # bad arguments: argparse's usage and exit 2
     try:
         setup_logging(args.verbose, args.log_file)
     except ExpandError as exc:

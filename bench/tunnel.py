@@ -1,7 +1,7 @@
 """Tunnel recovery times against a real OpenSSH hub, with the daemon's default timing.
 
 The hub and the appliance (each its own sshd, in network namespaces: see
-tests/integration/tunnel_support.py), then N times each:
+lab/support_lab.py), then N times each:
 - hub restart: the hub's sshd and all its sessions killed and started again → seconds until
   the appliance's sshd banner answers on the hub's localhost:PORT again;
 - silent death: the hub frozen (SIGSTOP) → seconds until the daemon notices; then thawed →
@@ -55,7 +55,7 @@ def silent(lab: Lab) -> tuple[float, float]:
 def stale(lab: Lab, run: int) -> float:
     lab.cable(False)
     lab.wait_state_not("connected", timeout=60)
-    lab.renumber(f"203.0.113.{131 + run}")
+    lab.renumber(f"203.0.113.{150 + run}")
     lab.cable(True)
     start = time.monotonic()
     lab.wait_forward(timeout=60)

@@ -1,4 +1,5 @@
-"""Real OpenSSH servers in network namespaces for the support tests (verify, fleet, sshd).
+"""Real OpenSSH servers in network namespaces for the sshd and verify tests (one server,
+the host's users; the hub-and-appliances lab is lab/support_lab.py).
 
 Each namespace is made here and deleted in a ``finally``; each sshd runs in the foreground
 (``-D -e``) with its own config, host key and PID file, and is stopped by its PID. The
@@ -16,7 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from appliance.wait import poll
+from lab.support_net import delete_namespaces, keygen
 from tests.support import require_tools
+
+__all__ = ["Sshd", "dummy", "ip", "keygen", "link", "namespaces", "port_open", "running_sshd",
+           "sshd_config"]
 
 SSHD = "/usr/sbin/sshd"
 
@@ -30,14 +35,13 @@ def namespaces(*names: str) -> Iterator[None]:
     """Fresh namespaces (a leftover of a killed run is deleted first), each with lo up."""
     require_tools("ip", "ssh", "ssh-keygen", SSHD)
     try:
+        delete_namespaces(list(names))
         for ns in names:
-            subprocess.run(["ip", "netns", "delete", ns], capture_output=True, check=False)
             ip("netns", "add", ns)
             ip("-n", ns, "link", "set", "lo", "up")
         yield
     finally:
-        for ns in names:
-            subprocess.run(["ip", "netns", "delete", ns], capture_output=True, check=False)
+        delete_namespaces(list(names))
 
 
 def link(ns_a: str, addr_a: str, ns_b: str, addr_b: str, name: str) -> None:
@@ -56,13 +60,6 @@ def dummy(ns: str, name: str, addr: str) -> None:
     ip("-n", ns, "link", "set", f"{name}-peer", "up")
     ip("-n", ns, "addr", "add", addr, "dev", name)
     ip("-n", ns, "link", "set", name, "up")
-
-
-def keygen(path: Path, comment: str = "test") -> str:
-    """A new ed25519 key pair (no passphrase); returns the public key line."""
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment,
-                    "-f", str(path)], check=True)
-    return Path(f"{path}.pub").read_text().strip()
 
 
 @dataclass

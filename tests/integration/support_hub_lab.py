@@ -7,6 +7,9 @@ The tunnel user exists only inside the hub's mount namespace (a private copy of
 /etc/passwd, shadow and group is bind-mounted there), so the host's users are never
 touched. Files live below /run (no world-writable parent: sshd's StrictModes stays on).
 Everything started is stopped by its PID, and the namespaces deleted, even on failure.
+The namespaces, users and sshd are lab/support_net.py's (the support lab's own pieces);
+what is here is the hub's view the stand-in clients need (support_hub_client.py: a
+paramiko client that does what the real daemon never would, to prove the hub refuses it).
 """
 
 from __future__ import annotations
@@ -26,6 +29,13 @@ from pathlib import Path
 from typing import Any
 
 from appliance.wait import poll
+from lab.support_net import (
+    Sshd,
+    create_bridge_network,
+    delete_namespaces,
+    keygen,
+    write_users,
+)
 from tests.support import require_tools
 from tunnel.support.hub import HubFiles, add_site
 from tunnel.support.hub_keys import parse_public_key
@@ -47,7 +57,7 @@ class Hub:
     base: Path
     hub_ns: str
     appl_ns: str
-    sshd: subprocess.Popen[bytes] | None = None
+    server: Sshd | None = None
     started: list[subprocess.Popen[bytes]] = field(default_factory=list)
     keys: dict[str, Path] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
@@ -70,7 +80,11 @@ class Hub:
 
     @property
     def home(self) -> Path:
-        return self.base / "home"
+        return self.base / "homes" / USER
+
+    @property
+    def sshd(self) -> subprocess.Popen[bytes] | None:
+        return self.server.proc if self.server else None
 
     def in_ns(self, ns: str, *argv: str) -> list[str]:
         return ["ip", "netns", "exec", ns, *argv]
@@ -168,18 +182,6 @@ def _run(*argv: str) -> None:
     subprocess.run(list(argv), check=True, capture_output=True, timeout=30)
 
 
-def _fake_users(base: Path) -> None:
-    """passwd/shadow/group with the tunnel user, for the hub's mount namespace."""
-    home = base / "home"
-    home.mkdir(mode=0o700)
-    os.chown(home, UID, UID)
-    (base / "passwd").write_text(Path("/etc/passwd").read_text()
-                                 + f"{USER}:x:{UID}:{UID}::{home}:/bin/sh\n")
-    (base / "shadow").write_text(Path("/etc/shadow").read_text() + f"{USER}:*:19000::::::\n")
-    (base / "shadow").chmod(0o640)
-    (base / "group").write_text(Path("/etc/group").read_text() + f"{USER}:x:{UID}:\n")
-
-
 BASE_CONFIG = """\
 Port 22
 ListenAddress {ip}
@@ -204,41 +206,32 @@ def hub_lab(sites: tuple[str, ...] = ("acme", "beta"), *, via_cli: bool = True) 
     base.chmod(0o755)
     tag = f"xth{os.getpid() % 100000}"
     hub = Hub(base, f"{tag}-hub", f"{tag}-appl")
+    names = [f"{tag}-br", hub.hub_ns, hub.appl_ns]
     try:
-        _fake_users(base)
-        _run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "hub",
-             "-f", str(base / "host_ed25519"))
-        host_pub = (base / "host_ed25519.pub").read_text().split()
+        write_users(base, {USER: UID})
+        host_pub = keygen(base / "host_ed25519", "hub").split()
         hub.known_hosts.write_text(f"{HUB_IP} {host_pub[0]} {host_pub[1]}\n")
         hub.expandctl("support", "hub-install", "--to", str(base / "claim"),
                       "--python", SYSTEM_PYTHON)
         for site in sites:
             key = base / f"{site}_ed25519"
-            _run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"root@{site}",
-                 "-f", str(key))
+            keygen(key, f"root@{site}")
             hub.keys[site] = key
             hub.ports[site] = _add(hub, site, key, via_cli)
         block = hub.expandctl("support", "hub-config", "--user", USER, "--authorized-keys",
                               str(hub.authorized_keys)).stdout
         hub.config.write_text(BASE_CONFIG.format(ip=HUB_IP, base=base) + "\n" + block)
-        _network(hub)
-        os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # sshd's privsep chroot
-        mounts = "; ".join(f"mount --bind {base / name} /etc/{name}"
-                           for name in ("passwd", "shadow", "group"))
-        hub.sshd = hub.start(hub.in_ns(hub.hub_ns, "unshare", "--mount", "--propagation",
-                                       "private", "sh", "-c",
-                                       f"{mounts}; exec /usr/sbin/sshd -D -e -f {hub.config}"),
-                             base / "sshd.log")
-        up, _ = poll(lambda: _port_open(hub, 22), bool, timeout=10, interval=0.05)
-        assert up, f"hub sshd did not start:\n{(base / 'sshd.log').read_text()}"
+        delete_namespaces(names)
+        create_bridge_network(names[0], {hub.hub_ns: HUB_IP, hub.appl_ns: APPL_IP}, PREFIX)
+        hub.server = Sshd("hub", hub.hub_ns, hub.config, base / "sshd.log", base, (HUB_IP, 22))
+        hub.server.start()
         hub.start(hub.in_ns(hub.appl_ns, PYTHON, "-c", BANNER_SERVER))
         up, _ = poll(lambda: _banner_up(hub), bool, timeout=10, interval=0.05)
         assert up, "the appliance's banner service did not start"
         yield hub
     finally:
         _stop(hub)
-        for ns in (hub.hub_ns, hub.appl_ns):
-            subprocess.run(["ip", "netns", "delete", ns], capture_output=True, check=False)
+        delete_namespaces(names)
         shutil.rmtree(base, ignore_errors=True)
 
 
@@ -263,24 +256,6 @@ s.bind(("127.0.0.1", {BANNER_PORT})); s.listen(16)
 while True:
     c, _ = s.accept(); c.sendall({BANNER!r}); c.close()
 """
-
-
-def _network(hub: Hub) -> None:
-    for ns in (hub.hub_ns, hub.appl_ns):
-        _run("ip", "netns", "add", ns)
-        _run("ip", "-n", ns, "link", "set", "lo", "up")
-    _run("ip", "-n", hub.hub_ns, "link", "add", "hub0", "type", "veth", "peer", "name",
-         "eth0", "netns", hub.appl_ns)
-    for ns, dev, ip in ((hub.hub_ns, "hub0", HUB_IP), (hub.appl_ns, "eth0", APPL_IP)):
-        _run("ip", "-n", ns, "addr", "add", f"{ip}/{PREFIX}", "dev", dev)
-        _run("ip", "-n", ns, "link", "set", dev, "up")
-
-
-def _port_open(hub: Hub, port: int) -> bool:
-    proc = subprocess.run(hub.in_ns(hub.appl_ns, PYTHON, "-c",
-                                    f"import socket; socket.create_connection(('{HUB_IP}', "
-                                    f"{port}), 1).close()"), capture_output=True, check=False)
-    return proc.returncode == 0
 
 
 def _banner_up(hub: Hub) -> bool:
@@ -309,6 +284,8 @@ def _stop(hub: Hub) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=5)
+    if hub.server is not None:
+        hub.server.stop()
 
 
 def free_port_of(hub: Hub) -> int:

@@ -1,36 +1,57 @@
 """``expandctl support run|verify`` from the engineer's namespace through a real hub sshd to
-two appliance sshds over reverse forwards; host keys pinned (a swapped one is refused)."""
+two appliance sshds over the real tunnel daemons' forwards (lab/support_lab.py); host keys
+pinned (a swapped one is refused)."""
 
 from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.integration.fleet_support import ENGINEER, HUB_IP, MISSING_SITE, SITES, Fleet, fleet
+from lab.support_lab import EXPANDCTL, HUB_IP, SupportLab, support_lab
+from lab.support_net import keygen
 
-EXPANDCTL = str(Path(sys.executable).parent / "expandctl")
+SITES = {"acme": ("203.0.113.131", 20017), "bravo": ("203.0.113.132", 20018)}
+MISSING_SITE = ("charlie", 20019)  # in the registry, never connected
 
 
 @pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
-    with fleet(tmp_path_factory.mktemp("fleet")) as running:
+def hub() -> Iterator[SupportLab]:
+    with support_lab(tuple(SITES)) as running:
         yield running
 
 
-def support(f: Fleet, *args: str, registry: Path | None = None,
-            hub_known_hosts: str = "hub_known_hosts") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["ip", "netns", "exec", ENGINEER, EXPANDCTL, "support", *args[:1],
-         "--hub", f"root@{HUB_IP}", "--hub-known-hosts", str(f.work / hub_known_hosts),
-         "--registry", str(registry or f.registry()), "--identity", str(f.engineer_key),
-         "--user", "root", *args[1:]],
-        capture_output=True, text=True, timeout=120, check=False)
+def registry(lab: SupportLab, name: str = "registry.toml", swap: str = "") -> Path:
+    """A registry written by ``support hub-add`` with both sites (``swap``: that site
+    registered with the other box's host key) and charlie, registered but never connected."""
+    path = lab.root / name
+    if path.exists():
+        return path
+    names = list(SITES)
+    for site, (_, port) in SITES.items():
+        key_of = names[1 - names.index(site)] if site == swap else site
+        hub_add(path, site, lab.sites[site].folder / "tunnel_key.pub", port,
+                lab.sites[key_of].folder / "host_ed25519.pub")
+    keygen(lab.root / f"{name}.charlie", "tunnel-charlie")
+    hub_add(path, MISSING_SITE[0], lab.root / f"{name}.charlie.pub", MISSING_SITE[1],
+            lab.sites["acme"].folder / "host_ed25519.pub")
+    return path
+
+
+def hub_add(path: Path, site: str, key: Path, port: int, host_key: Path) -> None:
+    subprocess.run([EXPANDCTL, "support", "hub-add", site, str(key), "--registry", str(path),
+                    "--authorized-keys", f"{path}.keys", "--port", str(port),
+                    "--host-key", str(host_key)], check=True, capture_output=True, text=True)
+
+
+def support(lab: SupportLab, *args: str, registry_file: Path | None = None,
+            hub_known_hosts: str = "") -> subprocess.CompletedProcess[str]:
+    return lab.support(args[0], *args[1:], registry=registry_file or registry(lab),
+                       hub_known_hosts=lab.root / hub_known_hosts if hub_known_hosts else None)
 
 
 def sites_of(proc: subprocess.CompletedProcess[str]) -> dict[str, dict[str, Any]]:
@@ -38,13 +59,13 @@ def sites_of(proc: subprocess.CompletedProcess[str]) -> dict[str, dict[str, Any]
     return {s["site"]: s for s in json.loads(proc.stdout)["sites"]}
 
 
-def test_run_all_reaches_both_appliances_and_names_the_missing_one(hub: Fleet) -> None:
+def test_run_all_reaches_both_appliances_and_names_the_missing_one(hub: SupportLab) -> None:
     # Each appliance answers with its own namespace's address: proof of which box ran it.
     proc = support(hub, "run", "--all", "--json", "--timeout", "10", "--",
                    "ip -o -4 addr show eth0")
     sites = sites_of(proc)
     assert proc.returncode == 1  # charlie is unreachable
-    for site, (_, address, port) in SITES.items():
+    for site, (address, port) in SITES.items():
         assert sites[site]["status"] == "ok", sites[site]
         assert f"inet {address}/25" in sites[site]["stdout"]
         assert sites[site]["port"] == port
@@ -52,7 +73,7 @@ def test_run_all_reaches_both_appliances_and_names_the_missing_one(hub: Fleet) -
     assert missing["status"] == "unreachable" and "no tunnel" in missing["why"], missing
 
 
-def test_run_one_site_table_and_exit_code(hub: Fleet) -> None:
+def test_run_one_site_table_and_exit_code(hub: SupportLab) -> None:
     proc = support(hub, "run", "acme", "--", "sh", "-c", "echo from-acme; exit 3")
     assert proc.returncode == 1, proc.stderr
     header, row = proc.stdout.splitlines()[:2]
@@ -63,9 +84,9 @@ def test_run_one_site_table_and_exit_code(hub: Fleet) -> None:
     assert ok.returncode == 0, ok.stdout + ok.stderr
 
 
-def test_a_swapped_appliance_key_is_refused(hub: Fleet) -> None:
+def test_a_swapped_appliance_key_is_refused(hub: SupportLab) -> None:
     proc = support(hub, "run", "--all", "--json", "--", "echo ran",
-                   registry=hub.registry("swapped.toml", swap="bravo"))
+                   registry_file=registry(hub, "swapped.toml", swap="bravo"))
     sites = sites_of(proc)
     assert sites["acme"]["status"] == "ok"
     bravo = sites["bravo"]
@@ -73,9 +94,9 @@ def test_a_swapped_appliance_key_is_refused(hub: Fleet) -> None:
     assert bravo["stdout"] == ""
 
 
-def test_a_swapped_hub_key_is_refused_before_any_site(hub: Fleet) -> None:
-    other = hub.work / "acme/ssh_host_ed25519_key.pub"
-    (hub.work / "wrong_hub").write_text(f"{HUB_IP} {other.read_text().split()[0]} "
+def test_a_swapped_hub_key_is_refused_before_any_site(hub: SupportLab) -> None:
+    other = hub.sites["acme"].folder / "host_ed25519.pub"
+    (hub.root / "wrong_hub").write_text(f"{HUB_IP} {other.read_text().split()[0]} "
                                         f"{other.read_text().split()[1]}\n")
     proc = support(hub, "run", "--all", "--", "echo ran", hub_known_hosts="wrong_hub")
     assert proc.returncode == 1
@@ -83,7 +104,7 @@ def test_a_swapped_hub_key_is_refused_before_any_site(hub: Fleet) -> None:
     assert "ran" not in proc.stdout
 
 
-def test_verify_over_the_tunnel(hub: Fleet) -> None:
+def test_verify_over_the_tunnel(hub: SupportLab) -> None:
     """The checks reach the appliance through the hub (ProxyJump, pinned); this box has no
     appliance tree, so the checks that read one name what is missing."""
     proc = support(hub, "verify", "acme", "--json")
@@ -96,7 +117,7 @@ def test_verify_over_the_tunnel(hub: Fleet) -> None:
     assert proc.returncode == 1
 
 
-def test_sites_run_at_the_same_time(hub: Fleet) -> None:
+def test_sites_run_at_the_same_time(hub: SupportLab) -> None:
     """The pool runs sites in parallel: their command intervals overlap (no clock limit)."""
     proc = support(hub, "run", "--all", "--json", "--workers", "4", "--",
                    "date +%s.%N; sleep 1.5; date +%s.%N")
@@ -106,7 +127,7 @@ def test_sites_run_at_the_same_time(hub: Fleet) -> None:
     assert start_a < end_b and start_b < end_a, spans
 
 
-def test_a_site_over_its_timeout_fails_alone(hub: Fleet) -> None:
+def test_a_site_over_its_timeout_fails_alone(hub: SupportLab) -> None:
     proc = support(hub, "run", "--all", "--json", "--timeout", "2", "--",
                    "case $(ip -o -4 addr show eth0) in "
                    "*203.0.113.131*) sleep 20;; esac; echo done")
@@ -116,7 +137,7 @@ def test_a_site_over_its_timeout_fails_alone(hub: Fleet) -> None:
     assert sites["bravo"]["status"] == "ok" and sites["bravo"]["stdout"] == "done\n"
 
 
-def test_support_ssh_runs_through_the_hub(hub: Fleet) -> None:
+def test_support_ssh_runs_through_the_hub(hub: SupportLab) -> None:
     proc = support(hub, "ssh", "bravo", "--", "ip", "-o", "-4", "addr", "show", "eth0")
     assert proc.returncode == 0, proc.stderr
-    assert f"inet {SITES['bravo'][1]}/25" in proc.stdout
+    assert f"inet {SITES['bravo'][0]}/25" in proc.stdout

@@ -7,6 +7,7 @@ import socket
 import time
 from pathlib import Path
 
+from lab.support_lab import TUNNEL_USER
 from tests.integration.tunnel_support import (
     FAST,
     FORWARD_PORT,
@@ -38,7 +39,7 @@ def test_forward_reaches_the_appliance_sshd_and_comes_back_after_a_hub_restart(
         assert lab.engineer_ssh("true").returncode == 0
         assert lab.state()["sessions"] >= 2
         # The appliance's private key is in no log, state file or process list.
-        body = [line for line in (lab.root / "appliance").read_text().splitlines()
+        body = [line for line in lab.key.read_text().splitlines()
                 if "PRIVATE KEY" not in line]
         seen = (lab.log_tail(10**7) + lab.hub.log.read_text()
                 + (lab.root / "tunnel.json").read_text() + run("ps", "-eo", "args").stdout)
@@ -103,7 +104,7 @@ def test_link_cut_while_the_hub_holds_the_listener_is_recovered_by_the_reclaim(
         lab.wait_forward(timeout=5)
         lab.cable(False)
         lab.wait_state_not("connected", timeout=15)
-        lab.renumber("203.0.113.131")
+        lab.renumber("203.0.113.141")
         lab.cable(True)
         restored = time.monotonic()
         lab.wait_state("connected", timeout=25)
@@ -123,7 +124,7 @@ def test_a_hub_with_another_host_key_is_refused_and_learns_nothing() -> None:
         lab.hub.stop()
         impostor = lab.root / "impostor_host"
         keygen(impostor, "impostor")
-        text = lab.hub.config.read_text().replace(f"HostKey {lab.root}/hub_host",
+        text = lab.hub.config.read_text().replace(f"HostKey {lab.support.hub_host_key}",
                                                   f"HostKey {impostor}")
         lab.hub.config.write_text(text)
         lab.hub.log.write_text("")
@@ -135,7 +136,7 @@ def test_a_hub_with_another_host_key_is_refused_and_learns_nothing() -> None:
         hub_log = lab.hub.log.read_text()
         assert "Connection from" in hub_log and "kex" in hub_log.lower(), hub_log[-2000:]
         # Nothing after the key exchange: no user name, no key, no request.
-        for sent in ("userauth", "xtdtunnel", "Accepted", "Failed", "tcpip-forward",
+        for sent in ("userauth", TUNNEL_USER, "Accepted", "Failed", "tcpip-forward",
                      lab.app_pub.split()[1][:20]):
             assert sent not in hub_log, f"{sent!r} reached the hub:\n{hub_log[-2000:]}"
         assert lab.forward_banner() == ""
@@ -145,7 +146,7 @@ def test_forward_refused_by_policy_is_an_alert_not_a_reclaim() -> None:
     with tunnel_lab() as lab:
         # The hub's key line allows another port only: sshd says "port forwarding refused".
         lab.hub_key_line(f'restrict,port-forwarding,permitlisten="localhost:{FORWARD_PORT + 1}"'
-                         f',command="{lab.root}/claim {FORWARD_PORT + 1}" {lab.app_pub}')
+                         f',command="{lab.support.claim} {FORWARD_PORT + 1}" {lab.app_pub}')
         lab.start_daemon()
         state = lab.wait_state("refused-policy", timeout=20)
         assert "by policy" in state["last_error"] and state["reclaims"] == 0

@@ -175,7 +175,8 @@ def parse_port(text: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """The claim program (``python -m tunnel.support.claim PORT``, or the zipapp that
-    hub-install writes): one line on stdout, which the appliance logs; exit 0 unless PORT is wrong."""
+    hub-install writes): one line on stdout, which the appliance logs; exit 0 unless PORT is
+    wrong."""
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         if len(args) != 1:
