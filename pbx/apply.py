@@ -30,18 +30,17 @@ from appliance.runner import Result, Runner
 from appliance.wait import poll
 from pbx import releases, secrets_store
 from pbx.apply_plan import ApplyPlan, expect_of, plan, release_name
-from pbx.releases import ETC, Release
-from pbx.render import DEFAULT_BIND, expected, render
-from pbx.site import check_file
-from pbx.throwaway import (
-    AsteriskPlace,
+from pbx.asterisk_counts import (
     Expect,
     count_problems,
     parse_contexts,
     parse_endpoints,
     parse_queues,
-    prove,
 )
+from pbx.releases import ETC, Release
+from pbx.render import DEFAULT_BIND, expected, render
+from pbx.site import check_file
+from pbx.throwaway import AsteriskPlace, prove
 
 Progress = Callable[[str], None]
 EXIT_CODES = {"applied": 0, "unchanged": 0, "on-disk": 0, "dry-run": 0, "rejected": 1,

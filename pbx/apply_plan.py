@@ -13,10 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pbx.asterisk_counts import Expect
 from pbx.releases import ETC, Tree, digest, outside_name, target_of
 from pbx.reload import Selection, select
 from pbx.render import Rendered
-from pbx.throwaway import Expect
 
 # A module newly allowed by modules.conf is loaded at once when the PBX needs it now.
 LOAD_NOW = frozenset({"res_fax_spandsp"})

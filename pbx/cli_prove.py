@@ -11,8 +11,9 @@ from pathlib import Path
 
 from appliance.console import HelpFormatter, print_json
 from appliance.errors import ExpandError
+from pbx.asterisk_counts import Expect
 from pbx.asterisk_root import chroot_prefix
-from pbx.throwaway import AsteriskPlace, Expect, prove
+from pbx.throwaway import AsteriskPlace, prove
 
 
 def add_prove(cmds: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

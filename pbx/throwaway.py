@@ -18,10 +18,7 @@ Our asterisk.conf and logger.conf replace any given ones (they say where the pro
 from __future__ import annotations
 
 import contextlib
-import ipaddress
-import json
 import os
-import re
 import shutil
 import signal
 import socket
@@ -36,29 +33,20 @@ from appliance.filesink import FileSink
 from appliance.runner import Result, Runner
 from appliance.wait import poll
 from pbx.asterisk_conf import Section, rebind, resolved, set_general
+from pbx.asterisk_counts import (
+    Expect,
+    Queue,
+    count_problems,
+    parse_contexts,
+    parse_endpoints,
+    parse_queues,
+)
+from pbx.asterisk_log import OWN_FILES, OurFiles, log_messages, log_text
+from pbx.listeners import exposed, listening_on
 
 LOOPBACK = "127.0.0.1"
 LOG_NAME = "proof.json"
 CHECKS = ("core show version", "pjsip show endpoints", "dialplan show", "queue show")
-# Files the proof writes itself: where it lives, what it logs.
-OWN_FILES = frozenset({"asterisk.conf", "logger.conf"})
-# Which modules read each file: a message from their sources (the JSON log's
-# "location.filename" as compiled: "res_pjsip/config_transport.c", "pbx_config.c") is about
-# that file even when it names none, and so is the loader's word that one of them declined.
-MODULES_OF: Mapping[str, tuple[str, ...]] = {
-    "pjsip.conf": ("res_pjsip", "res_sorcery_config"),
-    "extensions.conf": ("pbx_config", "pbx"),
-    "queues.conf": ("app_queue",),
-    "voicemail.conf": ("app_voicemail",),
-    "musiconhold.conf": ("res_musiconhold",),
-    "chan_dahdi.conf": ("chan_dahdi", "sig_pri", "sig_analog"),
-    "res_fax.conf": ("res_fax",),
-    # Not manager.c or http.c: they log every module's action registrations too.
-}
-_LINE_OF = re.compile(r"\bline (\d+) of '?([\w.\-/]+\.conf)'?")
-_FILE_LINE = re.compile(r"'?([\w.\-/]+\.conf)'?[:, ]+line (\d+)")
-_LINE_OF_NOTHING = re.compile(r"\bline (\d+) of\s*$")
-_NAMED = re.compile(r"([\w.\-]+\.conf)\b")
 
 
 @dataclass(frozen=True)
@@ -73,22 +61,6 @@ class AsteriskPlace:
 
     def host(self, inside: str | PurePosixPath) -> Path:
         return self.root.joinpath(*PurePosixPath(inside).parts[1:])
-
-
-@dataclass(frozen=True)
-class Expect:
-    """What the model says the configuration holds; None leaves a count unchecked."""
-
-    endpoints: int | None = None
-    contexts: int | None = None
-    queues: Mapping[str, str] | None = None  # queue name → strategy
-    members: Mapping[str, Sequence[str]] | None = None  # queue name → member interfaces
-
-
-@dataclass(frozen=True)
-class Queue:
-    strategy: str
-    members: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -201,16 +173,16 @@ def prove(config_dir: Path, expect: Expect, *, place: AsteriskPlace | None = Non
     with _laid_out(config_dir, place, runner) as instance:
         with _running(instance, boot_timeout, stop_timeout):
             answers = {command: instance.cli(command) for command in CHECKS}
-            listening = _listening(instance.pid)
+            listening = listening_on(instance.pid)
             exited = not _our_pids(instance)
         # Read once Asterisk has stopped: its last lines are flushed by then.
-        ours, others = _log_messages(instance.path(f"log/{LOG_NAME}"),
-                                     _Ours.of(config_dir, instance.given
+        ours, others = log_messages(instance.path(f"log/{LOG_NAME}"),
+                                     OurFiles.of(config_dir, instance.given
                                               if ours is None else ours))
     version = answers["core show version"].stdout.strip().split(" built ", 1)[0]
-    endpoints = _endpoints(answers["pjsip show endpoints"])
-    contexts = _contexts(answers["dialplan show"].stdout)
-    queues = _queues(answers["queue show"].stdout)
+    endpoints = parse_endpoints(answers["pjsip show endpoints"])
+    contexts = parse_contexts(answers["dialplan show"].stdout)
+    queues = parse_queues(answers["queue show"].stdout)
     problems = list(ours)
     if exited:
         # Counts of an Asterisk that is gone would only repeat it.
@@ -221,31 +193,13 @@ def prove(config_dir: Path, expect: Expect, *, place: AsteriskPlace | None = Non
         problems += [f"asterisk -rx '{command}' failed (exit {answer.returncode}): "
                      + _tail(answer.stderr or answer.stdout)
                      for command, answer in answers.items() if answer.returncode != 0]
-        problems += _count_problems(expect, endpoints, contexts, queues)
+        problems += count_problems(expect, endpoints, contexts, queues)
     # The proof must never be reachable from outside, nor take a live Asterisk's ports.
     problems += [f"throwaway Asterisk listened on {x}, not loopback (the proof's own setup "
-                 "let a module through)" for x in listening if _exposed(x)]
+                 "let a module through)" for x in listening if exposed(x)]
     return Proof(not problems, endpoints, tuple(contexts), queues, tuple(problems),
                  tuple(others), tuple(instance.binds), tuple(listening), instance.pid,
                  time.monotonic() - started, version)
-
-
-@dataclass(frozen=True)
-class _Ours:
-    """What makes a log line about our files: their names, the modules modules.conf names."""
-
-    names: frozenset[str]
-    modules: frozenset[str]
-
-    @classmethod
-    def of(cls, config_dir: Path, given: Sequence[str]) -> _Ours:
-        names = frozenset(PurePosixPath(g).name for g in given) - OWN_FILES
-        modules: frozenset[str] = frozenset()
-        if "modules.conf" in given:
-            text = (config_dir / "modules.conf").read_text(errors="replace")
-            modules = frozenset(re.findall(r"\b(\w+)\.so\b",
-                                           re.sub(r"(?<!\\);.*", "", text)))
-        return cls(names, modules)
 
 
 def _config_files(config_dir: Path) -> list[str]:
@@ -349,7 +303,7 @@ def _running(instance: Instance, boot_timeout: float,
         if not up:
             raise ExpandError(f"throwaway Asterisk: no control socket after {boot_timeout:.0f}"
                               f" s ({socket_path}); its log: "
-                              + _tail(_log_text(instance.path(f"log/{LOG_NAME}"))))
+                              + _tail(log_text(instance.path(f"log/{LOG_NAME}"))))
         booted = instance.cli("core waitfullybooted", timeout=boot_timeout)
         # An Asterisk that exited is judged by prove (its log says why); one that is still
         # up and not booted is a failure of the proof itself.
@@ -359,61 +313,6 @@ def _running(instance: Instance, boot_timeout: float,
         yield
     finally:
         _stop(instance, stop_timeout)
-
-
-def _listening(pid: int | None) -> list[str]:
-    """"proto address:port" of every socket ``pid`` listens on (TCP) or is bound to (UDP),
-    from /proc/net (the host's network namespace, which a chroot shares)."""
-    if pid is None:
-        return []
-    inodes = set()
-    with contextlib.suppress(OSError):
-        for fd in Path(f"/proc/{pid}/fd").iterdir():
-            with contextlib.suppress(OSError):
-                target = os.readlink(fd)
-                if target.startswith("socket:["):
-                    inodes.add(target[8:-1])
-    found = []
-    for proto in ("tcp", "udp", "tcp6", "udp6"):
-        with contextlib.suppress(OSError):
-            for line in Path(f"/proc/net/{proto}").read_text().splitlines()[1:]:
-                cols = line.split()
-                # TCP state 0A is LISTEN; a bound UDP socket is 07 (unconnected).
-                if cols[9] in inodes and cols[3] in ("0A", "07"):
-                    found.append(f"{proto} {_address(cols[1])}")
-    return sorted(set(found))
-
-
-def _address(hex_pair: str) -> str:
-    """/proc/net's "0100007F:1F90" → "127.0.0.1:8080" (IPv6 likewise)."""
-    host, port = hex_pair.split(":")
-    raw = bytes.fromhex(host)
-    # /proc/net prints each 32-bit word in host (little-endian) order.
-    words = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
-    family = socket.AF_INET if len(raw) == 4 else socket.AF_INET6
-    shown = socket.inet_ntop(family, words)
-    return f"[{shown}]:{int(port, 16)}" if family == socket.AF_INET6 else f"{shown}:{int(port, 16)}"
-
-
-def _exposed(listener: str) -> bool:
-    """A socket reachable from outside on a port someone configured. res_pjsip itself
-    always holds two unconnected UDP sockets on kernel-chosen ports of the wildcard address
-    (0.0.0.0 and ::; with or without transports, as a live Asterisk does): those are not
-    services and take no configured port, so they are listed but not held against it."""
-    proto, where = listener.split(" ", 1)
-    address, port = where.rsplit(":", 1)
-    if ipaddress.ip_address(address.strip("[]")).is_loopback:
-        return False
-    low, high = _ephemeral_ports()
-    return not (proto.startswith("udp") and low <= int(port) <= high)
-
-
-def _ephemeral_ports() -> tuple[int, int]:
-    try:
-        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
-        return int(low), int(high)
-    except (OSError, ValueError):
-        return 32768, 60999  # Linux's default
 
 
 def _read_pid(pidfile: Path) -> int | None:
@@ -464,163 +363,3 @@ def _tail(text: str, lines: int = 5) -> str:
     return " | ".join(kept) or "(no output)"
 
 
-def _log_text(path: Path) -> str:
-    try:
-        return path.read_text(errors="replace")
-    except OSError:
-        return ""
-
-
-def _endpoints(result: Result) -> int:
-    """``pjsip show endpoints``: "Objects found: N" (res_pjsip/pjsip_cli.c)."""
-    found = re.search(r"Objects found:\s*(\d+)", result.stdout)
-    return int(found.group(1)) if found else 0
-
-
-def _contexts(text: str) -> list[str]:
-    """``dialplan show``: the contexts extensions.conf created ("created by 'pbx_config'")."""
-    return re.findall(r"\[ Context '([^']+)' created by 'pbx_config' \]", text)
-
-
-def _queues(text: str) -> dict[str, Queue]:
-    """``queue show``: "NAME has N calls ... in 'STRATEGY' strategy", then its members."""
-    queues: dict[str, Queue] = {}
-    name = strategy = ""
-    members: list[str] = []
-    in_members = False
-    for line in [*text.splitlines(), ""]:
-        head = re.match(r"^(\S+) has \d+ calls? .* in '([^']+)' strategy", line)
-        if head or not line.strip():
-            if name:
-                queues[name] = Queue(strategy, tuple(members))
-            name, strategy, members, in_members = "", "", [], False
-            if head:
-                name, strategy = head.group(1), head.group(2)
-            continue
-        stripped = line.strip()
-        if stripped.startswith("Members:"):
-            in_members = True
-        elif stripped.startswith(("Callers:", "No Callers", "No Members")):
-            in_members = False
-        elif in_members and name:
-            members.append(_member_interface(stripped))
-    return queues
-
-
-def _member_interface(line: str) -> str:
-    """"PJSIP/550 (ringinuse ...) ..." or "Ana (PJSIP/550 from ...) ..." → PJSIP/550."""
-    named = re.match(r"^.*?\((\w+/[^\s)]+)", line)
-    first = line.split(" ", 1)[0]
-    return first if "/" in first or not named else named.group(1)
-
-
-@dataclass(frozen=True)
-class _Entry:
-    level: str
-    message: str
-    source: str  # C source file that logged it
-    thread: int
-
-
-def _entries(path: Path) -> list[_Entry]:
-    """The JSON log's lines (main/logger.c format_log_json); anything else is skipped."""
-    entries = []
-    for raw in _log_text(path).splitlines():
-        try:
-            logmsg = json.loads(raw)["logmsg"]
-            entries.append(_Entry(str(logmsg["level"]).upper(),
-                                  " ".join(str(logmsg["message"]).split()),
-                                  str(logmsg["location"]["filename"]),
-                                  int(json.loads(raw)["identifiers"]["lwp"])))
-        except (ValueError, KeyError, TypeError):
-            continue
-    return entries
-
-
-def _log_messages(path: Path, ours_by: _Ours) -> tuple[list[str], list[str]]:
-    """WARNING/ERROR lines of the proof's JSON log: (about our files, about the rest)."""
-    ours: list[str] = []
-    others: list[str] = []
-    entries = _entries(path)
-    for index, entry in enumerate(entries):
-        if entry.level not in ("WARNING", "ERROR"):
-            continue
-        where = _where(entry.message, entry.source, ours_by)
-        unnamed = _LINE_OF_NOTHING.search(entry.message)
-        if where is None and unnamed:
-            # Sorcery's option errors say "at line N of" and no file; the same thread
-            # names the file right after ("... from configuration file 'pjsip.conf'").
-            later = (_where(e.message, e.source, ours_by) for e in entries[index + 1:index + 8]
-                     if e.thread == entry.thread)
-            file = next((w for w in later if w), None)
-            where = f"{file.split(':')[0]}:{unnamed.group(1)}" if file else None
-        if where:
-            ours.append(f"{where}: {entry.level}: {entry.message}")
-        else:
-            others.append(f"{entry.source}: {entry.level}: {entry.message}")
-    return ours, others
-
-
-def _where(message: str, source: str, ours: _Ours) -> str | None:
-    """``file:line`` (or ``file``) of ours a message is about, None when none of ours."""
-    names = ours.names
-    for pattern, file_group, line_group in ((_LINE_OF, 2, 1), (_FILE_LINE, 1, 2)):
-        found = pattern.search(message)
-        if found and PurePosixPath(found.group(file_group)).name in names:
-            return f"{PurePosixPath(found.group(file_group)).name}:{found.group(line_group)}"
-    named = {PurePosixPath(n).name for n in _NAMED.findall(message)}
-    if named:
-        # A message naming files is about those (sorcery also loads geolocation.conf...).
-        return next((n for n in sorted(named) if n in names), None)
-    module = _module_of(source)
-    for name, modules in MODULES_OF.items():
-        if name not in names:
-            continue
-        if module in modules or (module.startswith("res_pjsip") and "res_pjsip" in modules):
-            return name
-        if module == "loader" and any(re.search(rf"\b{m}\b", message)
-                                      for m in modules if m != "pbx"):
-            return name
-    if (module == "loader" and "modules.conf" in names
-            and any(re.search(rf"\b{re.escape(m)}(\.so)?\b", message) for m in ours.modules)):
-        return "modules.conf"
-    return None
-
-
-def _module_of(source: str) -> str:
-    """"res_pjsip/config_transport.c" → "res_pjsip"; "pbx_config.c" → "pbx_config"."""
-    first = PurePosixPath(source).parts[0] if source else ""
-    return first.removesuffix(".c")
-
-
-def _count_problems(expect: Expect, endpoints: int, contexts: Sequence[str],
-                    queues: Mapping[str, Queue]) -> list[str]:
-    problems = []
-    if expect.endpoints is not None and endpoints != expect.endpoints:
-        problems.append(f"pjsip endpoints: {endpoints} loaded, {expect.endpoints} expected")
-    if expect.contexts is not None and len(contexts) != expect.contexts:
-        problems.append(f"dialplan contexts: {len(contexts)} loaded "
-                        f"({', '.join(sorted(contexts)) or 'none'}), {expect.contexts} expected")
-    if expect.queues is not None:
-        for name, strategy in sorted(expect.queues.items()):
-            if name not in queues:
-                problems.append(f"queue {name}: not loaded")
-            elif queues[name].strategy != strategy:
-                problems.append(f"queue {name}: strategy {queues[name].strategy}, "
-                                f"{strategy} expected")
-        problems += [f"queue {name}: loaded, not expected"
-                     for name in sorted(set(queues) - set(expect.queues))]
-    for name, wanted in sorted((expect.members or {}).items()):
-        have = queues[name].members if name in queues else ()
-        if sorted(have) != sorted(wanted):
-            problems.append(f"queue {name}: members {', '.join(sorted(have)) or 'none'}, "
-                            f"{', '.join(wanted) or 'none'} expected")
-    return problems
-
-
-# The readers and the judge prove uses, public for pbx.apply's check of a live Asterisk:
-# the same parsers, so a live count and a proof's count cannot disagree in how they read.
-parse_endpoints = _endpoints
-parse_contexts = _contexts
-parse_queues = _queues
-count_problems = _count_problems

@@ -17,8 +17,9 @@ import pytest
 
 from appliance.errors import ExpandError
 from appliance.runner import Result, Runner
+from pbx.asterisk_counts import Expect
 from pbx.cli_prove import add_prove
-from pbx.throwaway import AsteriskPlace, Expect, Proof, prove
+from pbx.throwaway import AsteriskPlace, Proof, prove
 from tests.integration.asterisk_support import DATA, alive, asterisk_place, proof_servers
 
 VALID = DATA / "valid"

@@ -18,12 +18,13 @@ from pbx import apply as apply_module
 from pbx import releases
 from pbx.apply import apply_site
 from pbx.apply_plan import modules_change, plan
+from pbx.asterisk_counts import Queue
 from pbx.reload import select
 from pbx.render import Rendered, expected, render
 from pbx.secrets_store import complete
 from pbx.site import load_site
 from pbx.site_key import site_path
-from pbx.throwaway import AsteriskPlace, Proof, Queue
+from pbx.throwaway import AsteriskPlace, Proof
 
 REPO = Path(__file__).resolve().parents[2]
 ACME = REPO / "examples" / "site" / "acme.toml"

@@ -8,17 +8,9 @@ from pathlib import Path
 
 from appliance.runner import Result
 from pbx.asterisk_conf import rebind, resolved, sections, set_general
-from pbx.throwaway import (
-    Expect,
-    Queue,
-    _address,
-    _count_problems,
-    _endpoints,
-    _exposed,
-    _log_messages,
-    _Ours,
-    _queues,
-)
+from pbx.asterisk_counts import Expect, Queue, count_problems, parse_endpoints, parse_queues
+from pbx.asterisk_log import OurFiles, log_messages
+from pbx.listeners import _address, exposed
 
 PJSIP = """\
 [t-udp](!)
@@ -66,8 +58,8 @@ def test_set_general_adds_or_merges() -> None:
 
 
 def test_cli_answers() -> None:
-    assert _endpoints(Result((), 0, "...\nObjects found: 6\n", "")) == 6
-    assert _endpoints(Result((), 0, "No objects found.\n", "")) == 0
+    assert parse_endpoints(Result((), 0, "...\nObjects found: 6\n", "")) == 6
+    assert parse_endpoints(Result((), 0, "No objects found.\n", "")) == 0
     shown = (
         "recl has 0 calls (max unlimited) in 'rrmemory' strategy (0s holdtime, 0s talktime),"
         " W:0, C:0, A:0, SL:0.0%, SL2:0.0% within 0s\n"
@@ -77,7 +69,7 @@ def test_cli_answers() -> None:
         "   No Callers\n\n"
         "prov has 0 calls (max unlimited) in 'ringall' strategy (0s holdtime, 0s talktime)\n"
         "   No Members\n   No Callers\n")
-    assert _queues(shown) == {"recl": Queue("rrmemory", ("PJSIP/550", "PJSIP/551")),
+    assert parse_queues(shown) == {"recl": Queue("rrmemory", ("PJSIP/550", "PJSIP/551")),
                               "prov": Queue("ringall", ())}
 
 
@@ -107,7 +99,7 @@ def test_log_lines_about_our_files_and_the_rest(tmp_path: Path) -> None:
         ("ERROR", "loader.c", "Error loading module 'res_nope_not.so': missing", 4),
         ("NOTICE", "pbx_config.c", "not a problem", 1),
     )
-    ours, others = _log_messages(path, _Ours(
+    ours, others = log_messages(path, OurFiles(
         frozenset({"extensions.conf", "pjsip.conf", "queues.conf", "modules.conf"}),
         frozenset({"res_nope"})))
     assert ours == [
@@ -129,19 +121,19 @@ def test_log_lines_about_our_files_and_the_rest(tmp_path: Path) -> None:
 
 def test_counts_against_the_model() -> None:
     loaded = {"recl": Queue("rrmemory", ("PJSIP/551", "PJSIP/550"))}
-    assert _count_problems(Expect(endpoints=2, contexts=2, queues={"recl": "rrmemory"},
+    assert count_problems(Expect(endpoints=2, contexts=2, queues={"recl": "rrmemory"},
                                   members={"recl": ["PJSIP/550", "PJSIP/551"]}),
                            2, ["a", "b"], loaded) == []
-    assert _count_problems(Expect(), 0, [], {}) == []
-    assert _count_problems(Expect(queues={}), 0, [], loaded) == \
+    assert count_problems(Expect(), 0, [], {}) == []
+    assert count_problems(Expect(queues={}), 0, [], loaded) == \
         ["queue recl: loaded, not expected"]
 
 
 def test_listeners() -> None:
     assert _address("0100007F:1F90") == "127.0.0.1:8080"
     assert _address("00000000000000000000000001000000:13C4") == "[::1]:5060"
-    assert not _exposed("udp 127.0.0.1:5060")
-    assert not _exposed("tcp6 [::1]:5038")
-    assert _exposed("udp 0.0.0.0:5060")
-    assert _exposed("tcp 0.0.0.0:40000")  # a TCP listener is a service whatever its port
-    assert not _exposed("udp 0.0.0.0:40000")  # res_pjsip's own kernel-chosen sockets
+    assert not exposed("udp 127.0.0.1:5060")
+    assert not exposed("tcp6 [::1]:5038")
+    assert exposed("udp 0.0.0.0:5060")
+    assert exposed("tcp 0.0.0.0:40000")  # a TCP listener is a service whatever its port
+    assert not exposed("udp 0.0.0.0:40000")  # res_pjsip's own kernel-chosen sockets
