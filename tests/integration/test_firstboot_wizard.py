@@ -19,6 +19,7 @@ import pytest
 
 from tests.integration.wizard_support import DialogDriver, dhcp_like_netns, tree_digest
 from tests.support import require_tools
+from tests.unit.firstboot_support import TUNNEL_KEY_FILES
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests/unit/fixtures/wizard"
@@ -104,6 +105,10 @@ def golden_answers(name: str, **changes: object) -> dict[str, object]:
     return data
 
 
+TUNNEL_KEYS = tuple(path.lstrip("/") for path in TUNNEL_KEY_FILES)
+TUNNEL_PUB = TUNNEL_KEYS[1]
+
+
 def files_of(root: Path) -> dict[str, tuple[int, bytes]]:
     skip = {"var/log/expand/firstboot.log"}  # timestamps
     files = {str(p.relative_to(root)): (p.stat().st_mode & 0o7777, p.read_bytes())
@@ -112,6 +117,14 @@ def files_of(root: Path) -> dict[str, tuple[int, bytes]]:
     if "var/lib/expand/cluster-join-code" in files:  # a primary: its own random code
         for path in RANDOM_SECRET_FILES:
             files[path] = (files[path][0], b"(random)")
+    # The tunnel key pair is drawn fresh in every root: its files by size, the public key's
+    # text (shown in the report) masked wherever it appears.
+    public = files.get(TUNNEL_PUB, (0, b""))[1].split()[1:2]
+    for path, (mode, data) in files.items():
+        if path in TUNNEL_KEYS:
+            files[path] = (mode, b"%d bytes" % len(data))
+        elif public:
+            files[path] = (mode, data.replace(public[0], b"(tunnel key)"))
     return files
 
 
