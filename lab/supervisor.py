@@ -29,7 +29,7 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from ipaddress import IPv4Address
 from pathlib import Path
 
@@ -60,6 +60,7 @@ class Supervisor:
         self.holders: dict[str, subprocess.Popen[bytes]] = {}
         self.inits: dict[str, int] = {}
         self.lock = threading.Lock()  # requests and delayed fence power-ons, one at a time
+        self.pending: dict[str, threading.Timer] = {}  # fence power-ons still in "firmware"
 
     def is_on(self, name: str) -> bool:
         holder = self.holders.get(name)
@@ -100,10 +101,26 @@ class Supervisor:
         netns.power_links(self.runner, self.nodes[name], on=False)
         log.info("%s powered off", name)
 
-    def locked(self, action: Callable[[str], None], name: str) -> None:
+    def fence_on_later(self, name: str) -> None:
+        self.cancel_pending(name)
+        timer = threading.Timer(FIRMWARE_S, self.pending_boot, (name,))
+        timer.daemon = True
+        self.pending[name] = timer
+        timer.start()
+
+    def cancel_pending(self, name: str) -> None:
+        """Any later power request supersedes a fence power-on still in "firmware" (else a
+        node killed again would come back on its own from the earlier fence)."""
+        timer = self.pending.pop(name, None)
+        if timer is not None:
+            timer.cancel()
+
+    def pending_boot(self, name: str) -> None:
         with self.lock:
+            if self.pending.pop(name, None) is None:
+                return  # superseded meanwhile
             try:
-                action(name)
+                self.power_on(name)
             except Exception:  # a failed delayed boot is logged; the lab stays up
                 log.exception("delayed power-on of %s failed", name)
 
@@ -113,12 +130,16 @@ class Supervisor:
             return "error empty request"
         verb, args = words[0], words[1:]
         if verb == "shutdown":
+            for name in list(self.pending):
+                self.cancel_pending(name)
             for name in list(self.holders):
                 self.power_off(name)
             return "ok"
         if len(args) != 1 or args[0] not in self.nodes:
             return f"error unknown node {' '.join(args)!r}; nodes: {', '.join(self.nodes)}"
         name = args[0]
+        if verb in ("on", "off", "fence-on"):
+            self.cancel_pending(name)
         if verb == "on":
             self.power_on(name)
             return "ok"
@@ -126,9 +147,7 @@ class Supervisor:
             if not self.appliance:
                 self.power_on(name)
                 return "ok"
-            timer = threading.Timer(FIRMWARE_S, self.locked, (self.power_on, name))
-            timer.daemon = True
-            timer.start()
+            self.fence_on_later(name)
             return "ok"
         if verb == "off":
             self.power_off(name)
