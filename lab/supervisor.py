@@ -12,8 +12,9 @@ process over a unix socket (``LAB_DIR/control.sock``, reachable from inside the 
 "fence-on" is the fence agent's power-on: an appliance node boots ``FIRMWARE_S`` later
 (answered "ok" at once), as a real server runs its firmware for a minute or more after its
 controller powers it on. Booting at once (what "on" does) put the fenced node's whole boot
-on the survivor's two cores exactly while the survivor started Asterisk (measured: SIP
-answered ~2.5 s later than with the fenced node still off). Namespace nodes boot at once.
+on the survivor's two cores exactly while the survivor started Asterisk (bench/failover.py
+--appliance: VIP → first SIP answer ~4 s with it, ~1.2 s without; sip_median_s 9.02 →
+5.36 with the settle wait there). Namespace nodes boot at once.
 
 Run as ``python -m lab.supervisor --lab-dir DIR`` (``expandctl lab up`` starts it).
 """
