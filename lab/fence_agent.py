@@ -121,14 +121,16 @@ def run_action(opts: dict[str, str]) -> tuple[int, str]:
             answer = request(state_dir, f"status {node}")
             return (EXIT_OK if answer == "on" else EXIT_OFF), f"Status: {answer.upper()}"
         if action in ("off", "on"):
-            answers = [request(state_dir, f"{action} {node}")]
+            # "fence-on": the node boots after the switch's firmware delay (lab.supervisor).
+            verb = "fence-on" if action == "on" else "off"
+            answers = [request(state_dir, f"{verb} {node}")]
         elif action == "reboot":
             # A node that was already off (``expandctl lab kill``: its power is gone) stays
             # off, so a test decides when it comes back; a running node is power-cycled.
             was_on = request(state_dir, f"status {node}") == "on"
             answers = [request(state_dir, f"off {node}")]
             if was_on:
-                answers.append(request(state_dir, f"on {node}"))
+                answers.append(request(state_dir, f"fence-on {node}"))
         else:
             return EXIT_FAIL, f"unsupported action {action}"
     except OSError as exc:

@@ -49,7 +49,7 @@ class PowerSwitch:
                 if verb == "status":
                     answer = self.power[node]
                 else:
-                    self.power[node] = verb
+                    self.power[node] = "on" if verb == "fence-on" else verb
                     answer = "ok"
                 conn.sendall(answer.encode() + b"\n")
 
@@ -89,7 +89,7 @@ def test_reboot_power_cycles_a_running_node_but_leaves_a_dead_one_off(
     base = {"state_dir": str(tmp_path), "action": "reboot"}
     assert run_action({**base, "port": "expand1"})[0] == EXIT_OK
     assert switch.power["expand1"] == "on"
-    assert switch.requests == ["status expand1", "off expand1", "on expand1"]
+    assert switch.requests == ["status expand1", "off expand1", "fence-on expand1"]
     switch.power["expand2"] = "off"
     assert run_action({**base, "plug": "expand2"})[0] == EXIT_OK
     assert switch.power["expand2"] == "off"
