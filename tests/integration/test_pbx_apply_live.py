@@ -124,6 +124,8 @@ def _prepare(root: Path) -> None:
     for prompt in PROMPTS:
         silence(audio / f"{prompt}.wav")
     silence(audio / "moh/default/silence.wav")
+    # As on a customer box whose secrets store came first: its folder 0700, the audio in it.
+    os.chmod(audio.parent, 0o700)
     run = root / "run/asterisk"
     run.mkdir(parents=True, exist_ok=True)
     os.chown(run, 101, 101)
@@ -181,8 +183,10 @@ def test_apply_goes_live_and_a_rerun_changes_nothing(box: Box) -> None:
     assert len(box.releases()) == 2  # the box's own /etc/asterisk (0001) and ours
     assert (box.root / RELEASES / box.releases()[0] / "asterisk.conf").is_file()
     assert "proof: throwaway Asterisk: ok" in err and "flip:" in err
-    secrets = box.root / "var/lib/expand/pbx/secrets.json"
+    secrets = box.root / SECRETS
     assert secrets.stat().st_mode & 0o777 == 0o600
+    assert secrets.parent.stat().st_mode & 0o777 == 0o711  # not listable, traversable:
+    assert "silence.wav" in box.cli("moh show files")  # Asterisk's user reads the music
     for value in json.loads(secrets.read_text())["sip"].values():
         assert value not in err and value not in json.dumps(report)
     stamp = (box.root / RELEASES / live).stat().st_mtime_ns
