@@ -185,8 +185,8 @@ def test_apply_goes_live_and_a_rerun_changes_nothing(box: Box) -> None:
     assert "proof: throwaway Asterisk: ok" in err and "flip:" in err
     secrets = box.root / SECRETS
     assert secrets.stat().st_mode & 0o777 == 0o600
-    assert secrets.parent.stat().st_mode & 0o777 == 0o711  # not listable, traversable:
-    assert "silence.wav" in box.cli("moh show files")  # Asterisk's user reads the music
+    assert secrets.parent.stat().st_mode & 0o777 == 0o711  # traversable, not listable
+    assert "/audio/moh/default/silence" in box.cli("moh show files")  # its user reads it
     for value in json.loads(secrets.read_text())["sip"].values():
         assert value not in err and value not in json.dumps(report)
     stamp = (box.root / RELEASES / live).stat().st_mtime_ns
