@@ -23,7 +23,6 @@ sides.
 
 from __future__ import annotations
 
-import os
 import shutil
 import wave
 from pathlib import Path
@@ -139,11 +138,8 @@ def silence(path: Path, seconds: float = 1.0) -> None:
 
 
 def seed_audio(node_root: Path, uid: int) -> None:
-    """The site's audio folder, readable by Asterisk. Its parent holds the secrets store
-    (secrets.json is 0600 itself): made traversable (0711), not listable."""
-    state = node_root / Path(AUDIO_DIR).parent.relative_to("/")
-    state.mkdir(parents=True, exist_ok=True)
-    os.chmod(state, 0o711)
+    """The site's audio folder, owned by Asterisk (its parent, the secrets store's folder,
+    is made traversable by pbx.secrets_store.save at first boot)."""
     audio = node_root / AUDIO_DIR.lstrip("/")
     (audio / "moh" / "default").mkdir(parents=True, exist_ok=True)
     for prompt in SEED_PROMPTS:

@@ -142,8 +142,14 @@ def _debootstrap(target: Path, suite: str, packages: Sequence[str], mirror: str,
                 suite, str(partial), mirror], timeout=1800)
     # Nodes configure their own network; a unique machine-id is made at each node's boot.
     (partial / "etc/machine-id").write_text("")
-    shutil.rmtree(target, ignore_errors=True)
+    # Swap by renames (the old tree is removed only once the new one is in place): a reader
+    # never finds the root half-deleted or missing.
+    old = target.with_name(target.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        target.rename(old)
     partial.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def _install_venv(target: Path, deps: Sequence[str], wheelhouse: Path, runner: Runner) -> None:

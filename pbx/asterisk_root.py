@@ -25,10 +25,11 @@ FLAVOR = "asterisk"
 # Music on hold for the default class (its files live under astdatadir/moh); libtiff-tools
 # for the fax mailer's tiff2pdf and for making test faxes (tiffcp). Not
 # asterisk-dahdi: it depends on dahdi → dahdi-dkms, which brings gcc and kernel headers
-# and builds kernel modules in its postinst.
+# and builds kernel modules in its postinst. python3 for the fax mailer
+# (expand-fax-to-mail), which Asterisk runs inside this root as on a box.
 PACKAGES: tuple[str, ...] = (
     "asterisk", "asterisk-core-sounds-en", "asterisk-moh-opsound-wav", "sox", "libtiff-tools",
-    "iproute2", "procps",
+    "iproute2", "procps", "python3",
 )
 
 # Bind the host's /proc and /dev into the root inside a mount namespace of its own, then

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import secrets as random
 import string
 from collections.abc import Callable, Mapping
@@ -159,6 +160,16 @@ def dump(keep: Mapping[str, Mapping[str, str]]) -> str:
                       indent=2, sort_keys=True) + "\n"
 
 
+# The secrets file's folder also holds what Asterisk reads as its own user: the site's audio
+# folder (prompts, music on hold) and the releases. Others may traverse it, never list it;
+# the secrets file itself stays 0600.
+STATE_DIR_MODE = 0o711
+
+
 def save(state_root: Path, keep: Mapping[str, Mapping[str, str]]) -> bool:
-    """Write the state file (0600, atomically); False when it already held exactly that."""
-    return FileSink(state_root).write(SECRETS_PATH, dump(keep), mode=0o600, dir_mode=0o700)
+    """Write the state file (0600, atomically; its folder 0711, whatever it was before);
+    False when it already held exactly that."""
+    sink = FileSink(state_root)
+    changed = sink.write(SECRETS_PATH, dump(keep), mode=0o600, dir_mode=STATE_DIR_MODE)
+    os.chmod(sink.target(SECRETS_PATH).parent, STATE_DIR_MODE)
+    return changed

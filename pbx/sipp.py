@@ -44,6 +44,9 @@ SIPP = "sipp"
 LOOPBACK = "127.0.0.1"
 EXIT_MEANING = {0: "all calls succeeded", 1: "some calls failed", 97: "stopped by a command",
                 99: "no call processed", 255: "fatal error"}
+# Placeholders a caller may leave out: ``media_step`` (uas: what it does once answered).
+DEFAULTS = {"media_step": ""}
+_STREAM_STEP = '  <nop><action><exec rtp_stream="{path},-1,0"/></action></nop>\n'
 _DTMF_STEP = '  <nop><action><exec play_dtmf="{digits}"/></action></nop>\n' \
              '  <pause milliseconds="{gap_ms}"/>\n'
 
@@ -86,7 +89,7 @@ def scenario_text(name: str, params: Mapping[str, object]) -> str:
         raise ExpandError(f"sipp scenario {name!r}: no such scenario (known: {known})")
     try:
         return string.Template(path.read_text()).substitute(
-            {k: str(v) for k, v in params.items()})
+            {**DEFAULTS, **{k: str(v) for k, v in params.items()}})
     except KeyError as missing:
         raise ExpandError(f"sipp scenario {name!r}: no value for ${{{missing.args[0]}}}") \
             from None
@@ -97,6 +100,12 @@ def dtmf_steps(digits: str, gap_ms: int = 1500) -> str:
     ``gap_ms`` (a menu's next prompt)."""
     return "".join(_DTMF_STEP.format(digits=group, gap_ms=gap_ms)
                    for group in digits.split() if group)
+
+
+def stream_step(path: Path) -> str:
+    """A scenario line streaming the raw PCMU file ``path`` as RTP (payload 0), looped, to
+    the media address of the far end's SDP: audio that keeps flowing while the call lasts."""
+    return _STREAM_STEP.format(path=path)
 
 
 class Sipp:
@@ -166,11 +175,14 @@ def running(name: str, target: tuple[str, int] | None = None, *,
             params: Mapping[str, object] | None = None,
             credentials: Credentials | None = None, service: str = "service",
             local_port: int = 0, calls: int = 1, rate: float = 1, limit: int = 0,
-            deadline: float = 30, extra: tuple[str, ...] = ()) -> Iterator[Sipp]:
+            deadline: float = 30, local_ip: str = LOOPBACK, prefix: tuple[str, ...] = (),
+            extra: tuple[str, ...] = ()) -> Iterator[Sipp]:
     """sipp running ``name`` against ``target`` (None: a server scenario, waiting for calls
     on ``local_port``) for the with-block; stopped by its PID and its files removed after.
     ``calls`` ends it after that many (0: until stopped), ``rate`` calls/s, ``limit`` at
-    most that many at once, ``deadline`` s at most."""
+    most that many at once, ``deadline`` s at most. ``local_ip`` is the address it binds
+    and puts in its messages; ``prefix`` runs it through another command (``ip netns exec
+    NS``: from a network namespace)."""
     if shutil.which(SIPP) is None:
         raise ExpandError("sipp: not installed (Debian's sip-tester)")
     values = dict(params or {})
@@ -178,8 +190,8 @@ def running(name: str, target: tuple[str, int] | None = None, *,
     try:
         (work / "scenario.xml").write_text(scenario_text(name, values))
         (work / "scenario.xml").chmod(0o600)
-        argv = [SIPP, *((f"{target[0]}:{target[1]}",) if target else ()),
-                "-sf", "scenario.xml", "-i", LOOPBACK, "-mi", LOOPBACK,
+        argv = [*prefix, SIPP, *((f"{target[0]}:{target[1]}",) if target else ()),
+                "-sf", "scenario.xml", "-i", local_ip, "-mi", local_ip,
                 "-s", service, "-nostdin", "-aa",
                 "-trace_stat", "-stf", "stats.csv", "-fd", "1",
                 "-trace_err", "-error_file", "errors.log",

@@ -7,24 +7,33 @@ Asterisk in it as a box does (``asterisk -U asterisk -G asterisk``, its default
 --in-root OVERLAY`` runs as a process. SIP binds a free loopback port (``--bind``); the
 box's packaged AMI is switched off and its other listeners noloaded, so nothing listens
 beyond loopback. Asterisk is stopped by PID and the overlay unmounted in a finally.
+
+A call in progress during an apply is real sipp (pbx.sipp): a UAS registered as 551 answers
+and streams audio (RTP, PCMU), a UAC calls 551 as 772 with its SDP port on a socket of the
+test that counts the RTP packets Asterisk relays; the apply runs while they talk.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from appliance.wait import poll
+from pbx import sipp
 from pbx.asterisk_root import chroot_prefix
 from tests.integration.asterisk_support import alive, asterisk_root
 from tests.integration.test_pbx_render_asterisk import PROMPTS, free_port, silence
@@ -33,6 +42,8 @@ from tests.support import heavy_lock
 REPO = Path(__file__).resolve().parents[2]
 ACME = REPO / "examples" / "site" / "acme.toml"
 RELEASES = "var/lib/expand/pbx/releases"
+SECRETS = "var/lib/expand/pbx/secrets.json"
+HOLD_S = 45  # the call lasts this long: the proof and the reloads fit in it
 # Listeners of the packaged config that would take host ports (a box has its own network).
 HOST_LISTENERS = ("chan_iax2", "chan_skinny", "chan_mgcp", "chan_unistim", "pbx_dundi",
                   "res_ari", "res_http_websocket", "chan_ooh323", "res_pjsip_transport_websocket")
@@ -113,6 +124,8 @@ def _prepare(root: Path) -> None:
     for prompt in PROMPTS:
         silence(audio / f"{prompt}.wav")
     silence(audio / "moh/default/silence.wav")
+    # As on a customer box whose secrets store came first: its folder 0700, the audio in it.
+    os.chmod(audio.parent, 0o700)
     run = root / "run/asterisk"
     run.mkdir(parents=True, exist_ok=True)
     os.chown(run, 101, 101)
@@ -170,8 +183,10 @@ def test_apply_goes_live_and_a_rerun_changes_nothing(box: Box) -> None:
     assert len(box.releases()) == 2  # the box's own /etc/asterisk (0001) and ours
     assert (box.root / RELEASES / box.releases()[0] / "asterisk.conf").is_file()
     assert "proof: throwaway Asterisk: ok" in err and "flip:" in err
-    secrets = box.root / "var/lib/expand/pbx/secrets.json"
+    secrets = box.root / SECRETS
     assert secrets.stat().st_mode & 0o777 == 0o600
+    assert secrets.parent.stat().st_mode & 0o777 == 0o711  # traversable, not listable
+    assert "/audio/moh/default/silence" in box.cli("moh show files")  # its user reads it
     for value in json.loads(secrets.read_text())["sip"].values():
         assert value not in err and value not in json.dumps(report)
     stamp = (box.root / RELEASES / live).stat().st_mtime_ns
@@ -249,3 +264,115 @@ def test_without_a_running_asterisk_the_release_goes_live_on_disk(overlay: Box) 
     assert overlay.live() == report["release"]
     assert (overlay.root / "etc/dahdi/system.conf").is_file()
     assert "no Asterisk runs here" in report["reason"]
+
+
+@dataclass
+class Call:
+    """A call in progress: its two sipp processes and when each RTP packet reached the
+    caller (monotonic seconds)."""
+
+    uac: sipp.Sipp
+    uas: sipp.Sipp
+    arrivals: list[float] = field(default_factory=list)
+
+    def packets_since(self, moment: float) -> int:
+        return sum(1 for t in list(self.arrivals) if t > moment)
+
+    def longest_gap(self, start: float, end: float) -> float:
+        seen = [t for t in list(self.arrivals) if start <= t <= end]
+        return max((b - a for a, b in zip([start, *seen], [*seen, end], strict=True)),
+                   default=end - start)
+
+
+def _count_rtp(sock: socket.socket, arrivals: list[float], stop: threading.Event) -> None:
+    sock.settimeout(0.2)
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            sock.recv(2048)
+            arrivals.append(time.monotonic())
+
+
+@contextlib.contextmanager
+def call_in_progress(box: Box, folder: Path) -> Iterator[Call]:
+    """772 calls 551 (a sipp UAS that answers and streams audio) on the box; yields once
+    the caller hears it; the call ends with the caller's BYE after ``HOLD_S``."""
+    secrets = json.loads((box.root / SECRETS).read_text())["sip"]
+    host, port = box.bind.rsplit(":", 1)
+    target = (host, int(port))
+    uas_port = sipp.free_udp_port()
+    registered = sipp.run("register", target, params={"expires": 600}, local_port=uas_port,
+                          credentials=sipp.Credentials("551", secrets["551"]), deadline=15)
+    assert registered.ok, registered.summary()
+    audio = folder / "tone.ulaw"
+    audio.write_bytes(bytes(range(256)) * 64)  # any PCMU bytes: 2 s, looped
+    rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rtp.bind(("127.0.0.1", sipp.free_udp_port()))
+    stop = threading.Event()
+    arrivals: list[float] = []
+    counter = threading.Thread(target=_count_rtp, args=(rtp, arrivals, stop), daemon=True)
+    counter.start()
+    try:
+        with sipp.running("uas", None, params={"ring_ms": 200,
+                                                "media_step": sipp.stream_step(audio)},
+                          local_port=uas_port, calls=0, deadline=HOLD_S + 60) as uas:
+            # calls=0: Asterisk's qualify OPTIONS would count as sipp's one call otherwise.
+            assert sipp.listening(uas, uas_port)
+            params = {"lead_ms": 0, "hold_ms": HOLD_S * 1000, "dtmf_step": "",
+                      "sdp_port": rtp.getsockname()[1]}
+            with sipp.running("uac", target, params=params, service="551",
+                              credentials=sipp.Credentials("772", secrets["772"]),
+                              deadline=HOLD_S + 30) as uac:
+                call = Call(uac, uas, arrivals)
+                heard, _ = poll(lambda: call.packets_since(0) > 25, bool, timeout=20,
+                                interval=0.2)
+                assert heard, ("no audio reached the caller", uac.counts(), uas.counts())
+                yield call
+    finally:
+        stop.set()
+        counter.join(timeout=5)
+        rtp.close()
+
+
+def _talking_through(box: Box, call: Call, started: float, applied: float) -> None:
+    """The call outlived the apply: audio after it, no silence across it, both sipp
+    processes count it successful (the caller's BYE came after the apply)."""
+    assert call.packets_since(applied + 1) > 50, "no audio after the apply"
+    assert call.longest_gap(started, applied) < 2, "the audio stopped during the apply"
+    assert call.uac.proc.poll() is None, "the call ended before the apply did"
+    caller, callee = call.uac.wait(), call.uas.stop()
+    assert caller.ok, (caller.summary(), caller.errors)
+    assert callee.successful == 1 and callee.failed == 0, (callee.summary(), callee.errors)
+
+
+def test_a_call_survives_the_apply_of_a_changed_site(box: Box, tmp_path: Path) -> None:
+    assert box.apply("base")[0] == 0
+    with call_in_progress(box, tmp_path) as call:
+        started = time.monotonic()
+        code, report, err = box.apply("changed")
+        applied = time.monotonic()
+        assert code == 0, (report, err)
+        assert {"module reload res_pjsip.so", "module reload app_queue.so",
+                "dialplan reload"} <= set(report["reloads"])
+        assert applied - started < HOLD_S - 5, "the apply outlasted the call"
+        time.sleep(3)  # audio after the reloads
+        _talking_through(box, call, started, applied)
+    assert _endpoints(box) == 8
+
+
+def test_a_rejected_site_during_a_call_leaves_call_and_config(box: Box,
+                                                               tmp_path: Path) -> None:
+    assert box.apply("base")[0] == 0
+    live = box.live()
+    moh = box.root / "var/lib/expand/pbx/audio/moh/default"
+    with call_in_progress(box, tmp_path) as call:
+        (moh / "silence.wav").unlink()
+        moh.rmdir()  # the throwaway rejects musiconhold.conf (as above)
+        started = time.monotonic()
+        code, report, err = box.apply("changed")
+        applied = time.monotonic()
+        assert (code, report.get("status")) == (1, "rejected"), (report, err)
+        assert not report.get("reloads"), report
+        time.sleep(3)
+        _talking_through(box, call, started, applied)
+    assert box.live() == live and len(box.releases()) == 2
+    assert _endpoints(box) == 7 and "PJSIP/770" not in box.cli("queue show recl")

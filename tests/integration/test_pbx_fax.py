@@ -9,8 +9,8 @@ Administración's fax (2) with RFC 4733 digits, then SendFAX. Plain G.711 (A-law
 the fax, not T.38: the rendered endpoints do not enable T.38 (the E1 side and most GSM gateways
 carry fax as audio), and on loopback there is no loss or jitter for T.38 to save us from.
 
-The unstable root has no Python (its package list is fixed for all tests), so the overlay gets
-the host's python3 and stdlib: the appliance (Rocky 9) has its own /usr/bin/python3. The relay
+The fax mailer (a Python script) runs with the unstable root's own python3 (in
+pbx.asterisk_root.PACKAGES, as the appliance, Rocky 9, has its /usr/bin/python3). The relay
 is a real postfix (postfix_relay: the node root's, main.cf from the first-boot postfix step)
 whose smarthost is the SMTP sink of test_pbx_render_fax_mail.
 """
@@ -53,35 +53,22 @@ from tests.support import heavy_lock
 REPO = Path(__file__).resolve().parents[2]
 ACME = REPO / "examples" / "site" / "acme.toml"
 CALLER = "59829001234"
-PYTHON = "python3.11"
 
 
 @contextlib.contextmanager
-def overlay(lower: Path, work: Path, *, python: bool = False) -> Iterator[Path]:
+def overlay(lower: Path, work: Path) -> Iterator[Path]:
     """``lower`` (a cached root, never written) under an overlay whose upper layer is in
-    ``work``, with the host's Python in it when asked; unmounted on every path."""
+    ``work``; unmounted on every path."""
     upper, scratch, merged = work / "upper", work / "scratch", work / "merged"
     for d in (upper, scratch, merged):
         d.mkdir(parents=True)
-    mounts: list[Path] = []
+    subprocess.run(["mount", "-t", "overlay", "overlay", "-o",
+                    f"lowerdir={lower},upperdir={upper},workdir={scratch}", str(merged)],
+                   check=True, timeout=30)
     try:
-        subprocess.run(["mount", "-t", "overlay", "overlay", "-o",
-                        f"lowerdir={lower},upperdir={upper},workdir={scratch}", str(merged)],
-                       check=True, timeout=30)
-        mounts.append(merged)
-        if python:
-            stdlib = merged / "usr/lib" / PYTHON
-            stdlib.mkdir(exist_ok=True)
-            subprocess.run(["mount", "--bind", "-o", "ro", f"/usr/lib/{PYTHON}", str(stdlib)],
-                           check=True, timeout=30)
-            mounts.append(stdlib)
-            shutil.copy2(f"/usr/bin/{PYTHON}", merged / "usr/bin/python3")
-            expat = Path("/usr/lib/x86_64-linux-gnu/libexpat.so.1").resolve()
-            shutil.copy2(expat, merged / "usr/lib/x86_64-linux-gnu/libexpat.so.1")
         yield merged
     finally:
-        for mount in reversed(mounts):
-            subprocess.run(["umount", "-l", str(mount)], check=False, timeout=30)
+        subprocess.run(["umount", "-l", str(merged)], check=False, timeout=30)
 
 
 @contextlib.contextmanager
@@ -259,7 +246,7 @@ def pbx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pbx]:
     try:
         with (heavy_lock(),
               postfix_relay(work / "postfix", ("127.0.0.1", server.server_address[1])) as relay,
-              overlay(root, work / "asterisk", python=True) as merged):
+              overlay(root, work / "asterisk") as merged):
             place = AsteriskPlace(chroot_prefix(merged), merged)
             page = merged / "tmp/expand-fax-test"
             page.mkdir()

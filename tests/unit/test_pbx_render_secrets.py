@@ -39,10 +39,26 @@ def test_generated_once_then_read_back(tmp_path: Path, acme: Site) -> None:
     assert save(tmp_path, keep) is True
     path = tmp_path / SECRETS_PATH.lstrip("/")
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o711  # traversable, not listable
     again, keep_again = complete(acme, load(tmp_path))
     assert again == secrets and keep_again == keep
     assert save(tmp_path, keep_again) is False  # unchanged: not rewritten
+
+
+@pytest.mark.parametrize("before", [0o700, 0o755, 0o777])
+def test_the_secrets_folder_becomes_traversable_never_listable(tmp_path: Path, acme: Site,
+                                                               before: int) -> None:
+    """The audio folder Asterisk reads sits in it: 0700 hid the music on hold from
+    Asterisk's user, 0755 would let anyone list it."""
+    folder = tmp_path / SECRETS_PATH.lstrip("/")
+    folder.parent.mkdir(parents=True)
+    os.chmod(folder.parent, before)
+    _, keep = complete(acme, {})
+    save(tmp_path, keep)
+    assert stat.S_IMODE(folder.parent.stat().st_mode) == 0o711
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o600
+    save(tmp_path, keep)  # unchanged content: the folder's mode is still settled
+    assert stat.S_IMODE(folder.parent.stat().st_mode) == 0o711
 
 
 def test_a_secret_of_the_site_wins_and_is_not_kept(acme: Site) -> None:

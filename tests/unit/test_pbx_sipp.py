@@ -13,7 +13,7 @@ from appliance.errors import ExpandError
 from pbx import ami, sipp
 
 PARAMS = {"expires": 60, "ring_ms": 100, "lead_ms": 500, "hold_ms": 2000,
-          "sdp_port": "[media_port]", "dtmf_step": sipp.dtmf_steps("1 770")}
+          "sdp_port": "[media_port]", "dtmf_step": sipp.dtmf_steps("1 770"), "answer_ms": 2000}
 
 
 @pytest.mark.parametrize("name", ["register", "uac", "uas", "options"])
@@ -31,10 +31,19 @@ def test_the_call_sends_each_digit_group_after_a_pause() -> None:
 
 
 def test_no_secret_in_a_scenario_or_a_repr() -> None:
-    for name in ("register", "uac"):
+    for name in ("register", "uac", "options"):
         text = sipp.scenario_text(name, PARAMS)
         assert "[field1]" in text and "password" not in text.split("-->", 1)[1]
     assert "s3cret" not in repr(sipp.Credentials("550", "s3cret"))
+
+
+def test_the_answering_side_streams_audio_only_when_asked(tmp_path: Path) -> None:
+    plain = ET.fromstring(sipp.scenario_text("uas", PARAMS).split("?>", 1)[1])
+    assert [e.get("rtp_stream") for e in plain.iter("exec")] == []
+    streaming = sipp.scenario_text("uas", {**PARAMS,
+                                           "media_step": sipp.stream_step(tmp_path / "a.ulaw")})
+    root = ET.fromstring(streaming.split("?>", 1)[1])
+    assert [e.get("rtp_stream") for e in root.iter("exec")] == [f"{tmp_path}/a.ulaw,-1,0"]
 
 
 def test_unknown_scenario_and_missing_value_are_one_clear_error() -> None:
