@@ -61,6 +61,11 @@ class Smtp:
     username: str
     password: str = field(repr=False)
 
+    @property
+    def relayhost(self) -> str:
+        """Postfix's relayhost: brackets deliver to that host itself, no MX lookup."""
+        return f"[{self.smarthost}]:{self.port}"
+
 
 @dataclass(frozen=True)
 class Storage:

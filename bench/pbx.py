@@ -13,7 +13,7 @@ interleaved, medians:
 - calls/s: sipp calls (as extension 772) into the ACME IVR on a booted throwaway Asterisk
   for ``--seconds`` at rising rates (``--rates``); the highest rate with 0 failed calls is
   reported, or the first rate tried and its failures.
-Needs root and the Asterisk root (pbx.asterisk_root). Goals (the issue; not asserted):
+Needs root and the Asterisk root (lab.asterisk_root). Goals (the issue; not asserted):
 render ≤ 1 s, apply ≤ 15 s, ≥ 20 calls/s with 0 failures.
     .venv/bin/python bench/pbx.py [--runs 3] [--seconds 60] [--rates 20,30,40]
 Last line: ``pbx render_s=A apply_s=B reload_s=C calls_per_s=D failed=E extensions=N``.
@@ -34,8 +34,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.pbx_apply_box import apply_and_reload  # noqa: E402
-from pbx.asterisk_root import chroot_prefix, ensure_asterisk_root  # noqa: E402
+from lab.asterisk_root import ensure_asterisk_root  # noqa: E402
 from pbx.call_lab import booted_site  # noqa: E402
+from pbx.chroot import chroot_prefix  # noqa: E402
 from pbx.render_sample import big_site_toml  # noqa: E402
 from pbx.throwaway import AsteriskPlace  # noqa: E402
 

@@ -21,8 +21,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from appliance.wait import poll
-from pbx.asterisk_root import chroot_prefix
 from pbx.call_lab import PROMPTS, prompt_wav
+from pbx.chroot import chroot_prefix
 from pbx.sipp import free_udp_port
 
 EXPANDCTL = Path(sys.executable).parent / "expandctl"

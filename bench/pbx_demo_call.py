@@ -1,5 +1,5 @@
 """``make demo``'s PBX call: one sipp call into the ACME IVR, routed by the schedule value of
-the current time, on a throwaway Asterisk (the unstable root's; pbx.asterisk_root).
+the current time, on a throwaway Asterisk (the unstable root's; lab.asterisk_root).
 
 The site is examples/site/acme.toml with its IVR given the internal number 500 (the seed's
 IVR is reached from the trunks); extension 772 calls it, hears the welcome, hangs up. AMI
@@ -21,9 +21,10 @@ sys.path.insert(0, str(REPO))
 import tomllib  # noqa: E402
 
 from appliance.errors import ExpandError  # noqa: E402
+from lab.asterisk_root import ensure_asterisk_root  # noqa: E402
 from pbx import ami  # noqa: E402
-from pbx.asterisk_root import chroot_prefix, ensure_asterisk_root  # noqa: E402
 from pbx.call_lab import booted_site  # noqa: E402
+from pbx.chroot import chroot_prefix  # noqa: E402
 from pbx.throwaway import AsteriskPlace  # noqa: E402
 
 ACME = REPO / "examples" / "site" / "acme.toml"

@@ -1,7 +1,7 @@
 """The real Asterisk in an appliance node: Asterisk 22 from its own Debian unstable root.
 
 Asterisk 22 runs only on Debian unstable's libc, and the nodes are bookworm. So each node
-gets a per-node overlay of the cached Asterisk root (``pbx.asterisk_root``; the cached root
+gets a per-node overlay of the cached Asterisk root (``lab.asterisk_root``; the cached root
 itself is never written), mounted on the host and bound into the node at ``ROOT_IN_NODE``.
 The node's ``/usr/sbin/asterisk`` is a wrapper that enters it: a private mount namespace,
 the node's /proc, /dev, /var/lib/expand, /var/{lib,spool,log}/asterisk, /run/asterisk and
@@ -30,8 +30,8 @@ from pathlib import Path
 from appliance.errors import ExpandError
 from appliance.filesink import FileSink
 from appliance.runner import Runner
+from lab.asterisk_root import ensure_asterisk_root
 from lab.nspawn import mount_overlay
-from pbx.asterisk_root import ensure_asterisk_root
 
 ROOT_IN_NODE = "/opt/asterisk-root"
 WRAPPER = "/usr/sbin/asterisk"

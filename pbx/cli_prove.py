@@ -12,7 +12,7 @@ from pathlib import Path
 from appliance.console import HelpFormatter, print_json
 from appliance.errors import ExpandError
 from pbx.asterisk_counts import Expect
-from pbx.asterisk_root import chroot_prefix
+from pbx.chroot import chroot_prefix
 from pbx.throwaway import AsteriskPlace, prove
 
 
@@ -40,7 +40,7 @@ def add_prove(cmds: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                              "exactly these queues)")
     parser.add_argument("--in-root", type=Path, metavar="ROOT",
                         help="run the Asterisk of this root filesystem (chroot), e.g. the "
-                             "Debian unstable one 'python -m pbx.asterisk_root' builds; "
+                             "Debian unstable one 'python -m lab.asterisk_root' builds; "
                              "default: the asterisk of this system")
     parser.add_argument("--timeout", type=float, default=60, metavar="S",
                         help="seconds Asterisk may take to boot (default 60)")
@@ -68,7 +68,7 @@ def place_for(in_root: Path | None) -> AsteriskPlace:
         return AsteriskPlace()
     if not (in_root / "usr/sbin/asterisk").is_file():
         raise ExpandError(f"--in-root {in_root}: no usr/sbin/asterisk in it (build one with "
-                          "'python -m pbx.asterisk_root')")
+                          "'python -m lab.asterisk_root')")
     return AsteriskPlace(chroot_prefix(in_root), in_root)
 
 

@@ -11,7 +11,7 @@ listed apart. Then it is stopped by its PID (``core stop now``, SIGKILL on timeo
 temporary directory removed, on every path.
 
 The binary is reached through ``AsteriskPlace``: on an appliance Asterisk runs directly; on
-a Debian test host inside the unstable root (pbx.asterisk_root), through its argv prefix.
+a Debian test host inside the unstable root (lab.asterisk_root), through its argv prefix.
 Our asterisk.conf and logger.conf replace any given ones (they say where the proof lives).
 """
 

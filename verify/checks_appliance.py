@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 
 from appliance.answers import Answers
-from firstboot.steps.postfix import relayhost
 from verify.plugin import read_answers, target
 
 EXPAND_TREES = ("/etc/expand", "/var/lib/expand")
@@ -66,7 +65,7 @@ def test_postfix_relay(host: Any, answers: Answers, expand_root: str) -> None:
     folder = target(expand_root, "/etc/postfix")
     result = host.run("postconf -c %s -h relayhost", folder)
     assert result.rc == 0, f"postconf: {result.stderr.strip()[:200]}"
-    wanted = relayhost(answers)
+    wanted = answers.smtp.relayhost
     assert result.stdout.strip() == wanted, \
         f"{folder}/main.cf: relayhost is {result.stdout.strip()!r}, the answers say {wanted!r}"
 

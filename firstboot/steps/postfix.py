@@ -19,11 +19,6 @@ SASL_PASSWD = "/etc/postfix/sasl_passwd"
 SASL_MAP = f"hash:{SASL_PASSWD}"
 
 
-def relayhost(answers: Answers) -> str:
-    # Brackets: deliver to that host itself, no MX lookup.
-    return f"[{answers.smtp.smarthost}]:{answers.smtp.port}"
-
-
 def sasl_passwd_line(answers: Answers) -> str:
     """``[host]:port user:password``: postmap splits at the first blank, the SASL client at
     the first colon, so the account is checked again here (never echoing the password)."""
@@ -34,7 +29,7 @@ def sasl_passwd_line(answers: Answers) -> str:
         if problem or checked != value:
             raise ExpandError(f"{key}: {problem or 'has blanks around it'}: "
                               f"not written to {SASL_PASSWD}")
-    return f"{relayhost(answers)} {smtp.username}:{smtp.password}\n"
+    return f"{answers.smtp.relayhost} {smtp.username}:{smtp.password}\n"
 
 
 def settings(answers: Answers) -> list[tuple[str, str]]:
@@ -43,7 +38,7 @@ def settings(answers: Answers) -> list[tuple[str, str]]:
     login = bool(smtp.username)
     out = [
         ("myhostname", f"{answers.hostname}.{domain}"),
-        ("relayhost", relayhost(answers)),
+        ("relayhost", answers.smtp.relayhost),
         # The PBX is the only sender: never accept mail from the network.
         ("inet_interfaces", "loopback-only"),
         # A password is never sent in clear: with a login, TLS is required.
@@ -109,4 +104,4 @@ class PostfixStep(PlannedStep):
         if ctx.live and a.smtp.username and next(plugins, None) is None:
             warnings = (f"the SASL PLAIN mechanism is not installed: postfix cannot log in to "
                         f"the smarthost until {ctx.platform.postfix_sasl_package} is installed",)
-        return StepPlan(tuple(actions), f"relay via {relayhost(a)}{login}", warnings)
+        return StepPlan(tuple(actions), f"relay via {a.smtp.relayhost}{login}", warnings)

@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from pbx.asterisk_root import chroot_prefix, ensure_asterisk_root
+from lab.asterisk_root import ensure_asterisk_root
+from pbx.chroot import chroot_prefix
 from pbx.throwaway import AsteriskPlace
 from tests.support import heavy_lock, require_tools
 

@@ -34,7 +34,7 @@ import pytest
 
 from appliance.wait import poll
 from pbx import sipp
-from pbx.asterisk_root import chroot_prefix
+from pbx.chroot import chroot_prefix
 from tests.integration.asterisk_support import alive, asterisk_root
 from tests.integration.test_pbx_render_asterisk import PROMPTS, free_port, silence
 from tests.support import heavy_lock

@@ -10,7 +10,7 @@ the fax, not T.38: the rendered endpoints do not enable T.38 (the E1 side and mo
 carry fax as audio), and on loopback there is no loss or jitter for T.38 to save us from.
 
 The fax mailer (a Python script) runs with the unstable root's own python3 (in
-pbx.asterisk_root.PACKAGES, as the appliance, Rocky 9, has its /usr/bin/python3). The relay
+lab.asterisk_root.PACKAGES, as the appliance, Rocky 9, has its /usr/bin/python3). The relay
 is a real postfix (postfix_relay: the node root's, main.cf from the first-boot postfix step)
 whose smarthost is the SMTP sink of test_pbx_render_fax_mail.
 """
@@ -41,7 +41,7 @@ from appliance.runner import Runner
 from appliance.wait import poll
 from firstboot.steps.postfix import edit_main_cf, settings
 from lab.rootfs import CACHE, rootfs_dir
-from pbx.asterisk_root import chroot_prefix
+from pbx.chroot import chroot_prefix
 from pbx.render import render, write
 from pbx.secrets_store import complete
 from pbx.site import load_site

@@ -2,7 +2,7 @@
 no warning about our files, shows the model's counts, and calls take the seed's paths.
 
 Asterisk runs chrooted in the cached unstable root (``/var/cache/expand/rootfs/sid-asterisk``,
-built by pbx.asterisk_root / TESTBED.md "Asterisk") in a private mount namespace where a
+built by lab.asterisk_root / TESTBED.md "Asterisk") in a private mount namespace where a
 temporary folder of this test is bound on the root's /tmp: its own configuration, spool, run
 and log directories, SIP on a free loopback port, no AMI. Calls are Local channels: a caller
 context sends RFC 2833-style DTMF frames (SendDTMF) into the IVR, and ``TESTTIME`` picks the

@@ -22,7 +22,6 @@ from pathlib import Path
 import pytest
 
 from appliance.answers import load_answers
-from firstboot.steps.postfix import relayhost
 from tests.integration.sshd_support import (
     Sshd,
     dummy,
@@ -48,7 +47,7 @@ def fake_tree(root: Path, config: Path, *, healthy: bool) -> None:
         (root / folder).mkdir(parents=True, exist_ok=True)
     answers = [line for line in ANSWERS.read_text().splitlines() if "password" not in line]
     (root / "etc/expand/answers.toml").write_text("\n".join(answers) + "\n")
-    relay = relayhost(load_answers(ANSWERS))
+    relay = load_answers(ANSWERS).smtp.relayhost
     (root / "etc/postfix/main.cf").write_text(f"relayhost = {relay}\n")
     (root / "run/expand/tunnel.json").write_text(json.dumps(
         {"state": "connected", "since": "2026-12-01T13:00:00Z", "hub": "hub", "port": 20017}))

@@ -6,10 +6,8 @@ root is built once with debootstrap (minbase, ~1 min, ~540 MB) under the lab's c
 rebuilt only when its package list changes. Unlike the lab's node roots it gets no venv of
 the toolkit: nothing of the toolkit runs inside it, only Asterisk and its tools.
 
-Asterisk is reached through an argv prefix (``chroot_prefix``): a private mount namespace
-with the host's /proc and /dev bound into the root, then chroot. The mounts live exactly as
-long as the processes started through it (a daemonized Asterisk keeps its namespace), so the
-shared root never keeps a stale mount. Run the build under the heavy lock.
+Asterisk is reached inside it through ``pbx.chroot.chroot_prefix``. Run the build under the
+heavy lock.
 """
 
 from __future__ import annotations
@@ -32,10 +30,6 @@ PACKAGES: tuple[str, ...] = (
     "iproute2", "procps", "python3",
 )
 
-# Bind the host's /proc and /dev into the root inside a mount namespace of its own, then
-# chroot: "$0" is the root, "$@" the command run inside.
-_ENTER = ('mount --bind /proc "$0/proc" && mount --rbind /dev "$0/dev" '
-          '&& exec chroot "$0" "$@"')
 
 
 def ensure_asterisk_root(
@@ -54,10 +48,6 @@ def ensure_asterisk_root(
     return target
 
 
-def chroot_prefix(root: Path) -> tuple[str, ...]:
-    """The argv prefix that runs a command inside ``root`` (see the module's docstring)."""
-    return ("unshare", "--mount", "--propagation", "private", "sh", "-c", _ENTER, str(root))
-
 
 if __name__ == "__main__":
     import logging
@@ -69,5 +59,5 @@ if __name__ == "__main__":
     try:
         print(ensure_asterisk_root())
     except ExpandError as exc:
-        print(f"pbx.asterisk_root: {exc}", file=sys.stderr)
+        print(f"lab.asterisk_root: {exc}", file=sys.stderr)
         sys.exit(1)

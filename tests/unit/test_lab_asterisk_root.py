@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-import pbx.asterisk_root as asterisk_root
+import lab.asterisk_root as asterisk_root
 from appliance.errors import ExpandError
 from appliance.runner import RecordingRunner, Runner
 from lab import rootfs
+from pbx.chroot import chroot_prefix
 
 
 def test_built_once_per_package_list(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -41,7 +42,7 @@ def test_a_bad_mirror_is_one_clear_error(tmp_path: Path) -> None:
 
 
 def test_the_prefix_enters_the_root_in_its_own_mount_namespace() -> None:
-    prefix = asterisk_root.chroot_prefix(Path("/srv/root"))
+    prefix = chroot_prefix(Path("/srv/root"))
     assert prefix[:4] == ("unshare", "--mount", "--propagation", "private")
     assert prefix[-1] == "/srv/root"
     assert 'exec chroot "$0" "$@"' in prefix[-2]
