@@ -200,9 +200,11 @@ def test_live_unconfirmed_network_comes_back_before_postfix_runs(tmp_path: Path)
         assert report["failed_step"] == "network" and report["dry_run"] is False
         assert node.run(["postconf", "-h", "relayhost"]).stdout.strip() == ""  # not reached
         assert (node.root / paths.SENTINEL.lstrip("/")).exists()
-        # networkd runs on the old files again: their address is back, the new one gone.
-        addresses = node.run(["ip", "-4", "-br", "addr", "show", "eth0"]).stdout
-        assert "198.51.100.154/24" in addresses and "198.51.100.11/" not in addresses, addresses
+        # networkd runs on the old files again: their address comes back (networkd applies
+        # them after the reload returns: waited for, as under load it takes a while), the new
+        # one is gone.
+        addresses = wait_for_address(node, "198.51.100.154/24")
+        assert "198.51.100.11/" not in addresses, addresses
         node.run(["ping", "-c1", "-W3", "-I", "198.51.100.154", "198.51.100.1"])
 
 
