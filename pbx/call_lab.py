@@ -21,8 +21,9 @@ from typing import Any
 from appliance.errors import ExpandError
 from appliance.runner import Runner
 from pbx import ami, sipp
+from pbx.model import Site
 from pbx.render import render, write
-from pbx.secrets_store import complete
+from pbx.secrets_store import Secrets, complete
 from pbx.site import parse_site
 from pbx.throwaway import AsteriskPlace, Instance, booted
 
@@ -77,11 +78,12 @@ class CallLab:
 
 
 @contextlib.contextmanager
-def booted_site(place: AsteriskPlace, data: dict[str, Any], *, dialplan: str = "",
-             edit: Callable[[Path], None] | None = None,
-             boot_timeout: float = 60) -> Iterator[CallLab]:
-    """``data`` (a site table; its audio-dir is replaced) booted with its prompts; ``dialplan``
-    appended to extensions.conf; ``edit`` may change the rendered folder before boot."""
+def rendered_site(place: AsteriskPlace, data: dict[str, Any], *, dialplan: str = "",
+                  edit: Callable[[Path], None] | None = None
+                  ) -> Iterator[tuple[Path, Site, Secrets]]:
+    """``data`` (a site table; its audio-dir is replaced by quiet prompts in the seed's format)
+    rendered into a folder under the place's /tmp: (its etc folder, the site, the secrets).
+    ``dialplan`` is appended to extensions.conf; ``edit`` may change the folder."""
     with tempfile.TemporaryDirectory(prefix="expand-calls-", dir=place.host("/tmp")) as tmp:
         work = Path(tmp)
         inside = f"/tmp/{work.name}"
@@ -104,13 +106,22 @@ def booted_site(place: AsteriskPlace, data: dict[str, Any], *, dialplan: str = "
                 fh.write(dialplan)
         if edit is not None:
             edit(etc)
+        # Asterisk reads the PIN file and the prompts where the render said: this folder.
+        Runner().run([*place.prefix, "chown", "-R", f"{place.user}:{place.user}", inside],
+                     timeout=60)
+        yield etc, site, secrets
+
+
+@contextlib.contextmanager
+def booted_site(place: AsteriskPlace, data: dict[str, Any], *, dialplan: str = "",
+                edit: Callable[[Path], None] | None = None,
+                boot_timeout: float = 60) -> Iterator[CallLab]:
+    """``data`` rendered (``rendered_site``) and booted, with AMI connected."""
+    with rendered_site(place, data, dialplan=dialplan, edit=edit) as (etc, _, secrets):
         secret = ami.new_secret()
         manager = etc / "manager.conf"
         manager.write_text(ami.manager_conf(ami.USER, secret))
         manager.chmod(0o600)
-        # Asterisk reads the PIN file and the prompts where the render said: this folder.
-        Runner().run([*place.prefix, "chown", "-R", f"{place.user}:{place.user}", inside],
-                     timeout=60)
         with (booted(etc, place=place, boot_timeout=boot_timeout) as instance,
               ami.connected(instance.address("manager"), ami.USER, secret) as events):
             yield CallLab(instance, events, dict(secrets.values["sip"]))
