@@ -18,6 +18,7 @@ from pbx.apply import apply_site
 from pbx.cli_prove import place_for
 from pbx.render import DEFAULT_BIND
 from pbx.status import box_status, status_lines
+from pbx.throwaway import AsteriskPlace
 
 EXITS = ("exit codes: 0 applied, unchanged or live on disk (no Asterisk running here); "
          "1 rejected (the throwaway Asterisk or the live check refused it: the running "
@@ -81,14 +82,22 @@ def _root_problem(root: Path) -> Report | None:
     return None
 
 
-def apply_command(args: argparse.Namespace) -> int:
+def _place(args: argparse.Namespace) -> AsteriskPlace | Report:
+    """The Asterisk that --in-root names (or this system's), or the problem with --root or
+    --in-root."""
     problem = _root_problem(args.root)
     if problem:
-        return _bad([problem])
+        return problem
     try:
-        place = place_for(args.in_root)
+        return place_for(args.in_root)
     except ExpandError as exc:
-        return _bad([Report("--in-root", "", str(exc).split(": ", 1)[-1])])
+        return Report("--in-root", "", str(exc).split(": ", 1)[-1])
+
+
+def apply_command(args: argparse.Namespace) -> int:
+    place = _place(args)
+    if isinstance(place, Report):
+        return _bad([place])
     # The box's own Asterisk: on / itself, or inside --root when --in-root is that root.
     live_place = place if (args.root == Path("/") and args.in_root is None) or (
         args.in_root is not None and args.root.resolve() == args.in_root.resolve()) else None
@@ -124,13 +133,9 @@ def apply_command(args: argparse.Namespace) -> int:
 
 
 def status_command(args: argparse.Namespace) -> int:
-    problem = _root_problem(args.root)
-    if problem:
-        return _bad([problem])
-    try:
-        place = place_for(args.in_root)
-    except ExpandError as exc:
-        return _bad([Report("--in-root", "", str(exc).split(": ", 1)[-1])])
+    place = _place(args)
+    if isinstance(place, Report):
+        return _bad([place])
     reach = args.root == Path("/") or args.in_root is not None
     try:
         data = box_status(args.root, place if reach else None, Runner(REDACTOR))
