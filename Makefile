@@ -11,7 +11,8 @@ APT_PACKAGES := python3-venv xorriso isolinux syslinux-common grub-efi-amd64-bin
 	mtools dosfstools isomd5sum dialog tmux qemu-system-x86 qemu-utils ovmf \
 	busybox-static cpio debootstrap systemd-container iproute2 kmod iputils-ping \
 	corosync pacemaker pacemaker-cli-utils pcs resource-agents fence-agents drbd-utils \
-	sox sip-tester libtiff-tools openssh-server openssh-client nftables postfix
+	sox sip-tester libtiff-tools openssh-server openssh-client nftables postfix \
+	rpm rpmlint createrepo-c
 
 .PHONY: demo test test-unit test-integration test-vm lint sysdeps venv clean
 
