@@ -21,7 +21,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from appliance.wait import poll
-from pbx.call_lab import PROMPTS, prompt_wav
+from pbx.audio import write_quiet
+from pbx.call_lab import PROMPTS
 from pbx.chroot import chroot_prefix
 from pbx.sipp import free_udp_port
 
@@ -57,8 +58,8 @@ def _box(lower: Path) -> Iterator[Path]:
             audio = merged / "var/lib/expand/pbx/audio"
             (audio / "moh/default").mkdir(parents=True)
             for prompt in PROMPTS:
-                prompt_wav(audio / f"{prompt}.wav")
-            prompt_wav(audio / "moh/default/tone.wav")
+                write_quiet(audio / f"{prompt}.wav")
+            write_quiet(audio / "moh/default/tone.wav")
             run = merged / "run/asterisk"
             run.mkdir(parents=True, exist_ok=True)
             os.chown(run, 101, 101)

@@ -24,7 +24,6 @@ sides.
 from __future__ import annotations
 
 import shutil
-import wave
 from pathlib import Path
 
 from appliance.errors import ExpandError
@@ -32,6 +31,7 @@ from appliance.filesink import FileSink
 from appliance.runner import Runner
 from lab.asterisk_root import ensure_asterisk_root
 from lab.nspawn import mount_overlay
+from pbx.audio import write_quiet
 
 ROOT_IN_NODE = "/opt/asterisk-root"
 WRAPPER = "/usr/sbin/asterisk"
@@ -129,12 +129,6 @@ def set_account(root: Path, uid: int) -> None:
     sink.write("/etc/group", _without(group, "asterisk") + f"asterisk:x:{uid}:\n")
 
 
-def silence(path: Path, seconds: float = 1.0) -> None:
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(8000)
-        out.writeframes(b"\0\0" * int(8000 * seconds))
 
 
 def seed_audio(node_root: Path, uid: int) -> None:
@@ -143,8 +137,8 @@ def seed_audio(node_root: Path, uid: int) -> None:
     audio = node_root / AUDIO_DIR.lstrip("/")
     (audio / "moh" / "default").mkdir(parents=True, exist_ok=True)
     for prompt in SEED_PROMPTS:
-        silence(audio / f"{prompt}.wav")
-    silence(audio / "moh" / "default" / "silence.wav", 5.0)
+        write_quiet(audio / f"{prompt}.wav")
+    write_quiet(audio / "moh" / "default" / "silence.wav", 5.0)
     for path in (audio, *audio.rglob("*")):
         shutil.chown(path, uid, uid)
 

@@ -9,6 +9,7 @@ import contextlib
 import os
 import stat
 import struct
+import wave
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,19 @@ NEEDS = f"needs {RATE} Hz mono {BITS}-bit PCM (pbx audio convert)"
 MAX_BYTES = 64 * 1024 * 1024
 MAX_CHUNKS = 64  # a header of more chunks than this is junk, not a prompt
 SOX_TIMEOUT = 120.0
+
+
+def write_quiet(path: Path, seconds: float = 1.0) -> None:
+    """A quiet WAV in the format Asterisk plays as is: stand-in prompts and music for labs.
+
+    The samples are a faint constant, not zeros, so RTP carries real audio (no silence
+    suppression on the way) and a test can count it.
+    """
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(CHANNELS)
+        out.setsampwidth(BITS // 8)
+        out.setframerate(RATE)
+        out.writeframes(b"\0\1" * int(RATE * seconds))
 
 
 class BadAudio(ExpandError):

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
-import wave
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 from appliance.errors import ExpandError
 from appliance.runner import Runner
 from pbx import ami, sipp
+from pbx.audio import write_quiet
 from pbx.model import Site
 from pbx.render import render, write
 from pbx.secrets_store import Secrets, complete
@@ -33,13 +33,6 @@ PROMPTS = ("msjBienvenida", "msjBienvenidaNocturno", "msjDejeMsj", "msjOpcionInv
            "msjInternoOpcionOcupado")
 
 
-def prompt_wav(path: Path, seconds: float = 1.0) -> None:
-    """A quiet prompt in the seed's format (WAV mono 8 kHz 16-bit)."""
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(8000)
-        out.writeframes(b"\0\1" * int(8000 * seconds))
 
 
 def testtime_numbers(numbers: Mapping[str, str], ivr: str, timezone: str) -> str:
@@ -90,8 +83,8 @@ def rendered_site(place: AsteriskPlace, data: dict[str, Any], *, dialplan: str =
         audio = work / "audio"
         (audio / "moh" / "default").mkdir(parents=True)
         for prompt in PROMPTS:
-            prompt_wav(audio / f"{prompt}.wav")
-        prompt_wav(audio / "moh" / "default" / "tone.wav")
+            write_quiet(audio / f"{prompt}.wav")
+        write_quiet(audio / "moh" / "default" / "tone.wav")
         data = {**data, "site": {**data["site"], "audio-dir": f"{inside}/audio"}}
         site, reports = parse_site(data, "site", audio_dir=audio)
         if site is None:

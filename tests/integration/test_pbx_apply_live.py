@@ -34,9 +34,10 @@ import pytest
 
 from appliance.wait import poll
 from pbx import sipp
+from pbx.audio import write_quiet
 from pbx.chroot import chroot_prefix
 from tests.integration.asterisk_support import alive, asterisk_root
-from tests.integration.test_pbx_render_asterisk import PROMPTS, free_port, silence
+from tests.integration.test_pbx_render_asterisk import PROMPTS, free_port
 from tests.support import heavy_lock
 
 REPO = Path(__file__).resolve().parents[2]
@@ -122,8 +123,8 @@ def _prepare(root: Path) -> None:
     audio = root / "var/lib/expand/pbx/audio"
     (audio / "moh/default").mkdir(parents=True)
     for prompt in PROMPTS:
-        silence(audio / f"{prompt}.wav")
-    silence(audio / "moh/default/silence.wav")
+        write_quiet(audio / f"{prompt}.wav")
+    write_quiet(audio / "moh/default/silence.wav")
     # As on a customer box whose secrets store came first: its folder 0700, the audio in it.
     os.chmod(audio.parent, 0o700)
     run = root / "run/asterisk"

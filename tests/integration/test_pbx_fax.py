@@ -29,7 +29,6 @@ import signal
 import socket
 import subprocess
 import threading
-import wave
 from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
@@ -41,6 +40,7 @@ from appliance.runner import Runner
 from appliance.wait import poll
 from firstboot.steps.postfix import edit_main_cf, settings
 from lab.rootfs import CACHE, rootfs_dir
+from pbx.audio import write_quiet
 from pbx.chroot import chroot_prefix
 from pbx.render import render, write
 from pbx.secrets_store import complete
@@ -125,12 +125,6 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def silence(path: Path) -> None:
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(8000)
-        out.writeframes(b"\0\0" * 4000)
 
 
 class Manager:
@@ -207,7 +201,7 @@ def appliance_config(out: Path, relay: str, ami_secret: str, audio: Path) -> Non
         f"[faxtest]\nsecret = {ami_secret}\nread = all\nwrite = system\n")
     audio.mkdir(parents=True)
     for name in [*re.findall(r"prompt\s*=\s*\"(\w+)\"", ACME.read_text()), "msjMenuFAX"]:
-        silence(audio / f"{name}.wav")
+        write_quiet(audio / f"{name}.wav")
     shutil.move(str(etc), out / "asterisk")
 
 

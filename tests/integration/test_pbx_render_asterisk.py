@@ -23,7 +23,6 @@ import subprocess
 import tempfile
 import tomllib
 import uuid
-import wave
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +31,7 @@ from typing import Any
 import pytest
 
 from appliance.wait import poll
+from pbx.audio import write_quiet
 from pbx.render import expected, render, write
 from pbx.secrets_store import complete
 from pbx.site import parse_site
@@ -69,12 +69,6 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def silence(path: Path) -> None:
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(8000)
-        out.writeframes(b"\0\0" * 2400)  # 0.3 s
 
 
 def calls_context() -> str:
@@ -132,9 +126,9 @@ def prepare(work: Path) -> tuple[dict[str, Any], int, dict[str, str]]:
     audio = work / "audio"
     audio.mkdir()
     for prompt in PROMPTS:
-        silence(audio / f"{prompt}.wav")
+        write_quiet(audio / f"{prompt}.wav")
     (audio / "moh" / "default").mkdir(parents=True)
-    silence(audio / "moh" / "default" / "silence.wav")
+    write_quiet(audio / "moh" / "default" / "silence.wav")
     data = tomllib.loads(ACME.read_text())
     data["site"]["audio-dir"] = "/tmp/audio"  # the chroot's view of ``audio``
     data["pins"]["adiaz"]["pin"] = PIN
