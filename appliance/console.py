@@ -10,7 +10,7 @@ import stat
 import sys
 import tempfile
 import textwrap
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -47,6 +47,19 @@ def print_reports(reports: Iterable[Report], stream: Any = None) -> None:
     out = stream or sys.stderr
     for report in reports:
         print(report, file=out)
+
+
+def print_verdict(reports: Sequence[Report], *, as_json: bool, data: dict[str, Any],
+                  ok_line: str) -> int:
+    """A check's outcome: ``data`` with ok and problems as JSON, else the problems or
+    ``ok_line``; 1 when there is a problem."""
+    if as_json:
+        print_json({**data, "ok": not reports, "problems": [r.as_dict() for r in reports]})
+    elif reports:
+        print_reports(reports)
+    else:
+        print(ok_line)
+    return 1 if reports else 0
 
 
 def setup_logging(verbose: bool = False, log_file: Path | None = None) -> Redactor:

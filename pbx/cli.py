@@ -6,7 +6,13 @@ import argparse
 import ipaddress
 from pathlib import Path, PurePosixPath
 
-from appliance.console import REDACTOR, HelpFormatter, print_json, print_reports
+from appliance.console import (
+    REDACTOR,
+    HelpFormatter,
+    print_json,
+    print_reports,
+    print_verdict,
+)
 from appliance.readers import is_directory, show_path
 from appliance.reports import Report
 from pbx import secrets_store
@@ -83,14 +89,8 @@ def validate(args: argparse.Namespace) -> int:
         reports = [Report("--audio", "", f"{show_path(args.audio)} is not a directory")]
     else:
         _, reports = check_file(args.site, audio_dir=args.audio)
-    if args.json:
-        print_json({"file": str(args.site), "ok": not reports,
-                    "problems": [r.as_dict() for r in reports]})
-    elif reports:
-        print_reports(reports)
-    else:
-        print(f"{args.site}: site file valid")
-    return 1 if reports else 0
+    return print_verdict(reports, as_json=args.json, data={"file": str(args.site)},
+                         ok_line=f"{args.site}: site file valid")
 
 
 def show_site(args: argparse.Namespace) -> int:

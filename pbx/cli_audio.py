@@ -9,7 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from appliance.console import HelpFormatter, print_json, print_reports
+from appliance.console import HelpFormatter, print_verdict
 from appliance.readers import is_directory, show_path
 from appliance.runner import Runner
 from pbx.audio import BITS, RATE, BadAudio, check_dir, convert
@@ -52,14 +52,9 @@ def check_command(args: argparse.Namespace) -> int:
     if args.site is not None and is_directory(args.dir):
         _, site_reports = check_file(args.site, audio_dir=args.dir)
         reports = reports + site_reports
-    if args.json:
-        print_json({"dir": str(args.dir), "files": count, "ok": not reports,
-                    "problems": [r.as_dict() for r in reports]})
-    elif reports:
-        print_reports(reports)
-    else:
-        print(f"{args.dir}: {count} prompt(s), all 8000 Hz mono 16-bit PCM")
-    return 1 if reports else 0
+    return print_verdict(reports, as_json=args.json,
+                         data={"dir": str(args.dir), "files": count},
+                         ok_line=f"{args.dir}: {count} prompt(s), all 8000 Hz mono 16-bit PCM")
 
 
 def convert_command(args: argparse.Namespace) -> int:
