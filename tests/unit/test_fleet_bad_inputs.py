@@ -9,26 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.cli_fork import ForkCase, run_forked, tree_state
-from tests.unit.test_bad_inputs import (
-    DEEP_TOML_ARRAY,
-    DEEP_TOML_TABLE,
-    FILE_KINDS,
-    MAX_OUTPUT,
-    Run,
-    _write,
-)
+from tests.unit.bad_input_kit import Maker, Run, check_refusal, run_corpus, write
+from tests.unit.test_bad_inputs import DEEP_TOML_ARRAY, DEEP_TOML_TABLE, FILE_KINDS
 from tunnel.support.hub_keys import parse_public_key
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB0E6+mSXxqVURGmhQjqlgs3D3df5DGqRGdjvHb2kiXO"
 REGISTRY_KINDS: dict[str, Callable[[Path], None]] = {
     **FILE_KINDS,
-    "deep-array": _write(DEEP_TOML_ARRAY),
-    "deep-table": _write(DEEP_TOML_TABLE),
-    "not-toml": _write(b"[[sites]\n"),
-    "site-incomplete": _write(b"version = 1\n[sites.acme]\nport = 20017\n"),
+    "deep-array": write(DEEP_TOML_ARRAY),
+    "deep-table": write(DEEP_TOML_TABLE),
+    "not-toml": write(b"[[sites]\n"),
+    "site-incomplete": write(b"version = 1\n[sites.acme]\nport = 20017\n"),
 }
-Maker = Callable[[Path], Run]
 TUNNEL_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPPgaljMINfTrpZvRYW+DBVhKp3z4JUH28tpv3ATiA/9"
 FINGERPRINT = parse_public_key(TUNNEL_KEY, "test").fingerprint
 
@@ -75,33 +67,9 @@ CASES: dict[str, Maker] = {
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
-    base = tmp_path_factory.mktemp("support-bad")
-    io_dir = tmp_path_factory.mktemp("support-bad-io")
-    runs: dict[str, Run] = {}
-    cases = []
-    for name, make in CASES.items():
-        case = base / name
-        case.mkdir()
-        run = runs[name] = make(case)
-        (io_dir / f"{name}.in").write_bytes(b"")
-        cases.append(ForkCase(run.argv, case, io_dir / f"{name}.in"))
-        run.before = tree_state(case)
-    for (name, run), result in zip(runs.items(), run_forked(cases, io_dir), strict=True):
-        run.after = tree_state(base / name)
-        run.result = result
-    return runs
+    return run_corpus(CASES, tmp_path_factory, "fleet-bad")
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_bad_input_is_one_clear_refusal(results: dict[str, Run], name: str) -> None:
-    run = results[name]
-    assert run.result is not None
-    out = run.result.stdout.decode(errors="replace")
-    err = run.result.stderr.decode(errors="replace")
-    shown = f"exit {run.result.returncode}\nstdout: {out[:2000]}\nstderr: {err[:2000]}"
-    assert run.result.returncode == 1, shown
-    assert "Traceback" not in out + err, shown
-    assert run.named in err, shown
-    assert len(err.strip().splitlines()) == 1, shown
-    assert len(out) + len(err) < MAX_OUTPUT, shown
-    assert run.before == run.after, "something was written\n" + shown
+    check_refusal(results[name], exit_code=1, max_lines=1)

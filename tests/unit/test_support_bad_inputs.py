@@ -4,20 +4,27 @@ argparse), no traceback, nothing written. Each case is the real CLI in a forked 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from tests.unit.cli_fork import ForkCase, ForkResult, run_forked, tree_state
+from tests.unit.bad_input_kit import (
+    MIB,
+    Maker,
+    Run,
+    check_refusal,
+    directory,
+    fifo,
+    run_corpus,
+    symlink_loop,
+    write,
+)
+from tests.unit.cli_fork import ForkCase, run_forked
 
 pytestmark = pytest.mark.unit
-MIB = 1024 * 1024
-MAX_OUTPUT = 4096
 
 
 def _key() -> str:
@@ -31,48 +38,15 @@ PRIVATE = Ed25519PrivateKey.generate().private_bytes(
 KEY, OTHER_KEY = _key(), _key()
 
 
-@dataclass
-class Run:
-    argv: list[str]
-    named: str
-    result: ForkResult | None = None
-    before: str = ""
-    after: str = ""
-
-
-Maker = Callable[[Path], Run]
-
-
-def _write(data: bytes) -> Callable[[Path], None]:
-    def make(path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-    return make
-
-
-def _directory(path: Path) -> None:
-    path.mkdir(parents=True)
-
-
-def _loop(path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.symlink_to(path.name)
-
-
-def _fifo(path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    os.mkfifo(path)
-
-
 FILE_KINDS: dict[str, Callable[[Path], None]] = {
     "missing": lambda path: None,
-    "empty": _write(b""),
-    "directory": _directory,
-    "binary": _write(b"ssh-ed25519 AAAA\0\0\1\2"),
-    "not-utf8": _write(b"ssh-ed25519 \xff\xfe\n"),
-    "huge": _write(b"ssh-ed25519 " + b"A" * (MIB + 10) + b"\n"),
-    "symlink-loop": _loop,
-    "fifo-no-writer": _fifo,
+    "empty": write(b""),
+    "directory": directory,
+    "binary": write(b"ssh-ed25519 AAAA\0\0\1\2"),
+    "not-utf8": write(b"ssh-ed25519 \xff\xfe\n"),
+    "huge": write(b"ssh-ed25519 " + b"A" * (MIB + 10) + b"\n"),
+    "symlink-loop": symlink_loop,
+    "fifo-no-writer": fifo,
 }
 BAD_KEYS: dict[str, bytes] = {
     "private-key": PRIVATE,
@@ -106,13 +80,13 @@ def hub_add(key: bytes | None = None, *, registry: Callable[[Path], None] | None
             extra: tuple[str, ...] = (), named: str = "") -> Maker:
     def make(case: Path) -> Run:
         reg, ak, pub = case / "hub/registry.toml", case / "hub/authorized_keys", case / "k.pub"
-        (registry or _write(b"version = 1\n"))(reg)
+        (registry or write(b"version = 1\n"))(reg)
         if keys_file:
             keys_file(ak)
         if key_kind:
             key_kind(pub)
         else:
-            _write(key if key is not None else KEY.encode())(pub)
+            write(key if key is not None else KEY.encode())(pub)
         return Run(["support", "hub-add", site, str(pub), "--registry", str(reg),
                     "--authorized-keys", str(ak), *extra],
                    named or (str(pub) if key_kind or key is not None else str(reg)))
@@ -132,15 +106,15 @@ def command(*argv: str, registry: bytes | None = None, named: str) -> Maker:
 CASES: dict[str, Maker] = {
     **{f"hub-add-key-file-{k}": hub_add(key_kind=f) for k, f in FILE_KINDS.items()},
     **{f"hub-add-key-{k}": hub_add(v) for k, v in BAD_KEYS.items()},
-    **{f"hub-add-registry-{k}": hub_add(registry=_write(v)) for k, v in BAD_REGISTRIES.items()},
-    "hub-add-registry-directory": hub_add(registry=_directory),
-    "hub-add-registry-loop": hub_add(registry=_loop),
-    "hub-add-authorized-keys-directory": hub_add(keys_file=_directory, named="authorized_keys"),
-    "hub-add-authorized-keys-binary": hub_add(keys_file=_write(b"ssh-ed25519 \0"),
+    **{f"hub-add-registry-{k}": hub_add(registry=write(v)) for k, v in BAD_REGISTRIES.items()},
+    "hub-add-registry-directory": hub_add(registry=directory),
+    "hub-add-registry-loop": hub_add(registry=symlink_loop),
+    "hub-add-authorized-keys-directory": hub_add(keys_file=directory, named="authorized_keys"),
+    "hub-add-authorized-keys-binary": hub_add(keys_file=write(b"ssh-ed25519 \0"),
                                               named="authorized_keys"),
-    "hub-add-authorized-keys-huge": hub_add(keys_file=_write(b"#" * (9 * MIB)),
+    "hub-add-authorized-keys-huge": hub_add(keys_file=write(b"#" * (9 * MIB)),
                                             named="authorized_keys"),
-    "hub-add-key-already-on-a-foreign-line": hub_add(keys_file=_write(f"{KEY}\n".encode()),
+    "hub-add-key-already-on-a-foreign-line": hub_add(keys_file=write(f"{KEY}\n".encode()),
                                                      named="line 1"),
     **{f"hub-add-site-{label}": hub_add(site=site, named="SITE") for label, site in {
         "upper": "ACME", "slash": "a/b", "dash-first": "-acme", "long": "a" * 33,
@@ -182,38 +156,16 @@ CASES: dict[str, Maker] = {
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
-    base = tmp_path_factory.mktemp("support-bad")
-    io_dir = tmp_path_factory.mktemp("support-bad-io")
-    runs: dict[str, Run] = {}
-    cases = []
-    for name, make in CASES.items():
-        case = base / name
-        case.mkdir()
-        runs[name] = run = make(case)
-        (io_dir / f"{name}.in").write_bytes(b"")
-        cases.append(ForkCase(run.argv, case, io_dir / f"{name}.in"))
-        run.before = tree_state(case)
-    for (name, run), result in zip(runs.items(), run_forked(cases, io_dir), strict=True):
-        run.after = tree_state(base / name)
-        run.result = result
-    return runs
+    return run_corpus(CASES, tmp_path_factory, "support-bad")
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_bad_hub_input_is_one_clear_refusal(results: dict[str, Run], name: str) -> None:
     run = results[name]
     assert run.result is not None
-    out = run.result.stdout.decode(errors="replace")
-    err = run.result.stderr.decode(errors="replace")
-    shown = f"exit {run.result.returncode}\nstdout: {out[:2000]}\nstderr: {err[:2000]}"
-    assert run.result.returncode >= 1, shown
-    assert "Traceback" not in out + err, shown
-    assert run.named in err, shown
-    assert len(out) + len(err) < MAX_OUTPUT, shown
-    if run.result.returncode == 1:
-        assert len(err.strip().splitlines()) == 1, shown
-    assert run.before == run.after, "something was written\n" + shown
-    assert "PRIVATE KEY" not in out + err and PRIVATE.decode().splitlines()[1] not in err
+    shown = check_refusal(run, max_lines=1 if run.result.returncode == 1 else None)
+    said = (run.result.stdout + run.result.stderr).decode(errors="replace")
+    assert "PRIVATE KEY" not in said and PRIVATE.decode().splitlines()[1] not in said, shown
 
 
 def test_a_good_run_in_the_same_corpus_setup_succeeds(tmp_path: Path) -> None:

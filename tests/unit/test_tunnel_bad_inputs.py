@@ -4,16 +4,14 @@ traceback, nothing written (the real CLI, forked per case)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from tests.unit.cli_fork import ForkCase, ForkResult, run_forked, tree_state
+from tests.unit.bad_input_kit import MIB, Maker, Run, check_refusal, run_corpus
 
-MIB = 1024 * 1024
 KINDS: dict[str, bytes | None] = {
     "missing": None,
     "empty": b"",
@@ -55,42 +53,39 @@ def settings(case: Path, **files: str) -> Path:
     return path
 
 
-Case = tuple[list[str], str]  # argv, what stderr must name
-
-
-def config_case(kind: str) -> Callable[[Path], Case]:
-    def make(case: Path) -> Case:
+def config_case(kind: str) -> Maker:
+    def make(case: Path) -> Run:
         put(case / "t.toml", kind)
-        return ["tunnel", "--config", str(case / "t.toml"), "status"], str(case / "t.toml")
+        return Run(["tunnel", "--config", str(case / "t.toml"), "status"], str(case / "t.toml"))
     return make
 
 
-def file_case(command: str, setting: str, kind: str) -> Callable[[Path], Case]:
-    def make(case: Path) -> Case:
+def file_case(command: str, setting: str, kind: str) -> Maker:
+    def make(case: Path) -> Run:
         put(case / "target", kind)
         if setting != "known-hosts":
             (case / "known_hosts").write_text(f"203.0.113.129 {ED25519_PUB}\n")
         if setting != "key":
             (case / "id_ed25519").write_bytes(private_key())
         config = settings(case, **{setting: "target"})
-        return ["tunnel", "--config", str(config), command], str(case / "target")
+        return Run(["tunnel", "--config", str(config), command], str(case / "target"))
     return make
 
 
-def args_case(*argv: str, named: str) -> Callable[[Path], Case]:
-    def make(case: Path) -> Case:
-        return ["tunnel", "--config", str(settings(case)), *argv], named
+def args_case(*argv: str, named: str) -> Maker:
+    def make(case: Path) -> Run:
+        return Run(["tunnel", "--config", str(settings(case)), *argv], named)
     return make
 
 
-def bad_settings(text: str, named: str) -> Callable[[Path], Case]:
-    def make(case: Path) -> Case:
+def bad_settings(text: str, named: str) -> Maker:
+    def make(case: Path) -> Run:
         (case / "t.toml").write_text(text)
-        return ["tunnel", "--config", str(case / "t.toml"), "run"], named
+        return Run(["tunnel", "--config", str(case / "t.toml"), "run"], named)
     return make
 
 
-CASES: dict[str, Callable[[Path], Case]] = {
+CASES: dict[str, Maker] = {
     **{f"settings-{k}": config_case(k) for k in KINDS if k != "missing"},
     **{f"key-{k}": file_case("run", "key", k) for k in KINDS},
     **{f"known-hosts-{k}": file_case("run", "known-hosts", k) for k in KINDS},
@@ -120,19 +115,8 @@ CASES: dict[str, Callable[[Path], Case]] = {
 
 
 @pytest.fixture(scope="module")
-def results(tmp_path_factory: pytest.TempPathFactory
-            ) -> dict[str, tuple[Case, ForkResult, str, str]]:
-    base = tmp_path_factory.mktemp("tunnel-bad")
-    io_dir = tmp_path_factory.mktemp("tunnel-bad-io")
-    made: dict[str, tuple[Case, Path, str]] = {}
-    for name, make in CASES.items():
-        case = base / name
-        case.mkdir()
-        made[name] = (make(case), case, "")
-        made[name] = (made[name][0], case, tree_state(case))
-    ran = run_forked([ForkCase(argv, case) for (argv, _), case, _ in made.values()], io_dir)
-    return {name: (c, r, before, tree_state(case))
-            for (name, (c, case, before)), r in zip(made.items(), ran, strict=True)}
+def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
+    return run_corpus(CASES, tmp_path_factory, "tunnel-bad")
 
 
 def test_every_kind_of_file_is_tried() -> None:
@@ -140,14 +124,5 @@ def test_every_kind_of_file_is_tried() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_bad_tunnel_input_is_one_clear_refusal(
-        results: dict[str, tuple[Case, ForkResult, str, str]], name: str) -> None:
-    (argv, named), result, before, after = results[name]
-    out = result.stdout.decode(errors="replace")
-    err = result.stderr.decode(errors="replace")
-    shown = f"{argv}: exit {result.returncode}\nstdout: {out[:1500]}\nstderr: {err[:1500]}"
-    assert result.returncode == 1, shown
-    assert "Traceback" not in out + err, shown
-    assert named[:100] in err, shown
-    assert len(err.strip().splitlines()) <= 5 and len(out) + len(err) < 4096, shown
-    assert before == after, "something was written\n" + shown
+def test_bad_tunnel_input_is_one_clear_refusal(results: dict[str, Run], name: str) -> None:
+    check_refusal(results[name], exit_code=1, max_lines=5, named_chars=100)
