@@ -1,6 +1,6 @@
 """What the answers change in a running cluster: the ``pcs -f`` steps read as data, compared
-with the live CIB, and the changed parts carried from a freshly built CIB into a copy of
-the live one.
+with the live CIB (``ha.cib_merge`` carries the changed parts from a freshly built CIB into a
+copy of the live one).
 
 Pure: no command runs here (``ha.cib_sync`` runs pcs, cibadmin and crm_diff around it).
 
@@ -28,7 +28,6 @@ Secrets: a password is compared, and its change is said ("password changed"), ne
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from xml.etree import ElementTree as ET
@@ -277,7 +276,7 @@ def _constraint_text(con: Constraint) -> str:
                                           else "")
 
 
-def _mentions(con: Constraint, ids: set[str]) -> bool:
+def mentions(con: Constraint, ids: set[str]) -> bool:
     return bool(set(con[1:3]) & ids)
 
 
@@ -335,7 +334,7 @@ def diff_models(live: CibModel, wanted: CibModel, *, manage_fencing: bool) -> Ci
     unmanaged = set() if manage_fencing else {
         rid for rid, p in wanted.primitives.items() if p.stonith} | live_stonith
     for con in sorted(wanted.constraints - live.constraints):
-        if not _mentions(con, unmanaged):
+        if not mentions(con, unmanaged):
             changes.append(CibChange("constraint-add", " ".join(con),
                                      f"constraint added: {_constraint_text(con)}"))
     owned = set(wanted.primitives) | {
@@ -345,14 +344,14 @@ def diff_models(live: CibModel, wanted: CibModel, *, manage_fencing: bool) -> Ci
     def stale(con: Constraint) -> bool:
         """Ours (pcs made it between our resources; a move's cli- location is not) and no
         longer wanted."""
-        if con in wanted.constraints or _mentions(con, unmanaged):
+        if con in wanted.constraints or mentions(con, unmanaged):
             return False
         if con[0] == "location":
             return con[1] in stonith_ids
         return con[1] in owned and con[2] in owned
 
     for con in sorted(live.constraints):
-        if _mentions(con, removed) or stale(con):
+        if mentions(con, removed) or stale(con):
             changes.append(CibChange("constraint-remove", " ".join(con),
                                      f"constraint removed: {_constraint_text(con)}"))
     if manage_fencing and live.levels != wanted.levels:
@@ -364,146 +363,3 @@ def diff_models(live: CibModel, wanted: CibModel, *, manage_fencing: bool) -> Ci
 def diff_cib(live_text: str, steps: Sequence[CibStep], *, manage_fencing: bool) -> CibDiff:
     return diff_models(model_from_cib(parse_cib(live_text)), model_from_steps(steps),
                        manage_fencing=manage_fencing)
-
-
-# --- carrying the changed parts into the live CIB ---------------------------------------
-
-def _by_id(conf: ET.Element, tag: str, rid: str) -> ET.Element | None:
-    for node in conf.iter(tag):
-        if node.get("id") == rid:
-            return node
-    return None
-
-
-def _section(conf: ET.Element, tag: str) -> ET.Element:
-    found = conf.find(tag)
-    if found is None:
-        found = ET.SubElement(conf, tag)
-    return found
-
-
-def _top_level(resources: ET.Element, rid: str) -> ET.Element | None:
-    """The direct child of <resources> holding primitive ``rid`` (itself, or its clone)."""
-    for child in resources:
-        if child.get("id") == rid or any(p.get("id") == rid for p in child.iter("primitive")):
-            return child
-    return None
-
-
-def _constraint_key(node: ET.Element) -> Constraint | None:
-    if node.tag == "rsc_location":
-        return ("location", node.get("rsc", ""), node.get("node", ""), node.get("score", ""))
-    if node.tag == "rsc_colocation":
-        return ("colocation", node.get("rsc", ""), node.get("with-rsc", ""),
-                node.get("score", ""))
-    if node.tag == "rsc_order":
-        return ("order", node.get("first", ""), node.get("then", ""),
-                node.get("symmetrical", "true"))
-    return None
-
-
-def _set_nvpairs(section: ET.Element, built_section: ET.Element | None, set_tag: str,
-                 names: set[str]) -> None:
-    """Copy nvpairs ``names`` from the built section into the live one (same set ids)."""
-    if built_section is None:
-        return
-    for built_set in built_section.findall(set_tag):
-        live_set = next((s for s in section.findall(set_tag)
-                         if s.get("id") == built_set.get("id")), None)
-        if live_set is None:
-            live_set = section.find(set_tag)
-        if live_set is None:
-            live_set = ET.SubElement(section, set_tag, dict(built_set.attrib))
-        for nv in built_set.findall("nvpair"):
-            if nv.get("name") not in names:
-                continue
-            for old in [o for o in live_set.findall("nvpair") if o.get("name") == nv.get("name")]:
-                live_set.remove(old)
-            live_set.append(copy.deepcopy(nv))
-
-
-def _keep_secrets(prim: ET.Element, secrets: list[ET.Element]) -> None:
-    """The live password stays when the built device has none (see diff_models)."""
-    attrs = prim.find("instance_attributes")
-    if attrs is None:
-        return
-    have = {nv.get("name") for nv in attrs.iter("nvpair")}
-    attrs.extend(copy.deepcopy(nv) for nv in secrets if nv.get("name") not in have)
-
-
-def merge(live_text: str, built_text: str, diff: CibDiff) -> str:
-    """A copy of the live CIB with ``diff`` carried over from the built one; the version is
-    the live one with ``epoch`` + 1, so a patch made from the two applies only to the CIB
-    that was read (a concurrent change makes it fail instead of being overwritten)."""
-    live, built = parse_cib(live_text), parse_cib(built_text)
-    conf, new = live.find("configuration"), built.find("configuration")
-    assert conf is not None and new is not None
-    resources, constraints = _section(conf, "resources"), _section(conf, "constraints")
-    new_resources = _section(new, "resources")
-    removed = {c.target for c in diff.changes if c.kind == "remove"}
-    props: set[str] = set()
-    defaults: set[str] = set()
-    for change in diff.changes:
-        if change.kind == "params":
-            prim = _by_id(conf, "primitive", change.target)
-            want = _by_id(new, "primitive", change.target)
-            assert prim is not None and want is not None
-            secrets = [nv for nv in prim.iter("nvpair") if nv.get("name") in SECRET_PARAMS]
-            for old in prim.findall("instance_attributes"):
-                prim.remove(old)
-            for index, attrs in enumerate(want.findall("instance_attributes")):
-                prim.insert(index, copy.deepcopy(attrs))
-            _keep_secrets(prim, secrets)
-        elif change.kind == "monitors":
-            prim = _by_id(conf, "primitive", change.target)
-            want = _by_id(new, "primitive", change.target)
-            assert prim is not None and want is not None
-            for old in prim.findall("operations"):
-                prim.remove(old)
-            prim.extend(copy.deepcopy(ops) for ops in want.findall("operations"))
-        elif change.kind == "meta":
-            prim = _by_id(conf, "primitive", change.target)
-            want = _by_id(new, "primitive", change.target)
-            assert prim is not None and want is not None
-            _set_nvpairs(prim, want, "meta_attributes",
-                         {nv.get("name", "") for nv in want.iter("nvpair")})
-        elif change.kind in ("add", "agent"):
-            want_top = _top_level(new_resources, change.target)
-            assert want_top is not None
-            have_top = _top_level(resources, change.target)
-            if have_top is not None:
-                resources.insert(list(resources).index(have_top), copy.deepcopy(want_top))
-                resources.remove(have_top)
-            else:
-                resources.append(copy.deepcopy(want_top))
-        elif change.kind == "remove":
-            top = _top_level(resources, change.target)
-            if top is not None:
-                resources.remove(top)
-        elif change.kind == "property":
-            props.add(change.target)
-        elif change.kind == "default":
-            defaults.add(change.target)
-    _set_nvpairs(_section(conf, "crm_config"), new.find("crm_config"),
-                 "cluster_property_set", props)
-    _set_nvpairs(_section(conf, "rsc_defaults"), new.find("rsc_defaults"),
-                 "meta_attributes", defaults)
-    added = {c.target for c in diff.changes if c.kind == "constraint-add"}
-    dropped = {c.target for c in diff.changes if c.kind == "constraint-remove"}
-    for node in list(constraints):
-        key = _constraint_key(node)
-        if key is not None and (" ".join(key) in dropped or _mentions(key, removed)):
-            constraints.remove(node)
-    for node in list(_section(new, "constraints")):
-        key = _constraint_key(node)
-        if key is not None and " ".join(key) in added:
-            constraints.append(copy.deepcopy(node))
-    if any(c.kind == "levels" for c in diff.changes):
-        for old in conf.findall("fencing-topology"):
-            conf.remove(old)
-        topology = new.find("fencing-topology")
-        if topology is not None:
-            conf.append(copy.deepcopy(topology))
-    live.set("epoch", str(int(live.get("epoch", "0")) + 1))
-    live.set("num_updates", "0")
-    return ET.tostring(live, encoding="unicode")

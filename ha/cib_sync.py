@@ -28,7 +28,8 @@ from appliance.filesink import FileSink
 from appliance.runner import Runner
 from appliance.wait import poll
 from ha.cib import CibStep, apply_steps, update_live_cib
-from ha.cib_diff import CibDiff, diff_cib, merge, parse_cib
+from ha.cib_diff import CibDiff, diff_cib, parse_cib
+from ha.cib_merge import merge
 
 log = logging.getLogger("expand.ha")
 

@@ -18,7 +18,8 @@ import pytest
 
 from appliance.answers import Answers, load_answers
 from ha import cib
-from ha.cib_diff import CibDiff, diff_cib, merge, model_from_steps, parse_cib
+from ha.cib_diff import CibDiff, diff_cib, model_from_steps, parse_cib
+from ha.cib_merge import merge
 
 pytestmark = pytest.mark.unit
 

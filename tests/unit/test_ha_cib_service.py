@@ -10,7 +10,8 @@ from xml.etree import ElementTree as ET
 
 from appliance.answers import Answers, load_answers
 from ha import cib
-from ha.cib_diff import diff_cib, merge, model_from_cib, model_from_steps, parse_cib
+from ha.cib_diff import diff_cib, model_from_cib, model_from_steps, parse_cib
+from ha.cib_merge import merge
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = Path(__file__).parent / "ha_data"
