@@ -19,7 +19,6 @@ import contextlib
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -33,11 +32,10 @@ from typing import Any
 import pytest
 
 from appliance.wait import poll
+from lab.asterisk_box import AsteriskBox, overlay_box
 from pbx import sipp
-from pbx.audio import write_quiet
-from pbx.chroot import chroot_prefix
-from tests.integration.asterisk_support import alive, asterisk_root
-from tests.integration.test_pbx_render_asterisk import PROMPTS, free_port
+from tests.integration.asterisk_support import asterisk_root
+from tests.integration.test_pbx_render_asterisk import free_port
 from tests.support import heavy_lock
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,9 +43,6 @@ ACME = REPO / "examples" / "site" / "acme.toml"
 RELEASES = "var/lib/expand/pbx/releases"
 SECRETS = "var/lib/expand/pbx/secrets.json"
 HOLD_S = 45  # the call lasts this long: the proof and the reloads fit in it
-# Listeners of the packaged config that would take host ports (a box has its own network).
-HOST_LISTENERS = ("chan_iax2", "chan_skinny", "chan_mgcp", "chan_unistim", "pbx_dundi",
-                  "res_ari", "res_http_websocket", "chan_ooh323", "res_pjsip_transport_websocket")
 
 
 def sites(folder: Path) -> dict[str, Path]:
@@ -69,14 +64,22 @@ def sites(folder: Path) -> dict[str, Path]:
 
 @dataclass
 class Box:
-    root: Path
+    asterisk: AsteriskBox
     sites: dict[str, Path]
     bind: str
-    pid: int | None = None
+
+    @property
+    def root(self) -> Path:
+        return self.asterisk.root
 
     def cli(self, command: str) -> str:
-        return subprocess.run([*chroot_prefix(self.root), "asterisk", "-rx", command],
-                              capture_output=True, text=True, timeout=30, check=False).stdout
+        return self.asterisk.cli(command)
+
+    def start(self) -> None:
+        self.asterisk.start()
+
+    def stop(self) -> None:
+        self.asterisk.stop()
 
     def apply(self, site: str, *extra: str) -> tuple[int, dict[str, Any], str]:
         done = subprocess.run(
@@ -95,69 +98,12 @@ class Box:
         folder = self.root / RELEASES
         return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
 
-    def start(self) -> None:
-        subprocess.run([*chroot_prefix(self.root), "asterisk", "-U", "asterisk", "-G",
-                        "asterisk"], check=True, timeout=60)
-        pidfile = self.root / "run/asterisk/asterisk.pid"
-        up, _ = poll(lambda: pidfile.is_file() and (self.root / "run/asterisk/asterisk.ctl")
-                     .exists(), bool, timeout=60)
-        assert up, "the box's Asterisk did not start"
-        self.pid = int(pidfile.read_text().strip())
-        subprocess.run([*chroot_prefix(self.root), "asterisk", "-rx", "core waitfullybooted"],
-                       check=True, timeout=60, capture_output=True)
-
-    def stop(self) -> None:
-        if self.pid is None or not alive(self.pid):
-            return
-        subprocess.run([*chroot_prefix(self.root), "asterisk", "-rx", "core stop now"],
-                       timeout=30, check=False, capture_output=True)
-        gone, _ = poll(lambda: not alive(self.pid or 0), bool, timeout=15)
-        if not gone:
-            os.kill(self.pid, signal.SIGKILL)
-            poll(lambda: not alive(self.pid or 0), bool, timeout=15)
-
-
-def _prepare(root: Path) -> None:
-    """What the box has besides its packages: the prompts and music the site plays, its run
-    directory; its packaged AMI off and host-port listeners noloaded (see module doc)."""
-    audio = root / "var/lib/expand/pbx/audio"
-    (audio / "moh/default").mkdir(parents=True)
-    for prompt in PROMPTS:
-        write_quiet(audio / f"{prompt}.wav")
-    write_quiet(audio / "moh/default/silence.wav")
-    # As on a customer box whose secrets store came first: its folder 0700, the audio in it.
-    os.chmod(audio.parent, 0o700)
-    run = root / "run/asterisk"
-    run.mkdir(parents=True, exist_ok=True)
-    os.chown(run, 101, 101)
-    etc = root / "etc/asterisk"
-    manager = etc / "manager.conf"
-    manager.write_text(manager.read_text().replace("enabled = yes", "enabled = no"))
-    modules = etc / "modules.conf"
-    modules.write_text(modules.read_text().replace(
-        "[modules]\n", "[modules]\n" + "".join(f"noload => {m}.so\n" for m in HOST_LISTENERS),
-        1))
-
 
 @pytest.fixture
 def overlay(tmp_path: Path) -> Iterator[Box]:
     lower = asterisk_root()
-    with heavy_lock():
-        upper, work, merged = tmp_path / "upper", tmp_path / "work", tmp_path / "box"
-        for d in (upper, work, merged):
-            d.mkdir()
-        subprocess.run(["mount", "-t", "overlay", "overlay", "-o",
-                        f"lowerdir={lower},upperdir={upper},workdir={work}", str(merged)],
-                       check=True, timeout=30)
-        box = Box(merged, sites(tmp_path), f"127.0.0.1:{free_port()}")
-        try:
-            _prepare(merged)
-            yield box
-        finally:
-            box.stop()
-            if subprocess.run(["umount", str(merged)], check=False,
-                              timeout=30).returncode != 0:
-                subprocess.run(["umount", "-l", str(merged)], check=False, timeout=30)
+    with heavy_lock(), overlay_box(lower, tmp_path / "box") as asterisk:
+        yield Box(asterisk, sites(tmp_path), f"127.0.0.1:{free_port()}")
 
 
 @pytest.fixture
