@@ -1,6 +1,7 @@
 """A customer box's Asterisk for tests and benchmarks of ``pbx apply``: an overlay of the
 unstable root (lab.asterisk_root; the cached root is never written) with the box's own
-packaged /etc/asterisk, started as a box starts it (``asterisk -U asterisk -G asterisk``).
+packaged /etc/asterisk, started as a box's systemd starts it (``asterisk -f -U asterisk
+-G asterisk``).
 
 What the box has besides its packages is added: the prompts and music a site plays, the run
 directory. Its packaged AMI is switched off and the listeners that would take host ports
@@ -13,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,33 +37,37 @@ class AsteriskBox:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.process: Recorded | None = None
+        self.child: subprocess.Popen[bytes] | None = None
 
     def cli(self, command: str) -> str:
         return Runner().run([*chroot_prefix(self.root), "asterisk", "-rx", command],
                             check=False, timeout=30).stdout
 
     def start(self) -> None:
-        runner = Runner()
-        runner.run([*chroot_prefix(self.root), "asterisk", "-U", "asterisk", "-G", "asterisk"],
-                   timeout=60)
+        """Asterisk in the foreground (``-f``) as systemd runs it: a ``core restart``
+        re-executes it in the same process, so the recorded PID stays valid."""
+        self.child = subprocess.Popen(
+            [*chroot_prefix(self.root), "asterisk", "-f", "-U", "asterisk", "-G", "asterisk"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)
         run = self.root / RUN
         up, _ = poll(lambda: (run / "asterisk.pid").is_file() and (run / "asterisk.ctl").exists(),
                      bool, timeout=60)
         if not up:
             raise ExpandError(f"{self.root}: the box's Asterisk did not start in 60 s")
         self.process = record(int((run / "asterisk.pid").read_text().strip()))
-        runner.run([*chroot_prefix(self.root), "asterisk", "-rx", "core waitfullybooted"],
-                   timeout=60)
+        Runner().run([*chroot_prefix(self.root), "asterisk", "-rx", "core waitfullybooted"],
+                     timeout=60)
 
     def stop(self) -> None:
-        process = self.process
-        if process is None or not process.alive():
-            return
-        self.cli("core stop now")
-        gone, _ = poll(lambda: not process.alive(), bool, timeout=15)
-        if not gone:
-            os.kill(process.pid, signal.SIGKILL)
-            poll(lambda: not process.alive(), bool, timeout=15)
+        process, child = self.process, self.child
+        if process is not None and process.alive():
+            self.cli("core stop now")
+            gone, _ = poll(lambda: not process.alive(), bool, timeout=15)
+            if not gone:
+                os.kill(process.pid, signal.SIGKILL)
+        if child is not None:
+            child.wait(timeout=15)  # reaped: no zombie left behind
 
 
 def prepare(root: Path) -> None:

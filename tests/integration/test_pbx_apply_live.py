@@ -160,6 +160,30 @@ def test_a_changed_site_reloads_only_its_modules(box: Box) -> None:
         "PJSIP/550", "PJSIP/551", "PJSIP/770"]  # rrmemory lists them from its last pick
 
 
+def _sip_answers(box: Box, bind: str) -> bool:
+    """One OPTIONS to ``bind`` as extension 550, answered 200 after the challenge."""
+    secret = json.loads((box.root / SECRETS).read_text())["sip"]["550"]
+    host, port = bind.rsplit(":", 1)
+    return sipp.run("options", (host, int(port)), params={"answer_ms": 2000},
+                    credentials=sipp.Credentials("550", secret), deadline=5).ok
+
+
+def test_a_new_bind_is_heard_after_the_reload(box: Box) -> None:
+    """A new virtual IP (here a new loopback port) reaches the running Asterisk by the
+    res_pjsip reload alone: the transport is reloadable, no restart, the same process."""
+    assert box.apply("base")[0] == 0
+    assert _sip_answers(box, box.bind)
+    pid = box.asterisk.process.pid if box.asterisk.process else None
+    moved = f"127.0.0.1:{free_port()}"
+    code, report, err = box.apply("base", "--bind", moved)
+    assert (code, report["status"]) == (0, "applied"), (report, err)
+    assert "module reload res_pjsip.so" in report["reloads"]
+    assert _sip_answers(box, moved)
+    assert not _sip_answers(box, box.bind)  # the old address is let go
+    assert box.asterisk.process is not None and box.asterisk.process.pid == pid
+    assert box.asterisk.process.alive()
+
+
 def test_a_release_the_throwaway_rejects_leaves_the_box_untouched(box: Box) -> None:
     assert box.apply("base")[0] == 0
     live = box.live()
