@@ -147,3 +147,42 @@ def test_post_again_and_erase(node: tuple[Lab, Node], built: tuple[Path, dict[st
     assert (the_node.root / WHEEL_DIR.lstrip("/")).is_dir()  # rpm itself removes the payload
     enabled = the_node.run(["systemctl", "is-enabled", paths.UNIT_NAME], check=False)
     assert enabled.stdout.strip() == "disabled"
+
+
+def _build_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "appliance.cli", "release", "build", *args],
+                          capture_output=True, text=True, cwd=REPO, timeout=900)
+
+
+@pytest.mark.parametrize(("left_out", "named"), [
+    ("pykickstart", "no fitting wheel of pykickstart<4,>=3.48 for the package"),
+    ("setuptools", "no fitting wheel of setuptools>=68 to build the toolkit's wheel"),
+    ("pip", "no fitting wheel of pip for the package"),
+])
+def test_a_wheelhouse_missing_a_distribution_is_refused(tmp_path: Path, left_out: str,
+                                                        named: str) -> None:
+    if not any(DEFAULT_CACHE.glob("*.whl")):
+        pytest.fail(f"{DEFAULT_CACHE}: no wheel cache; run 'make wheelhouse'")
+    house = tmp_path / "wheels"
+    house.mkdir()
+    for wheel in DEFAULT_CACHE.glob("*.whl"):
+        if not wheel.name.startswith(f"{left_out}-"):
+            (house / wheel.name).symlink_to(wheel)
+    proc = _build_cli("--wheels", str(house), "--out", str(tmp_path / "dist"))
+    assert proc.returncode == 1
+    errors = [line for line in proc.stderr.splitlines() if not line.startswith("release: ")]
+    assert errors == [f"expandctl: error: --wheels {house}: {named}"]
+    assert not (tmp_path / "dist").exists() or not any((tmp_path / "dist").iterdir())
+
+
+def test_out_on_a_read_only_file_system_is_refused(tmp_path: Path) -> None:
+    mount = tmp_path / "ro"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(mount)],
+                   check=True)
+    try:
+        proc = _build_cli("--wheels", str(DEFAULT_CACHE), "--out", str(mount / "dist"))
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)
+    assert proc.returncode == 1
+    assert proc.stderr == f"expandctl: error: --out {mount}/dist: on a read-only file system\n"
