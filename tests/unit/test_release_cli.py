@@ -41,7 +41,7 @@ def _directory(folder: Path) -> None:
 
 
 # (name, how to make --wheels DIR in the case folder, words the one line must hold)
-WHEELHOUSES: list[tuple[str, Callable[[Path], None], str]] = [
+WHEELHOUSES: list[tuple[str, Callable[[Path], object], str]] = [
     ("missing", lambda d: None, "folder not found"),
     ("a file", lambda d: d.write_text("x"), "not a folder"),
     ("empty", lambda d: d.mkdir(), "holds no wheel"),
