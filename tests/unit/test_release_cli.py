@@ -36,6 +36,12 @@ def _huge(folder: Path) -> None:
         fh.truncate(256 * 1024**2)  # sparse: 256 MiB of zeros
 
 
+def _nested(folder: Path) -> None:
+    deep = folder.joinpath(*["d"] * 200)  # wheels are looked for at the top only
+    deep.mkdir(parents=True)
+    _wheel(deep, GOOD)
+
+
 def _directory(folder: Path) -> None:
     (folder / GOOD).mkdir(parents=True)
 
@@ -48,6 +54,7 @@ WHEELHOUSES: list[tuple[str, Callable[[Path], object], str]] = [
     ("binary .whl", _binary, "not a zip archive"),
     ("huge .whl", _huge, "not a zip archive"),
     ("a folder named .whl", _directory, "not a zip archive"),
+    ("deeply nested", _nested, "holds no wheel"),
     ("zip without metadata", lambda d: _wheel(d, GOOD, metadata=False), "no .dist-info"),
     ("not a wheel name", lambda d: _wheel(d, "garbage.whl"), "not a wheel file name"),
     ("cp312", lambda d: _wheel(d, "markupsafe-3.0.4-cp312-cp312-manylinux_2_17_x86_64.whl"),
