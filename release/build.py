@@ -57,8 +57,8 @@ def check_out_folder(out: Path) -> None:
     if out.exists() and not is_directory(out):
         raise ExpandError(f"--out {show_path(out)}: exists and is not a folder")
     folder = out if out.exists() else out.parent
-    if not folder.exists():  # only one missing level is created (dist/, not a/b/c/)
-        raise ExpandError(f"--out {show_path(out)}: its parent folder does not exist")
+    if not is_directory(folder):  # only one missing level is created (dist/, not a/b/c/)
+        raise ExpandError(f"--out {show_path(out)}: its parent is not an existing folder")
     if os.statvfs(folder).f_flag & os.ST_RDONLY:
         raise ExpandError(f"--out {show_path(out)}: on a read-only file system")
     if not os.access(folder, os.W_OK | os.X_OK):

@@ -63,7 +63,11 @@ def fill(out: Path, checkout: Path, runner: Runner, progress: ProgressFn) -> lis
     _, _, deps = project(checkout)
     if out.exists() and not is_directory(out):
         raise ExpandError(f"--out {show_path(out)}: exists and is not a folder")
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ExpandError(f"wheel cache {show_path(out)}: cannot create it ({exc.strerror})") \
+            from None
     sdists = [d for d in deps if _requirement_name(d) in SDIST_ONLY]
     if sdists:
         progress(f"building wheels of {', '.join(map(_requirement_name, sdists))} from sdists")

@@ -99,11 +99,14 @@ def test_bad_out_and_release_are_refused(tmp_path: Path) -> None:
     build = ["release", "build", "--wheels", "wheels"]
     cases = [
         (ForkCase([*build, "--out", "a-file"], cwd), "--out a-file: exists and is not a folder"),
-        (ForkCase([*build, "--out", "no/such/dist"], cwd), "parent folder does not exist"),
+        (ForkCase([*build, "--out", "no/such/dist"], cwd), "parent is not an existing folder"),
+        (ForkCase([*build, "--out", "a-file/dist"], cwd), "parent is not an existing folder"),
         (ForkCase([*build, "--out", "locked/dist"], cwd, drop_root=True), "not writable"),
         (ForkCase([*build, "--out", "dist", "--release", "1-2"], cwd), "--release '1-2'"),
         (ForkCase(["release", "wheels", "--out", "a-file"], cwd),
          "--out a-file: exists and is not a folder"),
+        (ForkCase(["release", "wheels", "--out", "locked/cache"], cwd, drop_root=True),
+         "wheel cache locked/cache: cannot create it (Permission denied)"),
     ]
     os.chmod(cwd, 0o755)
     _check_refused(tmp_path, cases)
