@@ -25,10 +25,13 @@ def test_fill_downloads_for_the_appliance_and_builds_the_sdists(tmp_path: Path) 
     out = tmp_path / "cache"
     out.mkdir()
     _seed(out)  # the recording runner downloads nothing
-    runner = RecordingRunner()
+    offline = (*wheelhouse.pip_argv(), "download", "--isolated", "--no-index")
+    missing = Result((), 1, "", "ERROR: No matching distribution found for pip\n")
+    runner = RecordingRunner(answers={offline: missing})
     wheels = wheelhouse.fill(out, REPO, runner, lambda line: None)
     assert [w.name for w in wheels] == ["jinja2"]
-    build, download = runner.calls
+    check, build, download = runner.calls
+    assert check[:len(offline)] == offline  # first: does the cache already resolve?
     assert build[3:5] == ("wheel", "-q") and "--no-deps" in build
     assert sorted(a.split(">")[0] for a in build[-2:]) == ["pykickstart", "pythondialog"]
     assert download[3] == "download"
@@ -38,6 +41,16 @@ def test_fill_downloads_for_the_appliance_and_builds_the_sdists(tmp_path: Path) 
     assert "manylinux_2_35_x86_64" not in download
     _, _, deps = wheelhouse.project(REPO)
     assert set(deps) | {"pip", "setuptools>=70.1"} <= set(download)
+
+
+def test_a_complete_cache_is_not_downloaded_again(tmp_path: Path) -> None:
+    _seed(tmp_path)
+    runner, said = RecordingRunner(), list[str]()
+    wheelhouse.fill(tmp_path, REPO, runner, said.append)
+    (offline,) = runner.calls  # the offline resolution succeeded: no pip wheel, no download
+    assert "--no-index" in offline
+    assert said == [f"{tmp_path} already holds every wheel a release build needs; "
+                    "nothing downloaded"]
 
 
 def test_offline_pip_names_the_missing_distribution(tmp_path: Path) -> None:
