@@ -63,6 +63,7 @@ def _register_wheels(cmds: argparse._SubParsersAction[argparse.ArgumentParser]) 
             f"Downloads wheels for {TARGET} of every runtime dependency of the toolkit "
             "(transitively), pip, and setuptools (to build the toolkit's wheel), and builds "
             f"wheels of the sdist-only projects ({', '.join(wheelhouse.SDIST_ONLY)}). "
+            "Downloads nothing when DIR already holds every wheel (resolved offline). "
             "Then checks every wheel in DIR."),
         epilog="examples:\n"
                f"  expandctl release wheels --out {DEFAULT_CACHE}\n"
