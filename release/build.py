@@ -72,7 +72,7 @@ def build_release(opts: BuildOptions, runner: Runner, progress: ProgressFn) -> B
     name, version, _ = wheelhouse.project(opts.checkout)
     if opts.wheels is None:
         house = opts.cache
-        wheelhouse.fill(house, opts.checkout, runner, progress)
+        wheelhouse.fill(house, opts.checkout, runner, progress, what="wheel cache")
     else:
         house = opts.wheels
         wheelhouse.check(house)
@@ -103,7 +103,7 @@ def _rpmbuild(plan: PackagePlan, wheels: list[Path], work: Path, runner: Runner)
     top = work / "rpmbuild"
     for sub in ("SOURCES", "SPECS", "BUILD", "BUILDROOT", "RPMS", "SRPMS"):
         (top / sub).mkdir(parents=True)
-    for filename, text in sources(plan).items():
+    for filename, text in sources().items():
         (top / "SOURCES" / filename).write_text(text)
     for wheel in wheels:
         shutil.copy2(wheel, top / "SOURCES" / wheel.name)

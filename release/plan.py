@@ -109,7 +109,7 @@ fi
 """
 
 
-def sources(plan: PackagePlan) -> dict[str, str]:
+def sources() -> dict[str, str]:
     """The payload's text files, by their SOURCE name."""
     return {"expandctl": wrapper_text(), UNIT_NAME: unit_text(COMMAND)}
 

@@ -58,20 +58,21 @@ def _requirement_name(spec: str) -> str:
     return wheeltags.normalize(re.split(r"[<>=!~;\[ ]", spec, maxsplit=1)[0])
 
 
-def fill(out: Path, checkout: Path, runner: Runner, progress: ProgressFn) -> list[Wheel]:
+def fill(out: Path, checkout: Path, runner: Runner, progress: ProgressFn, *,
+         what: str = "--out") -> list[Wheel]:
     """Download (and build, for sdist-only projects) every wheel a release build needs into
-    ``out``; returns what ``out`` then holds, checked."""
+    ``out``; returns what ``out`` then holds, checked. ``what`` names ``out`` in messages."""
     _, _, deps = project(checkout)
     if out.exists() and not is_directory(out):
-        raise ExpandError(f"--out {show_path(out)}: exists and is not a folder")
+        raise ExpandError(f"{what} {show_path(out)}: exists and is not a folder")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ExpandError(f"wheel cache {show_path(out)}: cannot create it ({exc.strerror})") \
+        raise ExpandError(f"{what} {show_path(out)}: cannot create it ({exc.strerror})") \
             from None
     if _complete(out, deps, runner):
         progress(f"{out} already holds every wheel a release build needs; nothing downloaded")
-        return check(out)
+        return check(out, what=what)
     sdists = [d for d in deps if _requirement_name(d) in SDIST_ONLY]
     if sdists:
         progress(f"building wheels of {', '.join(map(_requirement_name, sdists))} from sdists")
@@ -80,7 +81,7 @@ def fill(out: Path, checkout: Path, runner: Runner, progress: ProgressFn) -> lis
     progress(f"downloading wheels for {wheeltags.TARGET} into {out}")
     runner.run([*pip_argv(), "download", "-q", "--dest", str(out), "--find-links", str(out),
                 *TARGET_OPTIONS, *deps, PIP, *BUILD_REQUIRES], timeout=PIP_TIMEOUT_S)
-    return check(out)
+    return check(out, what=what)
 
 
 def _complete(out: Path, deps: Sequence[str], runner: Runner) -> bool:

@@ -106,7 +106,7 @@ def test_bad_out_and_release_are_refused(tmp_path: Path) -> None:
         (ForkCase(["release", "wheels", "--out", "a-file"], cwd),
          "--out a-file: exists and is not a folder"),
         (ForkCase(["release", "wheels", "--out", "locked/cache"], cwd, drop_root=True),
-         "wheel cache locked/cache: cannot create it (Permission denied)"),
+         "--out locked/cache: cannot create it (Permission denied)"),
     ]
     os.chmod(cwd, 0o755)
     _check_refused(tmp_path, cases)

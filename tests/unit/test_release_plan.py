@@ -76,7 +76,7 @@ def test_erase_scripts_act_only_on_erase() -> None:
 
 
 def test_sources_wrapper_and_unit() -> None:
-    files = sources(_plan())
+    files = sources()
     assert files["expandctl"].startswith("#!/bin/sh\n")
     assert f'exec {VENV}/bin/expandctl "$@"' in files["expandctl"]
     assert "ExecStart=/usr/bin/expandctl firstboot\n" in files["expand-firstboot.service"]
