@@ -14,7 +14,7 @@ APT_PACKAGES := python3-venv xorriso isolinux syslinux-common grub-efi-amd64-bin
 	sox sip-tester libtiff-tools openssh-server openssh-client nftables postfix \
 	rpm rpmlint createrepo-c
 
-.PHONY: demo test test-unit test-integration test-vm lint sysdeps venv clean
+.PHONY: demo test test-unit test-integration test-vm lint sysdeps venv wheelhouse clean
 
 sysdeps:
 	@missing=$$(for p in $(APT_PACKAGES); do \
@@ -36,19 +36,25 @@ $(BIN)/expandctl: pyproject.toml
 
 venv: $(BIN)/expandctl
 
+# The wheels 'expandctl release build' bundles (the one online step; tests and the demo
+# build the package offline from this cache with --wheels).
+RELEASE_WHEELS := /var/cache/expand/release-wheels
+wheelhouse: venv
+	$(BIN)/expandctl release wheels --out $(RELEASE_WHEELS)
+
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/mypy .
 
 # The whole suite: ruff and mypy --strict run as tests (tests/unit/test_linters.py).
 # pytest exits 5 when it collected no test: that fails here like any other error.
-test: sysdeps venv
+test: sysdeps venv wheelhouse
 	$(BIN)/pytest -m "$(PYTEST_TIERS)"
 
 test-unit: venv
 	$(BIN)/pytest -m unit tests/unit
 
-test-integration: sysdeps venv
+test-integration: sysdeps venv wheelhouse
 	$(BIN)/pytest -m integration
 
 test-vm: sysdeps venv
@@ -56,7 +62,7 @@ test-vm: sysdeps venv
 
 DEMO := build/demo
 DRY_RUN := --root $(DEMO)/root --platform rhel --lan-nic eth0 --interconnect-nic eth1
-demo: sysdeps venv
+demo: sysdeps venv wheelhouse
 	@mkdir -p $(DEMO)
 	@echo "== 1. hardware check of this machine"
 	$(BIN)/expandctl hardware check

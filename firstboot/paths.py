@@ -14,7 +14,8 @@ LOG = "/var/log/expand/firstboot.log"
 # Answers shipped on the DVD (``expandctl iso build --answers``), pre-filling the wizard.
 MEDIA_ANSWERS = f"{CONFIG_DIR}/answers.media.toml"
 UNIT_NAME = "expand-firstboot.service"
-UNIT_PATH = f"/etc/systemd/system/{UNIT_NAME}"
+# Shipped by the expand-appliance package (a vendor unit); the kickstart only enables it.
+UNIT_PATH = f"/usr/lib/systemd/system/{UNIT_NAME}"
 UNIT_WANTS_LINK = f"/etc/systemd/system/multi-user.target.wants/{UNIT_NAME}"
 # The network as it was before the network step, until the new one is confirmed (0600): found
 # at the start of a run, it means the last one was cut during its confirmation.

@@ -5,7 +5,8 @@ from __future__ import annotations
 from firstboot.paths import SENTINEL
 
 
-def unit_text(expandctl: str = "/usr/local/bin/expandctl") -> str:
+def unit_text(expandctl: str = "/usr/bin/expandctl") -> str:
+    """The unit; ``expandctl``: the command's path (the product package's wrapper)."""
     # ConditionPathExists: the unit is a no-op once a first boot succeeded and removed the
     # sentinel, even if something re-enables it. Before=getty@tty1 keeps the login prompt
     # from fighting the wizard for the console.

@@ -11,7 +11,6 @@ import shlex
 from pathlib import Path
 
 from firstboot import paths
-from firstboot.unit import unit_text
 from kickstart import disks
 
 # Where the ISO builder puts things on the disc (paths inside the ISO).
@@ -63,24 +62,17 @@ def post_nochroot(answers_on_media: bool) -> str:
 
 
 def post_chroot(version: str, upgraded_from: str | None) -> str:
-    """Runs inside the installed system: first-boot unit, its sentinel, the second ESP.
+    """Runs inside the installed system: enables the first-boot unit (the expand-appliance
+    package ships it), its sentinel, the second ESP.
 
     ``upgraded_from`` is the previous version for the upgrade kickstart, None for install.
     """
-    unit = unit_text()
-    marker = "EXPAND_UNIT_EOF"
-    if marker in unit:
-        raise RuntimeError("the unit text contains the here-document marker")
     wants_dir = paths.UNIT_WANTS_LINK.rsplit("/", 1)[0]
     lines = [
-        "# Install and enable the first-boot wizard; it runs while the sentinel exists.",
+        "# Enable the first-boot wizard; it runs while the sentinel exists.",
         "set -eu",
         'ROOT="${EXPAND_ROOT:-}"',
         f'install -d -m 0755 "$ROOT{wants_dir}" "$ROOT{paths.STATE_DIR}"',
-        f"cat > \"$ROOT{paths.UNIT_PATH}\" <<'{marker}'",
-        unit.rstrip("\n"),
-        marker,
-        f'chmod 0644 "$ROOT{paths.UNIT_PATH}"',
         # What 'systemctl enable' does, without needing a running systemd in the chroot.
         f'ln -sfn {shlex.quote(paths.UNIT_PATH)} "$ROOT{paths.UNIT_WANTS_LINK}"',
         f': > "$ROOT{paths.SENTINEL}"',

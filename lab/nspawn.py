@@ -246,7 +246,8 @@ def install_toolkit(root: Path) -> None:
     expandctl.write_text(f"#!{NODE_VENV}/bin/python3\nimport sys\n"
                          "from appliance.cli import main\nsys.exit(main())\n")
     expandctl.chmod(0o755)
-    for target, text in ((paths.UNIT_PATH, unit_text()), (paths.SENTINEL, "")):
+    unit = unit_text("/usr/local/bin/expandctl")  # the lab node's command, not the package's
+    for target, text in ((paths.UNIT_PATH, unit), (paths.SENTINEL, "")):
         host = root / target.lstrip("/")
         host.parent.mkdir(parents=True, exist_ok=True)
         host.write_text(text)

@@ -21,6 +21,7 @@ ALLOWED: dict[str, set[str]] = {
     "firstboot": {"appliance", "hardware_profiles", "ha", "pbx", "tunnel"},
     "kickstart": {"appliance", "firstboot"},
     "iso": {"appliance", "kickstart"},
+    "release": {"appliance", "firstboot", "kickstart"},
     "lab": {"appliance", "hardware_profiles", "ha", "pbx", "tunnel", "verify", "firstboot",
             "kickstart", "iso"},
 }
