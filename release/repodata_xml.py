@@ -93,14 +93,17 @@ def _zstd_chunks(path: Path, label: str) -> Iterator[bytes]:
     with subprocess.Popen(["zstd", "-dc", "--", str(path)], stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE) as proc:
         assert proc.stdout is not None and proc.stderr is not None
+        finished = False
         try:
             yield from iter(lambda: proc.stdout.read(CHUNK), b"")  # type: ignore[union-attr]
+            finished = True
         finally:
-            if proc.poll() is None:
+            if not finished:  # refused (too large) or abandoned: stop it
                 proc.kill()
-        err = proc.stderr.read(4096).decode(errors="replace").strip()
+        err = proc.stderr.read(4096).decode(errors="replace").strip().splitlines()
         if proc.wait() != 0:
-            raise RepodataError(f"{label}: corrupt zstd data ({err.splitlines()[-1:] or '?'})")
+            reason = err[-1].removeprefix("zstd: ") if err else "?"
+            raise RepodataError(f"{label}: corrupt zstd data ({reason})")
 
 
 def _bounded(source: Iterator[bytes], label: str, limit: int) -> Iterator[bytes]:
