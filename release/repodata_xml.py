@@ -125,6 +125,7 @@ def walk_xml(path: Path, label: str, limit: int, start: StartHandler,
     """Stream the XML in ``path`` to ``start(tag, attrs, stack)`` and ``end(tag, text,
     stack)`` with namespaces dropped from tag names; ``stack`` holds the open parents."""
     parser = expat.ParserCreate(namespace_separator=" ")
+    parser.buffer_text = True  # one call per text node, not one per line or entity
     stack: list[str] = []
     text: list[str] = []
 
