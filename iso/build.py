@@ -19,6 +19,7 @@ from appliance.answers import load_answers
 from appliance.answers_toml import dump_answers
 from appliance.errors import ExpandError
 from appliance.filesink import FileSink
+from appliance.readers import is_directory, show_path
 from appliance.reports import ValidationFailed
 from appliance.runner import Result, Runner
 from appliance.volume_label import check_volume_label, label_problem
@@ -156,6 +157,9 @@ def build_iso(opts: BuildOptions, runner: Runner,
 def _check_repo_options(opts: BuildOptions) -> None:
     if opts.repos and opts.no_repo:
         raise ExpandError("--repo and --no-repo exclude each other")
+    for folder in opts.repos:  # before the base's checksum check, which takes a while
+        if not is_directory(folder):
+            raise ExpandError(f"--repo {show_path(folder)}: not a folder")
     for add in opts.add:
         pure = PurePosixPath(add.iso_path)
         if pure == PRODUCT_DISC_PATH or PRODUCT_DISC_PATH in pure.parents:

@@ -178,27 +178,25 @@ def _primary(path: Path, label: str) -> list[Package]:
 
 def _comps(path: Path, label: str) -> dict[str, tuple[str, ...]]:
     groups: dict[str, tuple[str, ...]] = {}
-    current: dict[str, list[str]] = {}
+    group_id: list[str] = []
+    installed: list[str] = []
+    kinds: list[str] = []  # type of the packagereq being read
 
     def start(tag: str, attrs: dict[str, str], stack: list[str]) -> None:
         if tag == "group" and stack == ["comps"]:
-            current.clear()
-            current["id"], current["packages"] = [], []
-        elif tag == "packagereq" and current:
-            kind = attrs.get("type", "default")
-            current.setdefault("keep", []).append(str(kind in INSTALLED_REQ_TYPES))
+            group_id.clear()
+            installed.clear()
+        elif tag == "packagereq" and "group" in stack:
+            kinds[:] = [attrs.get("type", "default")]
 
     def end(tag: str, text: str, stack: list[str]) -> None:
-        if not current:
-            return
         if tag == "id" and stack == ["comps", "group"]:
-            current["id"] = [text.strip()]
-        elif tag == "packagereq" and current.get("keep", ["False"])[-1] == "True":
-            current["packages"].append(text.strip())
-        elif tag == "group" and stack == ["comps"]:
-            if current["id"]:
-                groups[current["id"][0]] = tuple(current["packages"])
-            current.clear()
+            group_id[:] = [text.strip()]
+        elif tag == "packagereq" and "group" in stack and kinds[:1] and \
+                kinds[0] in INSTALLED_REQ_TYPES:
+            installed.append(text.strip())
+        elif tag == "group" and stack == ["comps"] and group_id:
+            groups[group_id[0]] = tuple(installed)
 
     walk_xml(path, label, MAX_COMPS, start, end)
     return groups

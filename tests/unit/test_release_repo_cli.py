@@ -133,3 +133,13 @@ def test_stand_ins_are_labelled_demo_and_cover_the_kickstart() -> None:
 def test_stand_in_fields_cannot_start_spec_lines(bad: StandIn) -> None:
     with pytest.raises(ExpandError, match="is not usable"):
         render_spec([bad])
+
+
+def test_a_repo_that_is_no_folder_is_refused_before_any_command(tmp_path: Path) -> None:
+    runner = RecordingRunner()
+    (tmp_path / "file").write_text("x")
+    for repo in (tmp_path / "missing", tmp_path / "file"):
+        with pytest.raises(ExpandError, match=r"^--repo .*: not a folder$"):
+            build_iso(BuildOptions(tmp_path / "b.iso", tmp_path / "o.iso", repos=(repo,)),
+                      runner)
+    assert runner.calls == []
