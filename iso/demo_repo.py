@@ -156,12 +156,18 @@ def build_rpms(runner: Runner, packages: Sequence[StandIn], out: Path) -> list[P
 def cached_rpms(runner: Runner, packages: Sequence[StandIn], cache: Path) -> list[Path]:
     """``build_rpms`` once per set of stand-ins (keyed by the spec's digest)."""
     digest = hashlib.sha256(render_spec(packages).encode()).hexdigest()[:16]
-    folder = cache / f"standins-{digest}"
-    if not (folder / "done").is_file():
-        shutil.rmtree(folder, ignore_errors=True)
-        build_rpms(runner, packages, folder / "rpms")
-        (folder / "done").write_text("built\n")
-    return sorted((folder / "rpms").glob("*.rpm"))
+    folder = cache / f"standin-rpms-{digest}"
+    if not folder.is_dir():
+        # Built aside and renamed: tests running in parallel never see half a folder.
+        cache.mkdir(parents=True, exist_ok=True)
+        aside = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=cache))
+        aside.chmod(0o755)
+        build_rpms(runner, packages, aside)
+        try:
+            aside.rename(folder)
+        except OSError:  # another run was first: its folder is as good
+            shutil.rmtree(aside, ignore_errors=True)
+    return sorted(folder.glob("*.rpm"))
 
 
 def comps_xml(group: str = "core") -> str:
