@@ -21,6 +21,7 @@ from iso.demo_repo import StandIn
 from iso.inspect import inspect_iso
 from kickstart.build import KS_INSTALL_PATH, parse
 from release.closure import ClosureFailed
+from release.repodata_xml import RepodataError
 from tests.integration.iso_support import PRODUCT, demo_repos, product_standin
 from tests.unit.kickstart_support import FakeDisk, make_procfs, make_sysfs
 
@@ -181,3 +182,22 @@ def test_a_corrupt_base_repomd_is_one_line_naming_it(demo: tuple[Path, list[Path
                            "not valid XML"), proc.stderr
     _nothing_written(out)
     assert xorriso.read_volume_header(base).volid == xorriso.read_volume_header(demo[0]).volid
+
+
+def test_a_symlinked_repomd_on_the_disc_is_not_followed(demo: tuple[Path, list[Path]],
+                                                        tmp_path: Path) -> None:
+    link = tmp_path / "repomd.xml"
+    link.symlink_to("/etc/hostname")
+    base = tmp_path / "symlink-repodata.iso"
+    subprocess.run(["xorriso", "-indev", str(demo[0]), "-outdev", str(base), "-boot_image",
+                    "any", "replay", "-rm", "/AppStream/repodata/repomd.xml", "--",
+                    "-map", str(link), "/AppStream/repodata/repomd.xml"],
+                   check=True, capture_output=True)
+    listing = subprocess.run(["xorriso", "-indev", str(base), "-lsdl",
+                              "/AppStream/repodata/repomd.xml"],
+                             capture_output=True, text=True, check=True).stdout
+    assert "-> '/etc/hostname'" in listing  # the disc really holds a symlink
+    out = tmp_path / "out.iso"
+    with pytest.raises(RepodataError, match=r"AppStream/repodata/repomd\.xml: not on the disc"):
+        build_iso(BuildOptions(base, out, repos=tuple(demo[1])), Runner())
+    _nothing_written(out)
