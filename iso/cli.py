@@ -18,6 +18,7 @@ from iso.demo_repo import write_vendor_folders
 from iso.inspect import Inspection, inspect_iso
 from iso.progress import for_stream, no_progress
 from kickstart.scripts import PRODUCT_REPO_ON_DISC
+from release.closure import ClosureFailed
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -171,7 +172,12 @@ def cmd_build(args: argparse.Namespace) -> int:
         volid=args.volid, add=tuple(AddTree.parse(a) for a in args.add),
         answers=args.answers, timeout_s=args.menu_timeout, rewrite=args.rewrite,
         repos=tuple(args.repo), no_repo=args.no_repo)
-    result = build_iso(opts, Runner(), no_progress if args.json else for_stream(sys.stderr))
+    try:
+        result = build_iso(opts, Runner(), no_progress if args.json else for_stream(sys.stderr))
+    except ClosureFailed as refused:
+        if args.json:  # scripts get the missing list as data too (the message on stderr)
+            print_json({"ok": False, "closure": refused.closure.as_dict()})
+        raise
     if args.json:
         print_json(result.as_dict())
         return 0

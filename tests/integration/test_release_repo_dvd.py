@@ -82,6 +82,14 @@ def test_missing_ha_folder_is_refused_naming_the_packages(demo: tuple[Path, list
         assert "the kickstart's %packages" in line
         assert "HighAvailability" in line
     _nothing_written(out)
+    scripted = _expandctl("iso", "build", "--json", "--base", str(base), "--out", str(out),
+                          *(a for r in without_ha for a in ("--repo", r)))
+    assert scripted.returncode == 1
+    closure = json.loads(scripted.stdout)["closure"]
+    assert not closure["ok"]
+    assert {m["requirement"] for m in closure["missing"]} == {
+        "pacemaker", "corosync", "pcs", "fence-agents-all", "resource-agents"}
+    _nothing_written(out)
 
 
 def _build_with_product(demo: tuple[Path, list[Path]], tmp_path: Path,
