@@ -21,6 +21,7 @@ from release.repodata import Fetch, Repodata, load_repodata
 BASE_REPOS = ("BaseOS", "AppStream")
 RPM_LEAD = b"\xed\xab\xee\xdb"
 MAX_RPMS = 20_000
+DIGEST_BATCH = 500  # paths per rpm -K run (argv stays far below ARG_MAX)
 
 
 @dataclass(frozen=True)
@@ -87,9 +88,27 @@ def _same_file_content(a: Path, b: Path) -> bool:
                                           iter(lambda: fb.read(1 << 20), b""), strict=False))
 
 
+def check_digests(runner: Runner, rpms: Sequence[Path]) -> None:
+    """``rpm -K``: a truncated or damaged download is refused here, not by dnf mid-install.
+    (createrepo_c reads only the header, and exits 0 even on a package it cannot read.)"""
+    for start in range(0, len(rpms), DIGEST_BATCH):
+        batch = rpms[start:start + DIGEST_BATCH]
+        if _digests_ok(runner, batch):
+            continue
+        bad = [show_path(r) for r in batch if not _digests_ok(runner, [r])]
+        raise ExpandError(f"--repo: damaged RPM (its digests do not match, a truncated "
+                          f"download?): {', '.join(bad[:5]) or show_path(batch[0])}")
+
+
+def _digests_ok(runner: Runner, rpms: Sequence[Path]) -> bool:
+    argv = ["rpm", "-K", "--nosignature", "--", *(str(r) for r in rpms)]
+    return runner.run(argv, check=False, timeout=1800).returncode == 0
+
+
 def build_product_repo(runner: Runner, folders: Sequence[Path], work: Path) -> ProductRepo:
     """``work``/Packages with every RPM (hard links where possible) and its repodata."""
     rpms = collect_rpms(folders)
+    check_digests(runner, rpms)
     packages = work / "Packages"
     packages.mkdir(parents=True)
     for rpm in rpms:

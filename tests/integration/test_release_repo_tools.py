@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from appliance.errors import ExpandError
 from appliance.runner import Runner
 from iso.demo_repo import HIGH_AVAILABILITY, build_rpms
 from release.closure import check_closure
+from release.repo import RPM_LEAD, build_product_repo
 from release.repodata import load_repodata
 from release.repodata_evr import rpmvercmp
 from release.repodata_xml import RepodataError
@@ -77,3 +79,18 @@ def test_corrupt_zstd_is_one_line(tmp_path: Path) -> None:
         load_repodata(lambda rel: tmp_path / rel, "the base DVD /BaseOS")
     assert str(err.value).startswith("the base DVD /BaseOS/repodata/repomd.xml: corrupt zstd")
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage after the lead"])
+def test_a_damaged_rpm_is_refused_naming_it(tmp_path: Path, damage: str) -> None:
+    good = build_rpms(Runner(), HIGH_AVAILABILITY[:2], tmp_path / "ha")
+    bad = tmp_path / "ha" / "broken-1.0-1.noarch.rpm"
+    if damage == "truncated":
+        bad.write_bytes(good[0].read_bytes()[:3000])
+    else:
+        bad.write_bytes(RPM_LEAD + b"garbage" * 100)
+    with pytest.raises(ExpandError) as err:
+        build_product_repo(Runner(), [tmp_path / "ha"], tmp_path / "repo")
+    message = str(err.value)
+    assert message.startswith("--repo: damaged RPM") and message.endswith(str(bad))
+    assert not (tmp_path / "repo").exists()  # refused before anything was linked
