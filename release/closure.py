@@ -25,6 +25,7 @@ SOURCES: tuple[tuple[tuple[str, ...], str], ...] = (
      "the vendor's HighAvailability repository"),
     (("drbd", "kmod-drbd"), "ELRepo"),
     (("asterisk",), "your Asterisk build"),
+    (("expand-appliance",), "'expandctl release build' (its --out folder)"),
 )
 DEFAULT_SOURCE = "BaseOS/AppStream of the same minor release, or EPEL"
 

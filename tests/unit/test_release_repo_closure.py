@@ -166,6 +166,7 @@ def test_closure_ok_when_everything_is_provided() -> None:
     ("pcsc-lite", "BaseOS/AppStream of the same minor release, or EPEL"),
     ("drbd9x-utils", "ELRepo"), ("kmod-drbd9x", "ELRepo"),
     ("asterisk-pjsip", "your Asterisk build"),
+    ("expand-appliance", "'expandctl release build' (its --out folder)"),
 ])
 def test_usually_from(name: str, source: str) -> None:
     assert usually_from(name) == source
