@@ -17,7 +17,7 @@ from appliance.runner import Runner
 from iso import xorriso
 from iso.build import BuildOptions, build_iso
 from iso.demo_base import build_demo_base
-from iso.demo_repo import StandIn
+from iso.demo_repo import APPSTREAM, StandIn, build_rpms
 from iso.inspect import inspect_iso
 from kickstart.build import KS_INSTALL_PATH, parse
 from release.closure import ClosureFailed
@@ -209,3 +209,22 @@ def test_a_symlinked_repomd_on_the_disc_is_not_followed(demo: tuple[Path, list[P
     with pytest.raises(RepodataError, match=r"AppStream/repodata/repomd\.xml: not on the disc"):
         build_iso(BuildOptions(base, out, repos=tuple(demo[1])), Runner())
     _nothing_written(out)
+
+
+def test_inspect_lists_what_a_disc_is_missing(complete: Path, tmp_path: Path) -> None:
+    """A DVD whose AppStream lost python3.11 after it was built (remastered by hand)."""
+    appstream = tmp_path / "AppStream"
+    build_rpms(Runner(), [p for p in APPSTREAM if p.name != "python3.11"], appstream)
+    subprocess.run(["createrepo_c", "--quiet", "--no-database", str(appstream)], check=True)
+    broken = tmp_path / "broken.iso"
+    subprocess.run(["xorriso", "-indev", str(complete), "-outdev", str(broken), "-boot_image",
+                    "any", "replay", "-rm_r", "/AppStream/repodata", "--", "-map",
+                    str(appstream / "repodata"), "/AppStream/repodata"],
+                   check=True, capture_output=True)
+    proc = _expandctl("iso", "inspect", str(broken))
+    assert proc.returncode == 1
+    assert "  closure 1 MISSING (see the problems)" in proc.stdout
+    assert ("problem: closure: python3.11: needed by expand-appliance-3.2.0-1.noarch; "
+            "usually from BaseOS/AppStream") in proc.stderr
+    data = json.loads(_expandctl("iso", "inspect", "--json", str(broken)).stdout)
+    assert [m["requirement"] for m in data["closure"]["missing"]] == ["python3.11"]
