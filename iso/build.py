@@ -1,8 +1,8 @@
 """``iso build``: the vendor DVD in, the branded eXpand install DVD out.
 
 Order matters for "nothing left behind": every check (answers, kickstarts, base DVD,
-output folder) runs before the first byte of OUT is written, and OUT appears only by
-a final rename of a finished, checksummed image.
+the product repository's closure, output folder) runs before the first byte of OUT is
+written, and OUT appears only by a final rename of a finished, checksummed image.
 """
 
 from __future__ import annotations
@@ -19,12 +19,14 @@ from appliance.answers import load_answers
 from appliance.answers_toml import dump_answers
 from appliance.errors import ExpandError
 from appliance.filesink import FileSink
+from appliance.readers import is_directory, show_path
 from appliance.reports import ValidationFailed
 from appliance.runner import Result, Runner
 from appliance.volume_label import check_volume_label, label_problem
 from iso import efiboot, menu, xorriso
 from iso.base import BaseDvd, check_base, needed_bytes, tree_size
 from iso.checksum import implant_md5
+from iso.disc_repo import base_repodata
 from iso.output import check_output_folder, staged_output
 from iso.progress import Progress, ProgressCallback, no_progress
 from iso.remaster import Mapping, remaster, run_watching
@@ -36,12 +38,15 @@ from kickstart.build import (
     render_upgrade,
 )
 from kickstart.checks import validate_text
-from kickstart.scripts import ANSWERS_ON_DISC
+from kickstart.scripts import ANSWERS_ON_DISC, PRODUCT_REPO_ON_DISC
+from release.closure import Closure
+from release.repo import ProductRepo, build_product_repo, require_closure
 
 log = logging.getLogger("expand.iso")
 
 VERSION_RE = re.compile(r"^\d+(\.\d+){0,3}$")
 ADD_ROOT = "/expand"  # --add DIR lands at /expand/<name of DIR> unless told otherwise
+PRODUCT_DISC_PATH = PurePosixPath(PRODUCT_REPO_ON_DISC)
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,8 @@ class BuildOptions:
     timeout_s: int = menu.DEFAULT_TIMEOUT_S
     verify_base: bool = True
     rewrite: bool = False  # compact single-session image instead of copy + appended session
+    repos: tuple[Path, ...] = ()  # folders of RPMs: /expand/repo, checked for closure
+    no_repo: bool = False  # a menu-only test disc: the install stops in %pre
 
 
 @dataclass(frozen=True)
@@ -88,6 +95,8 @@ class BuildResult:
     entries: list[str]
     kickstarts: list[str]
     added: list[str] = field(default_factory=list)
+    product_packages: list[str] = field(default_factory=list)  # NEVRAs in /expand/repo
+    closure_checked: int = 0  # requirements found provided (0: --no-repo)
     answers_on_disc: str | None = None
     remaster_s: float = 0.0
     total_s: float = 0.0
@@ -110,6 +119,7 @@ def build_iso(opts: BuildOptions, runner: Runner,
         check_volume_label(opts.volid, "--volid")
     if os.path.realpath(opts.out) == os.path.realpath(opts.base):  # no raise on a loop
         raise ExpandError("--out must differ from --base (the base is read while writing)")
+    _check_repo_options(opts)
     progress(Progress("checking the base DVD"))
     base = check_base(runner, opts.base, verify_checksum=opts.verify_base)
     volid = base.volid if opts.volid is None else opts.volid
@@ -117,12 +127,16 @@ def build_iso(opts: BuildOptions, runner: Runner,
     if problem:  # only the base's own label can get here: --volid was checked above
         raise ExpandError(f"{opts.base}: volume label {volid!r} {problem}; "
                           "give the new disc one with --volid LABEL")
-    check_output_folder(opts.out, needed_bytes(base, [a.host for a in opts.add]))
     spec = menu.MenuSpec(volid, opts.version, opts.previous, _abs(KS_INSTALL_PATH),
                          _abs(KS_UPGRADE_PATH), opts.timeout_s)
     with tempfile.TemporaryDirectory(prefix="expand-iso-build-") as tmp:
+        product, closure = _product_repo(runner, opts, base, Path(tmp), progress)
+        check_output_folder(opts.out, needed_bytes(base, [a.host for a in opts.add],
+                                                   product.size_bytes if product else 0))
         maps = _prepare(runner, base, spec, answers_text, Path(tmp))
         maps += [Mapping(a.host, a.iso_path) for a in opts.add]
+        if product is not None:
+            maps.append(Mapping(product.root, PRODUCT_REPO_ON_DISC))
         with staged_output(opts.out) as partial:
             seconds = remaster(runner, base.path, partial, volid, maps,
                                base.size_bytes + sum(tree_size(m.host) for m in maps),
@@ -135,7 +149,41 @@ def build_iso(opts: BuildOptions, runner: Runner,
         menu_title=spec.title, entries=[e.label for e in menu.entries(spec)],
         kickstarts=[spec.ks_install, spec.ks_upgrade], added=[a.iso_path for a in opts.add],
         answers_on_disc=ANSWERS_ON_DISC if answers_text else None,
+        product_packages=[p.nevra for p in product.repodata.packages] if product else [],
+        closure_checked=closure.checked if closure else 0,
         remaster_s=round(seconds, 2), total_s=round(time.monotonic() - start, 2))
+
+
+def _check_repo_options(opts: BuildOptions) -> None:
+    if opts.repos and opts.no_repo:
+        raise ExpandError("--repo and --no-repo exclude each other")
+    for folder in opts.repos:  # before the base's checksum check, which takes a while
+        if not is_directory(folder):
+            raise ExpandError(f"--repo {show_path(folder)}: not a folder")
+    for add in opts.add:
+        pure = PurePosixPath(add.iso_path)
+        if pure == PRODUCT_DISC_PATH or PRODUCT_DISC_PATH in pure.parents:
+            raise ExpandError(f"--add {add.host}:{add.iso_path}: {PRODUCT_REPO_ON_DISC} is "
+                              "made by --repo DIR (checked for closure), not by --add")
+
+
+def _product_repo(runner: Runner, opts: BuildOptions, base: BaseDvd, work: Path,
+                  progress: ProgressCallback) -> tuple[ProductRepo | None, Closure | None]:
+    """The checked product repository in ``work``, or a refusal before anything is written."""
+    if opts.no_repo:
+        log.warning("--no-repo: a menu-only test disc; its install stops in %%pre (no "
+                    "%s on the disc)", PRODUCT_REPO_ON_DISC)
+        return None, None
+    if not opts.repos:
+        raise ExpandError("no product repository: give --repo DIR (the folder of "
+                          "expand-appliance-*.rpm from 'expandctl release build', and the "
+                          "HighAvailability, DRBD and Asterisk RPMs), or --no-repo for a "
+                          "menu-only test disc")
+    progress(Progress("building the product repository (createrepo_c)"))
+    product = build_product_repo(runner, opts.repos, work / "product-repo")
+    progress(Progress("checking the package closure against the base DVD"))
+    base_repos = base_repodata(runner, base.path, work / "base-repodata")
+    return product, require_closure(base_repos, product.repodata)
 
 
 def _implant(runner: Runner, iso: Path) -> Result:

@@ -7,14 +7,18 @@ import sys
 from pathlib import Path
 
 from appliance.console import HelpFormatter, print_json
+from appliance.errors import ExpandError
 from appliance.runner import Runner
 from iso import menu
 from iso.boottest import BootTestOptions, boot_test
 from iso.build import AddTree, BuildOptions, build_iso
 from iso.demo_base import DEMO_LABEL, build_demo_base
 from iso.demo_kernel import DEFAULT_CACHE
-from iso.inspect import inspect_iso
+from iso.demo_repo import write_vendor_folders
+from iso.inspect import Inspection, inspect_iso
 from iso.progress import for_stream, no_progress
+from kickstart.scripts import PRODUCT_REPO_ON_DISC
+from release.closure import ClosureFailed
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -40,15 +44,22 @@ def _register_build(cmds: argparse._SubParsersAction[argparse.ArgumentParser]) -
             "keeping its volume label and its BIOS, UEFI "
             "and USB-stick boot. Writes the eXpand boot menu into isolinux.cfg, "
             "EFI/BOOT/grub.cfg and the grub.cfg inside the UEFI boot image, embeds the "
-            "install and upgrade kickstarts (/ks/), --add folders and the answers "
+            "install and upgrade kickstarts (/ks/), the product repository (/expand/repo, "
+            "made with createrepo_c from the --repo folders), --add folders and the answers "
             "(without passwords), and implants the media checksum. OUT appears only "
-            "when complete."),
+            "when complete. Before writing anything it checks closure: every package the "
+            "kickstart's %packages names (@core too) and every Requires of every package "
+            "in the --repo folders must be provided by the base DVD's BaseOS/AppStream or "
+            "by those folders; otherwise it lists what is missing, who needs it and where "
+            "such packages usually come from, and writes nothing."),
         epilog="examples:\n"
-               "  expandctl iso build --base Rocky-9.4-x86_64-dvd.iso --out eXpand-3.2.iso\n"
-               "  expandctl iso build --base rocky.iso --out eXpand-3.2.iso --add ./repo \\\n"
-               "      --answers examples/answers/primary.toml\n"
-               "  (--add ./repo puts the folder at /expand/repo, where the kickstart finds the "
-               "product packages;\n   --add DIR:/some/path chooses the place)")
+               "  expandctl release build --out dist/\n"
+               "  expandctl iso build --base Rocky-9.4-x86_64-dvd.iso --out eXpand-3.2.iso \\\n"
+               "      --repo dist/ --repo ha-rpms/ --repo elrepo-drbd/ --repo asterisk-rpms/\n"
+               "  expandctl iso build --base rocky.iso --out menu-test.iso --no-repo\n"
+               "  (--add DIR[:/some/path] adds any other folder, by default at /expand/DIR)\n"
+               "exit codes: 0 built; 1 refused (bad base, missing packages, no room, ...) "
+               "with nothing written; 2 bad arguments")
     p.add_argument("--base", type=Path, required=True, metavar="BASE.iso",
                    help="the vendor install DVD (Rocky/Alma Linux 9 x86_64)")
     p.add_argument("--out", type=Path, required=True, metavar="OUT.iso")
@@ -58,6 +69,12 @@ def _register_build(cmds: argparse._SubParsersAction[argparse.ArgumentParser]) -
     p.add_argument("--volid", metavar="LABEL",
                    help="new volume label: 1-32 letters, digits, '.', '_' or '-' "
                         "(default: keep the base's)")
+    p.add_argument("--repo", action="append", default=[], type=Path, metavar="DIR",
+                   help="a folder of RPMs for the product repository /expand/repo "
+                        "(repeatable): the product package, HA packages, DRBD, Asterisk")
+    p.add_argument("--no-repo", action="store_true",
+                   help="no product repository: a menu-only test disc (the install will "
+                        "stop in %%pre: the eXpand package repository is missing)")
     p.add_argument("--add", action="append", default=[], metavar="DIR[:/PATH]",
                    help="add a folder to the disc (repeatable)")
     p.add_argument("--answers", type=Path, metavar="FILE",
@@ -97,11 +114,23 @@ def _register_demo_base(cmds: argparse._SubParsersAction[argparse.ArgumentParser
         description=(
             f"Builds {DEMO_LABEL}: the Rocky 9 DVD layout with a Debian kernel and a "
             "busybox initramfs that prints the kernel command line and the kickstart "
-            "it points to, then powers off. Not an installer. The kernel package is "
-            f"downloaded once (apt-get download) and cached in {DEFAULT_CACHE}."),
-        epilog="example:\n  expandctl iso demo-base --out build/demo/base.iso\n"
-               "  expandctl iso build --base build/demo/base.iso --out build/demo/eXpand.iso")
+            "it points to, then powers off. Not an installer. Its BaseOS and AppStream "
+            "repositories hold empty DEMO stand-in packages (built with rpmbuild, "
+            "createrepo_c, comps group core) for what Rocky's would provide to the "
+            "kickstart and the product's Requires. --vendor-repos DIR also writes DEMO "
+            "stand-ins of the folders a release engineer supplies (DIR/HighAvailability, "
+            "DIR/ELRepo-DRBD, DIR/Asterisk) to pass to 'iso build --repo'. The kernel "
+            f"package is downloaded once (apt-get download) and cached in {DEFAULT_CACHE}."),
+        epilog="example:\n"
+               "  expandctl iso demo-base --out build/demo/base.iso \\\n"
+               "      --vendor-repos build/demo/vendor\n"
+               "  expandctl release build --out dist/\n"
+               "  expandctl iso build --base build/demo/base.iso --out build/demo/eXpand.iso \\\n"
+               "      --repo dist/ --repo build/demo/vendor/HighAvailability \\\n"
+               "      --repo build/demo/vendor/ELRepo-DRBD --repo build/demo/vendor/Asterisk")
     p.add_argument("--out", type=Path, required=True, metavar="BASE.iso")
+    p.add_argument("--vendor-repos", type=Path, metavar="DIR",
+                   help="also write the DEMO stand-in vendor folders below DIR")
     p.add_argument("--cache", type=Path, default=DEFAULT_CACHE, metavar="DIR",
                    help=f"download and build cache (default {DEFAULT_CACHE})")
     p.set_defaults(func=cmd_demo_base)
@@ -141,8 +170,14 @@ def cmd_build(args: argparse.Namespace) -> int:
     opts = BuildOptions(
         base=args.base, out=args.out, version=args.version, previous=args.previous,
         volid=args.volid, add=tuple(AddTree.parse(a) for a in args.add),
-        answers=args.answers, timeout_s=args.menu_timeout, rewrite=args.rewrite)
-    result = build_iso(opts, Runner(), no_progress if args.json else for_stream(sys.stderr))
+        answers=args.answers, timeout_s=args.menu_timeout, rewrite=args.rewrite,
+        repos=tuple(args.repo), no_repo=args.no_repo)
+    try:
+        result = build_iso(opts, Runner(), no_progress if args.json else for_stream(sys.stderr))
+    except ClosureFailed as refused:
+        if args.json:  # scripts get the missing list as data too (the message on stderr)
+            print_json({"ok": False, "closure": refused.closure.as_dict()})
+        raise
     if args.json:
         print_json(result.as_dict())
         return 0
@@ -154,6 +189,11 @@ def cmd_build(args: argparse.Namespace) -> int:
     print(f"  kickstarts: {', '.join(result.kickstarts)}")
     if result.answers_on_disc:
         print(f"  answers: {result.answers_on_disc} (no passwords)")
+    if result.product_packages:
+        print(f"  product repository: {len(result.product_packages)} packages, closure ok "
+              f"({result.closure_checked} requirements)")
+    else:
+        print("  product repository: none (--no-repo: the install stops in %pre)")
     for added in result.added:
         print(f"  added: {added}")
     return 0
@@ -177,6 +217,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         state = ("valid" if not ks.problems else "INVALID") if ks.present else "MISSING"
         print(f"  kickstart {ks.path}: {state}")
     print(f"  answers on disc: {'yes' if seen.answers_on_disc else 'no'}")
+    _print_repository(seen)
     md5 = ("none" if seen.md5_implanted is None
            else f"{seen.md5_implanted} ({'correct' if seen.md5_ok else 'WRONG'})")
     print(f"  media checksum: {md5}")
@@ -185,9 +226,30 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return 0 if seen.ok else 1
 
 
+def _print_repository(seen: Inspection) -> None:
+    if seen.product_repo is None:
+        print(f"  product repository {PRODUCT_REPO_ON_DISC}: none")
+        return
+    print(f"  product repository {PRODUCT_REPO_ON_DISC}: {len(seen.product_repo)} packages")
+    for pkg in seen.product_repo:
+        print(f"    {pkg.name} {pkg.version_release} {pkg.arch}")
+    if seen.closure is not None:
+        missing = seen.closure["missing"]
+        state = "ok" if not missing else f"{len(missing)} MISSING (see the problems)"
+        print(f"  closure {state}: {seen.closure['checked']} requirements of the kickstart "
+              "and the product repository")
+
+
 def cmd_demo_base(args: argparse.Namespace) -> int:
-    out = build_demo_base(args.out, Runner(), args.cache)
+    runner = Runner()
+    if args.vendor_repos is not None and args.vendor_repos.exists() \
+            and not args.vendor_repos.is_dir():
+        raise ExpandError(f"--vendor-repos {args.vendor_repos}: not a folder")
+    out = build_demo_base(args.out, runner, args.cache)
     print(f"{out}: DEMO stand-in for a Rocky Linux 9 DVD, label {DEMO_LABEL}")
+    if args.vendor_repos is not None:
+        for folder in write_vendor_folders(runner, args.vendor_repos, args.cache):
+            print(f"{folder}: DEMO stand-in vendor packages (pass with --repo)")
     return 0
 
 

@@ -2,8 +2,10 @@
 
 Same layout as the vendor DVD where ``iso build`` looks (.treeinfo, .discinfo, isolinux/,
 images/pxeboot/, images/efiboot.img, EFI/BOOT/), hybrid (BIOS + UEFI, CD + USB stick),
-but its "installer" is a busybox initramfs (see ``iso.initramfs``). Labelled DEMO in
-its volume id, .treeinfo, menus and messages. For ``make demo`` and the tests only.
+but its "installer" is a busybox initramfs (see ``iso.initramfs``). Its BaseOS and
+AppStream repositories hold empty DEMO stand-in packages (``iso.demo_repo``) for the
+package closure check of ``iso build``. Labelled DEMO in its volume id, .treeinfo, menus,
+packages and messages. For ``make demo`` and the tests only.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 
 from appliance.filesink import FileSink
 from appliance.runner import Runner
-from iso import initramfs
+from iso import demo_repo, initramfs
 from iso.demo_kernel import DEFAULT_CACHE, DemoKernel, fetch_kernel, module_closure
 from iso.output import MiB, check_output_folder, staged_output
 
@@ -91,6 +93,7 @@ kernel = images/pxeboot/vmlinuz
 README = """DEMO stand-in for a Rocky Linux 9 install DVD, built by 'expandctl iso demo-base'.
 It boots (BIOS and UEFI, CD and USB stick) into a busybox initramfs that prints the
 kernel command line and the kickstart it points to, then powers off. Not an installer.
+BaseOS/ and AppStream/ hold empty DEMO stand-in packages (repodata, comps group core).
 """
 
 
@@ -113,6 +116,7 @@ def build_demo_base(out: Path, runner: Runner, cache: Path = DEFAULT_CACHE) -> P
         sink.write("/.treeinfo", TREEINFO)
         sink.write("/.discinfo", f"{time.time():.6f}\n9.4\nx86_64\n")
         sink.write("/README-DEMO.txt", README)
+        demo_repo.write_base_repos(runner, tree, cache)
         efi = Path(tmp) / "efi"
         FileSink(efi).write("/grub.cfg", GRUB_CFG)
         runner.run(["grub-mkimage", "-O", "x86_64-efi", "-p", "/EFI/BOOT",

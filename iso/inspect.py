@@ -12,10 +12,13 @@ from appliance.readers import ReadError, read_bytes, require_file, show_path
 from appliance.runner import Runner
 from iso import efiboot, xorriso
 from iso.checksum import implanted_md5, verify_md5
+from iso.disc_repo import base_repodata, product_repodata
 from iso.menu import ParsedMenu, parse_grub, parse_isolinux
 from kickstart.build import KS_INSTALL_PATH, KS_UPGRADE_PATH
 from kickstart.checks import validate_text
-from kickstart.scripts import ANSWERS_ON_DISC
+from kickstart.scripts import ANSWERS_ON_DISC, PRODUCT_REPO_ON_DISC
+from release.repo import check_dvd
+from release.repodata_xml import RepodataError
 
 GRUB_CFG = "/EFI/BOOT/grub.cfg"
 MENU_SOURCES = ("isolinux", "grub", "efiboot-grub")
@@ -26,6 +29,13 @@ class KickstartState:
     path: str
     present: bool
     problems: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RepoPackage:
+    name: str
+    version_release: str
+    arch: str
 
 
 @dataclass(frozen=True)
@@ -44,6 +54,8 @@ class Inspection:
     md5_implanted: str | None
     md5_ok: bool
     problems: list[str]
+    product_repo: list[RepoPackage] | None = None  # None: no /expand/repo on the disc
+    closure: dict[str, Any] | None = None  # Closure.as_dict(); None: not judged
 
     @property
     def ok(self) -> bool:
@@ -94,6 +106,7 @@ def inspect_iso(runner: Runner, iso: Path, *, verify: bool = True) -> Inspection
             found = [str(r) for r in validate_text(_text(work, path), PurePosixPath(path).name)]
             kickstarts.append(KickstartState(path, True, found))
             problems += found
+        product, closure = _repository(runner, iso, work / "repodata", problems)
     problems += _menu_problems(menus, header.volid, bios is not None, uefi is not None)
     md5 = implanted_md5(runner, iso)
     md5_ok = bool(md5) and verify and verify_md5(runner, iso)
@@ -106,7 +119,27 @@ def inspect_iso(runner: Runner, iso: Path, *, verify: bool = True) -> Inspection
         bios_boot=bios, uefi_boot=uefi, system_area=first.system_area,
         hybrid_mbr=first.mbr_partitions > 0, gpt=first.gpt, menus=menus,
         kickstarts=kickstarts, answers_on_disc=ANSWERS_ON_DISC in present,
-        md5_implanted=md5, md5_ok=md5_ok, problems=problems)
+        md5_implanted=md5, md5_ok=md5_ok, problems=problems, product_repo=product,
+        closure=closure)
+
+
+def _repository(runner: Runner, iso: Path, work: Path,
+                problems: list[str]) -> tuple[list[RepoPackage] | None, dict[str, Any] | None]:
+    """What /expand/repo holds and whether the kickstart can install from this disc."""
+    try:
+        product = product_repodata(runner, iso, work)
+        if product is None:
+            problems.append(f"no product repository {PRODUCT_REPO_ON_DISC} on the disc (built "
+                            "with --no-repo?): the install stops in %pre")
+            return None, None
+        packages = [RepoPackage(p.name, p.version_release, p.arch)
+                    for p in sorted(product.packages, key=lambda p: p.nevra)]
+        closure = check_dvd(base_repodata(runner, iso, work), product)
+    except RepodataError as exc:
+        problems.append(str(exc))
+        return None, None
+    problems += [f"closure: {m}" for m in closure.missing]
+    return packages, closure.as_dict()
 
 
 def _text(work: Path, iso_path: str) -> str:

@@ -16,6 +16,7 @@ from appliance.reports import ValidationFailed
 from appliance.runner import Runner
 from iso import menu, xorriso
 from iso.build import AddTree, BuildOptions, build_iso
+from iso.demo_repo import VENDOR_FOLDERS
 from iso.inspect import inspect_iso
 from kickstart.build import KS_INSTALL_PATH, KS_UPGRADE_PATH
 from kickstart.scripts import ANSWERS_ON_DISC
@@ -29,10 +30,16 @@ SECRETS = ("demo-Smtp-Secret-42", "demo-Ipmi-Secret-17")
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     folder = tmp_path_factory.mktemp("iso")
-    repo = folder / "repo"
-    (repo / "Packages").mkdir(parents=True)
-    (repo / "Packages" / "expand-appliance-3.2-1.noarch.rpm").write_bytes(b"not really an rpm")
-    return build_demo_and_branded(folder, answers=ANSWERS, add=repo)
+    extra = folder / "extra"
+    (extra / "docs").mkdir(parents=True)
+    (extra / "docs" / "readme.txt").write_text("an added folder")
+    return build_demo_and_branded(folder, answers=ANSWERS, add=extra)
+
+
+def _repos(built: tuple[Path, Path]) -> tuple[Path, ...]:
+    """The --repo folders the module's DVD was built with (iso_support.demo_repos)."""
+    folder = built[0].parent
+    return (folder / "dist", *(folder / "vendor" / name for name in VENDOR_FOLDERS))
 
 
 def _extract_text(iso: Path, iso_path: str, tmp: Path) -> str:
@@ -83,14 +90,23 @@ def test_answers_on_disc_have_no_passwords(built: tuple[Path, Path], tmp_path: P
 
 
 def test_added_tree_is_on_disc(built: tuple[Path, Path], tmp_path: Path) -> None:
-    text = _extract_text(built[1], "/expand/repo/Packages/expand-appliance-3.2-1.noarch.rpm",
-                         tmp_path)
-    assert text == "not really an rpm"
+    assert _extract_text(built[1], "/expand/extra/docs/readme.txt", tmp_path) == \
+        "an added folder"
+
+
+def test_add_cannot_replace_the_checked_repository(built: tuple[Path, Path],
+                                                   tmp_path: Path) -> None:
+    out = tmp_path / "out.iso"
+    with pytest.raises(ExpandError, match="made by --repo DIR"):
+        build_iso(BuildOptions(built[0], out, no_repo=True,
+                               add=(AddTree.parse(f"{tmp_path}:/expand/repo"),)), Runner())
+    assert not out.exists()
 
 
 def test_new_volid_is_used_everywhere(built: tuple[Path, Path], tmp_path: Path) -> None:
     out = tmp_path / "relabelled.iso"
-    build_iso(BuildOptions(built[0], out, volid="EXPAND-3-2-x86_64"), Runner())
+    build_iso(BuildOptions(built[0], out, volid="EXPAND-3-2-x86_64", repos=_repos(built)),
+              Runner())
     seen = inspect_iso(Runner(), out, verify=False)
     assert seen.volid == "EXPAND-3-2-x86_64"
     assert seen.problems == []  # every menu looks for the new label
@@ -157,7 +173,8 @@ def test_base_label_with_spaces(built: tuple[Path, Path], tmp_path: Path) -> Non
     _assert_refused(base, tmp_path / "out.iso", "contains spaces")
     # ... and the way out that the message names works:
     out = tmp_path / "fixed.iso"
-    build_iso(BuildOptions(base, out, volid="Rocky-9-DEMO", verify_base=False), Runner())
+    build_iso(BuildOptions(base, out, volid="Rocky-9-DEMO", verify_base=False, no_repo=True),
+              Runner())
     assert xorriso.read_volume_header(out).volid == "Rocky-9-DEMO"
 
 
@@ -195,12 +212,12 @@ def _tmpfs(folder: Path, options: str) -> Iterator[Path]:
 
 def test_full_output_folder(built: tuple[Path, Path], tmp_path: Path) -> None:
     with _tmpfs(tmp_path / "small", "size=8m") as small:
-        _assert_refused(built[0], small / "out.iso", "lacks room")
+        _assert_refused(built[0], small / "out.iso", "lacks room", repos=_repos(built))
 
 
 def test_read_only_output_folder(built: tuple[Path, Path], tmp_path: Path) -> None:
     with _tmpfs(tmp_path / "ro", "ro,size=64m") as ro:
-        _assert_refused(built[0], ro / "out.iso", "read-only")
+        _assert_refused(built[0], ro / "out.iso", "read-only", repos=_repos(built))
 
 
 def test_add_must_be_a_folder(tmp_path: Path) -> None:
@@ -211,13 +228,13 @@ def test_add_must_be_a_folder(tmp_path: Path) -> None:
 def test_rewrite_mode_gives_the_same_disc_in_one_session(built: tuple[Path, Path],
                                                          tmp_path: Path) -> None:
     out = tmp_path / "rewritten.iso"
-    result = build_iso(BuildOptions(built[0], out, rewrite=True), Runner())
+    result = build_iso(BuildOptions(built[0], out, rewrite=True, repos=_repos(built)), Runner())
     seen = inspect_iso(Runner(), out)
     assert seen.problems == []
     assert result.entries == seen.menus["efiboot-grub"].labels
     # compact: no room taken by the base's replaced files, unlike the appended session
     appended = tmp_path / "appended.iso"
-    build_iso(BuildOptions(built[0], appended), Runner())
+    build_iso(BuildOptions(built[0], appended, repos=_repos(built)), Runner())
     assert out.stat().st_size < appended.stat().st_size
 
 
@@ -244,7 +261,7 @@ def test_cli_inspect_json_and_build_error(built: tuple[Path, Path], tmp_path: Pa
 def test_cli_build_quiet_lines_when_not_a_terminal(built: tuple[Path, Path],
                                                    tmp_path: Path) -> None:
     out = tmp_path / "cli.iso"
-    proc = _expandctl("iso", "build", "--base", str(built[0]), "--out", str(out))
+    proc = _expandctl("iso", "build", "--base", str(built[0]), "--out", str(out), "--no-repo")
     assert proc.returncode == 0, proc.stderr
     assert "\r" not in proc.stderr  # no redrawn progress line in logs
     assert "checking the base DVD" in proc.stderr.splitlines()

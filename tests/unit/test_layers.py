@@ -20,10 +20,10 @@ ALLOWED: dict[str, set[str]] = {
     "tunnel": {"appliance", "verify"},
     "firstboot": {"appliance", "hardware_profiles", "ha", "pbx", "tunnel"},
     "kickstart": {"appliance", "firstboot"},
-    "iso": {"appliance", "kickstart"},
     "release": {"appliance", "firstboot", "kickstart"},
+    "iso": {"appliance", "kickstart", "release"},
     "lab": {"appliance", "hardware_profiles", "ha", "pbx", "tunnel", "verify", "firstboot",
-            "kickstart", "iso"},
+            "kickstart", "release", "iso"},
 }
 _IMPORT = re.compile(r"^\s*(?:from|import)\s+([A-Za-z_]\w*)", re.M)
 

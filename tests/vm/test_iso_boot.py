@@ -83,7 +83,7 @@ def test_disc_not_found_fails_early_with_a_clear_message(branded: Path,
 def test_countdown_boots_the_default_entry_without_keys(branded: Path, tmp_path: Path) -> None:
     base = branded.with_name("base.iso")
     quick = tmp_path / "quick.iso"
-    build_iso(BuildOptions(base, quick, timeout_s=3), Runner())
+    build_iso(BuildOptions(base, quick, timeout_s=3, no_repo=True), Runner())  # menus only
     with heavy_lock():
         result = boot_test(Runner(), BootTestOptions(
             quick, "uefi", "cdrom", None, timeout_s=240, log_path=tmp_path / "console.log",
