@@ -3,7 +3,7 @@ a comps group ``core``) and the folders a release engineer would supply (HighAva
 ELRepo DRBD, the Asterisk build), so ``make demo`` shows a DVD whose closure holds.
 
 Every stand-in is an empty noarch RPM built with rpmbuild, its summary and description
-saying DEMO. The product's Requires are listed here until ``release.requires`` lands.
+saying DEMO. The stand-in product package requires ``release.requires.REQUIRES``.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from pathlib import Path
 from appliance.errors import ExpandError
 from appliance.filesink import FileSink
 from appliance.runner import Runner
+from release.requires import REQUIRES
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 _VERSION = re.compile(r"^[A-Za-z0-9._+~^]+$")
@@ -107,12 +108,8 @@ ASTERISK = (_s("asterisk", "20.7.0", "1.el9.expand", requires=("/bin/sh",)),)
 VENDOR_FOLDERS = {"HighAvailability": HIGH_AVAILABILITY, "ELRepo-DRBD": ELREPO_DRBD,
                   "Asterisk": ASTERISK}
 
-# What the product package requires (issue 11). A copy until release.requires.REQUIRES
-# (written in parallel) is merged; the demo's stand-in product package is built from it.
-PRODUCT_REQUIRES = (
-    "python3.11", "dialog", "postfix", "cyrus-sasl-plain", "mdadm", "openssh-server",
-    "firewalld", "corosync", "pacemaker", "pcs", "fence-agents-all", "resource-agents",
-    "asterisk", "(drbd9x-utils or drbd-utils)")
+# The demo's stand-in product package requires what the real one does.
+PRODUCT_REQUIRES = tuple(r.expression for r in REQUIRES)
 
 
 def render_spec(packages: Sequence[StandIn]) -> str:
