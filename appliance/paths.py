@@ -3,6 +3,8 @@ FileSink): first boot writes them, ``expandctl ha`` reads them."""
 
 from __future__ import annotations
 
+# The command on an installed box (the product package puts it there; see release/).
+EXPANDCTL = "/usr/bin/expandctl"
 STATE_DIR = "/var/lib/expand"
 CONFIG_DIR = "/etc/expand"
 # Answers as applied (never with secrets); --reconfigure and ha add-secondary read them.

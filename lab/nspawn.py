@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from appliance.errors import ExpandError
+from appliance.paths import EXPANDCTL
 from appliance.runner import Result, Runner
 from appliance.wait import poll
 from lab.rootfs import NODE_VENV, REPO, ensure_rootfs, toolkit_packages
@@ -242,11 +243,12 @@ def install_toolkit(root: Path) -> None:
                             ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     site = next((root / NODE_VENV.lstrip("/") / "lib").glob("python3*/site-packages"))
     (site / "expand-src.pth").write_text("/opt/expand/src\n")
-    expandctl = root / "usr/local/bin/expandctl"
+    # Where the product package puts the command (the units name it there).
+    expandctl = root / EXPANDCTL.lstrip("/")
     expandctl.write_text(f"#!{NODE_VENV}/bin/python3\nimport sys\n"
                          "from appliance.cli import main\nsys.exit(main())\n")
     expandctl.chmod(0o755)
-    unit = unit_text("/usr/local/bin/expandctl")  # the lab node's command, not the package's
+    unit = unit_text()
     for target, text in ((paths.UNIT_PATH, unit), (paths.SENTINEL, "")):
         host = root / target.lstrip("/")
         host.parent.mkdir(parents=True, exist_ok=True)

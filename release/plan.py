@@ -11,6 +11,7 @@ from pathlib import Path
 import jinja2
 
 from appliance.errors import ExpandError
+from appliance.paths import EXPANDCTL
 from firstboot.paths import UNIT_NAME, UNIT_PATH
 from firstboot.unit import unit_text
 from release.requires import REQUIRES, Requirement
@@ -20,7 +21,7 @@ NAME = "expand-appliance"
 ARCH = "x86_64"
 VENV = "/opt/expand"
 WHEEL_DIR = "/usr/share/expand/wheels"
-COMMAND = "/usr/bin/expandctl"
+COMMAND = EXPANDCTL
 PYTHON = "python3.11"
 TEMPLATE = Path(__file__).with_name("expand-appliance.spec.j2")
 # rpm's Release: no '-', no whitespace (it ends the NVR).

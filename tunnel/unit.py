@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from appliance.paths import EXPANDCTL
+
 UNIT_NAME = "expand-tunnel.service"
 
 
-def unit_text(expandctl: str = "/usr/local/bin/expandctl") -> str:
+def unit_text(expandctl: str = EXPANDCTL) -> str:
     # Type=simple: boot never waits for the hub. The watchdog is fed only while the
     # forward is verified (an answered keepalive) or the support window is closed, so a
     # daemon wedged in any state is restarted; StartLimitIntervalSec=0: never give up.

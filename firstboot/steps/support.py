@@ -25,7 +25,6 @@ from tunnel.unit import UNIT_NAME, unit_text
 from tunnel.window import Window, authorized_keys, read_window
 
 UNIT_PATH = f"/etc/systemd/system/{UNIT_NAME}"
-EXPANDCTL = "/usr/local/bin/expandctl"
 
 
 def settings_values(answers: Answers) -> dict[str, object]:
@@ -73,7 +72,7 @@ class SupportStep(PlannedStep):
             WriteFile(tc.ENGINEERS_AUTHORIZED,
                       authorized_keys(window, engineers, datetime.now(UTC),
                                       tc.ENGINEERS_FILE)),
-            WriteFile(UNIT_PATH, unit_text(EXPANDCTL)),
+            WriteFile(UNIT_PATH, unit_text()),
         ]
         if not s.enabled:
             actions.append(RunCommand(("systemctl", "disable", "--now", UNIT_NAME)))

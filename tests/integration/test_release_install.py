@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from appliance.paths import EXPANDCTL
 from firstboot import paths
 from kickstart.scripts import post_chroot
 from lab.nspawn import Lab, Node, lab
@@ -57,7 +58,7 @@ def node(built: tuple[Path, dict[str, object]],
         # No address, no route: the node reaches nothing, so every wheel must be bundled.
         the_node = the_lab.add_node("rel1")
         # The lab's own copy of the toolkit goes: only the package may provide it.
-        the_node.run(["rm", "-rf", "/opt/expand", "/usr/local/bin/expandctl", paths.UNIT_PATH])
+        the_node.run(["rm", "-rf", "/opt/expand", EXPANDCTL, paths.UNIT_PATH])
         unpack = subprocess.run(
             f"rpm2cpio {shlex.quote(str(rpm))} | cpio -idmu --quiet -D "
             f"{shlex.quote(str(the_node.root))}", shell=True, capture_output=True, text=True)
