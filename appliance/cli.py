@@ -32,6 +32,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "tunnel": ("tunnel.cli", "the support tunnel: status, open/close the support window"),
     "support": ("tunnel.support.cli", "the support hub and the engineers' fleet commands"),
     "verify": ("verify.cli", "check that an appliance (or cluster) is healthy"),
+    "upgrade": ("firstboot.cli_upgrade",
+                "prepare this node for an upgrade from the DVD (rolling in a cluster)"),
 }
 COMMAND_MODULES = tuple(module for module, _ in COMMANDS.values())
 
