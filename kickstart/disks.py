@@ -284,8 +284,9 @@ def check_backup(data: Path, old_root: Path | None, mode: str) -> str:
     except FileNotFoundError:
         raise LayoutError(f"no upgrade backup on the data filesystem ({BACKUP_MANIFEST} "
                           f"missing): {hint}") from None
-    except (OSError, ValueError) as exc:
-        raise LayoutError(f"the upgrade backup {BACKUP_MANIFEST} cannot be read ({exc}): "
+    except (OSError, ValueError, RecursionError) as exc:
+        why = str(exc)[:80] if not isinstance(exc, RecursionError) else "nested too deep"
+        raise LayoutError(f"the upgrade backup {BACKUP_MANIFEST} cannot be read ({why}): "
                           f"{hint}") from None
     if not isinstance(manifest, dict) or manifest.get("format") != 1:
         raise LayoutError(f"the upgrade backup {BACKUP_MANIFEST} is not a backup of this "
