@@ -28,7 +28,7 @@ import shutil
 import stat
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from appliance.errors import ExpandError
 from appliance.filesink import FileSink
@@ -57,6 +57,7 @@ SSH_DIR = "/etc/ssh"
 # The new install writes its own release file: the old one must not come back over it.
 NOT_KEPT = (f"{CONFIG_DIR}/release",)
 MAX_FILE_BYTES = 16 * 1024 * 1024
+CIB_QUERY_SECONDS = 60.0
 MAX_FILES = 2000
 CLUSTER_FILES = (JOIN_CODE, COROSYNC_CONF, COROSYNC_AUTHKEY, PACEMAKER_AUTHKEY)
 
@@ -146,18 +147,19 @@ def write_backup(sink: FileSink, runner: Runner, plan: BackupPlan,
     for path in sorted(contents):
         digest.update(path.encode() + b"\0" + hashlib.sha256(contents[path]).digest())
     gen = f"{BACKUP_DIR}/gen-{digest.hexdigest()[:16]}"
+    sink.mkdir(DATA_MOUNT, 0o755)  # the mount point on a box; a --root may lack it
     sink.mkdir(BACKUP_DIR, 0o700)
     os.chmod(sink.target(BACKUP_DIR), 0o700)
     current = sink.target(CURRENT)
-    if current.is_symlink() and os.readlink(current) == PurePosixPath(gen).name:
-        return gen
-    shutil.rmtree(sink.target(gen), ignore_errors=True)  # a cut run's leftover
-    for path, data in contents.items():
-        sink.write(f"{gen}/{FILES}{path}", data, mode=0o600, dir_mode=0o700)
-    sink.write(f"{gen}/{RESTORE_LIST}", listing, mode=0o600, dir_mode=0o700)
-    sink.write(f"{gen}/{MANIFEST}", manifest, mode=0o600, dir_mode=0o700)
-    sink.symlink(CURRENT, PurePosixPath(gen).name)
-    for old in sink.target(BACKUP_DIR).glob("gen-*"):
+    if not (current.is_symlink() and os.readlink(current) == PurePosixPath(gen).name):
+        shutil.rmtree(sink.target(gen), ignore_errors=True)  # a cut run's leftover
+        for path, data in contents.items():
+            sink.write(f"{gen}/{FILES}{path}", data, mode=0o600, dir_mode=0o700)
+        sink.write(f"{gen}/{RESTORE_LIST}", listing, mode=0o600, dir_mode=0o700)
+        sink.write(f"{gen}/{MANIFEST}", manifest, mode=0o600, dir_mode=0o700)
+        sink.symlink(CURRENT, PurePosixPath(gen).name)
+        _fsync_dir(sink.target(BACKUP_DIR))  # the new current survives a power cut
+    for old in sink.target(BACKUP_DIR).glob("gen-*"):  # older ones, and a cut run's
         if old.name != PurePosixPath(gen).name:
             shutil.rmtree(old, ignore_errors=True)
     return gen
@@ -176,7 +178,7 @@ def _content(sink: FileSink, runner: Runner, entry: Entry, answers_text: str | N
             return answers_text.encode()
         return _read(sink, f"{CURRENT}/{FILES}{UPGRADE_ANSWERS}")
     if entry.source == "cib":
-        result = runner.run(["cibadmin", "--query"], check=False)
+        result = runner.run(["cibadmin", "--query"], check=False, timeout=CIB_QUERY_SECONDS)
         if result.returncode == 0 and result.stdout.strip():
             return cib_without_status(result.stdout)
         # pacemaker not running: its own file, without the signature (restored without it)
@@ -197,6 +199,14 @@ def cib_without_status(text: str) -> bytes:
         status.clear()
     data: bytes = ET.tostring(root, encoding="utf-8")
     return data + b"\n"
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _read(sink: FileSink, path: str) -> bytes:
