@@ -197,3 +197,39 @@ def test_the_pre_refuses(tmp_path: Path, manifest: object, old: tuple[str, str] 
 def test_a_standalone_upgrade_needs_no_cluster_identity(tmp_path: Path) -> None:
     data = data_with(tmp_path, {**GOOD, "cluster": False})
     assert disks.check_backup(data, None, "standalone") == "expand2"
+
+
+# --- the first boot after an upgrade ------------------------------------------------------
+
+def restored(tmp_path: Path) -> Path:
+    """A root whose upgrade %post left the answers (with secrets) from the backup."""
+    root = cluster_root(tmp_path)
+    kept = root / backup.CURRENT.lstrip("/") / backup.FILES / backup.UPGRADE_ANSWERS.lstrip("/")
+    target = root / backup.UPGRADE_ANSWERS.lstrip("/")
+    target.write_bytes(kept.read_bytes())
+    (root / "var/lib/expand/firstboot-pending").write_text("")
+    return root
+
+
+def test_first_boot_after_an_upgrade_applies_the_restored_answers(tmp_path: Path) -> None:
+    root = restored(tmp_path)
+    key = (root / "etc/corosync/authkey").read_bytes()
+    proc = expandctl("firstboot", "--root", str(root), "--host-facts",
+                     str(Path(__file__).parent / "fixtures/firstboot/host-two-nics.json"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr  # no wizard: nothing asked
+    assert "dry run: nothing applied" in proc.stdout
+    assert not (root / backup.UPGRADE_ANSWERS.lstrip("/")).exists()
+    assert (root / "etc/corosync/authkey").read_bytes() == key
+
+
+@pytest.mark.parametrize("content", [b"", b"\xff\xfebinary", b"mode = 'tertiary'\n"])
+def test_broken_restored_answers_are_named_and_nothing_applied(tmp_path: Path,
+                                                               content: bytes) -> None:
+    root = restored(tmp_path)
+    (root / backup.UPGRADE_ANSWERS.lstrip("/")).write_bytes(content)
+    report = (root / "var/lib/expand/firstboot-report.json").read_text()
+    proc = expandctl("firstboot", "--root", str(root), "--platform", "debian", "--host-facts",
+                     str(Path(__file__).parent / "fixtures/firstboot/host-two-nics.json"))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert backup.UPGRADE_ANSWERS in proc.stderr and "Traceback" not in proc.stderr
+    assert (root / "var/lib/expand/firstboot-report.json").read_text() == report
