@@ -119,7 +119,8 @@ def plan(answers: Answers, *, root: Path, live: bool | None = None, host: Host |
         entries.append(PlannedStepEntry(step.name, step.title, planned.actions,
                                         planned.detail, planned.warnings))
     finish = finish_actions(ctx, report_text="(the final report)", ok=True)
-    entries.append(PlannedStepEntry(*FINISH, tuple(finish), "answers saved without secrets", ()))
+    entries.append(PlannedStepEntry(*FINISH, tuple(finish), "answers saved without secrets; "
+                                    f"the upgrade backup in {backup.BACKUP_DIR} refreshed", ()))
     return Plan(str(root), live, ctx.platform.family, ctx.host.nics, tuple(entries))
 
 
