@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -129,8 +130,9 @@ def run_prepare(args: argparse.Namespace) -> int:
 
 
 def restored_answers(root: Path) -> bool:
-    """True when the upgrade's %post left answers for the first boot to apply."""
-    return FileSink(root).target(backup.UPGRADE_ANSWERS).is_file()
+    """True when the upgrade's %post left answers for the first boot to apply (whatever
+    is there: a broken one is named by ``run_restored``, not taken for no upgrade)."""
+    return os.path.lexists(FileSink(root).target(backup.UPGRADE_ANSWERS))
 
 
 def run_restored(root: Path, runner: Runner, live: bool, host: Host | None = None,

@@ -159,7 +159,8 @@ def test_bad_files_below_etc_expand(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("content", [b"", b"\xff\xfe\x00binary", b"[pbx\n" * 10,
-                                     b"a = " + b"[" * 10000, None])
+                                     b"a = " + b"[" * 10000, b"#" * (2 * 1024 * 1024),
+                                     None])
 def test_broken_saved_answers_only_cost_the_site_file(tmp_path: Path,
                                                        content: bytes | None) -> None:
     root = node(tmp_path)

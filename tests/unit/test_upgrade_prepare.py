@@ -222,11 +222,17 @@ def test_first_boot_after_an_upgrade_applies_the_restored_answers(tmp_path: Path
     assert (root / "etc/corosync/authkey").read_bytes() == key
 
 
-@pytest.mark.parametrize("content", [b"", b"\xff\xfebinary", b"mode = 'tertiary'\n"])
+@pytest.mark.parametrize("content", [b"", b"\xff\xfebinary", b"mode = 'tertiary'\n",
+                                     b"a = " + b"[" * 100000, b"#" * (2 * 1024 * 1024), None])
 def test_broken_restored_answers_are_named_and_nothing_applied(tmp_path: Path,
-                                                               content: bytes) -> None:
+                                                               content: bytes | None) -> None:
     root = restored(tmp_path)
-    (root / backup.UPGRADE_ANSWERS.lstrip("/")).write_bytes(content)
+    target = root / backup.UPGRADE_ANSWERS.lstrip("/")
+    if content is None:
+        target.unlink()
+        target.mkdir()  # a folder where the answers should be
+    else:
+        target.write_bytes(content)
     report = (root / "var/lib/expand/firstboot-report.json").read_text()
     proc = expandctl("firstboot", "--root", str(root), "--platform", "debian", "--host-facts",
                      str(Path(__file__).parent / "fixtures/firstboot/host-two-nics.json"))
