@@ -178,8 +178,12 @@ def _content(sink: FileSink, runner: Runner, entry: Entry, answers_text: str | N
             return answers_text.encode()
         return _read(sink, f"{CURRENT}/{FILES}{UPGRADE_ANSWERS}")
     if entry.source == "cib":
-        result = runner.run(["cibadmin", "--query"], check=False, timeout=CIB_QUERY_SECONDS)
-        if result.returncode == 0 and result.stdout.strip():
+        try:
+            result = runner.run(["cibadmin", "--query"], check=False,
+                                timeout=CIB_QUERY_SECONDS)
+        except ExpandError:  # not installed, or pacemaker hung: its file, as below
+            result = None
+        if result is not None and result.returncode == 0 and result.stdout.strip():
             return cib_without_status(result.stdout)
         # pacemaker not running: its own file, without the signature (restored without it)
     return _read(sink, entry.path)

@@ -131,6 +131,17 @@ def test_live_backup_takes_the_cib_from_cibadmin_without_status(tmp_path: Path) 
     assert "epoch=\"7\"" in kept and "node_state" not in kept and "<status" in kept
 
 
+def test_without_a_running_pacemaker_the_cib_file_is_kept(tmp_path: Path) -> None:
+    root = node(tmp_path)
+    cib = root / backup.CIB_FILE.lstrip("/")
+    cib.parent.mkdir(parents=True, exist_ok=True)
+    cib.write_text("<cib epoch='3'><configuration/><status/></cib>\n")
+    down = Result(("cibadmin",), 102, "", "Could not connect to the CIB: Transport endpoint")
+    backup.refresh(FileSink(root), RecordingRunner(answers={("cibadmin",): down}), live=True)
+    kept = current(root) / backup.FILES / backup.CIB_FILE.lstrip("/")
+    assert kept.read_bytes() == cib.read_bytes()
+
+
 @pytest.mark.parametrize("text", ["not xml", "<cluster/>", "<cib><status>" * 3])
 def test_a_cib_that_is_not_one_is_refused_in_one_line(text: str) -> None:
     with pytest.raises(ExpandError, match="cibadmin --query") as err:
