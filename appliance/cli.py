@@ -34,6 +34,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "verify": ("verify.cli", "check that an appliance (or cluster) is healthy"),
     "release": ("release.cli",
                 "build the product package (expand-appliance RPM with its Python wheels)"),
+    "upgrade": ("firstboot.cli_upgrade",
+                "prepare this node for an upgrade from the DVD (rolling in a cluster)"),
 }
 COMMAND_MODULES = tuple(module for module, _ in COMMANDS.values())
 

@@ -22,7 +22,7 @@ from appliance.platform import FAMILIES, Platform, detect
 from appliance.readers import is_directory, show_path
 from appliance.reports import Report
 from appliance.runner import RecordingRunner, Runner
-from firstboot import engine, paths
+from firstboot import cli_upgrade, engine, paths
 from firstboot.host import Host, gather, load_host
 from firstboot.network_safety import CONFIRM_SECONDS, NetworkConfirmation
 from firstboot.report import report_lines, status, status_lines
@@ -138,6 +138,12 @@ def interactive(args: argparse.Namespace) -> int:
 
 
 def run_firstboot(args: argparse.Namespace) -> int:
+    if args.answers is None and not args.reconfigure:
+        root, live = _root(args)
+        if cli_upgrade.restored_answers(root):  # the first boot after "Upgrade eXpand"
+            _log_to_target(root)
+            return cli_upgrade.run_restored(root, Runner(REDACTOR) if live else RecordingRunner(),
+                                            live, _host(args), _platform(args))
     if args.answers is None:
         return interactive(args)
     if args.reconfigure:

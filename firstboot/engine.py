@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
+from appliance import backup
 from appliance.answers import Answers
 from appliance.answers_toml import dump_answers
 from appliance.errors import ExpandError
@@ -118,7 +119,8 @@ def plan(answers: Answers, *, root: Path, live: bool | None = None, host: Host |
         entries.append(PlannedStepEntry(step.name, step.title, planned.actions,
                                         planned.detail, planned.warnings))
     finish = finish_actions(ctx, report_text="(the final report)", ok=True)
-    entries.append(PlannedStepEntry(*FINISH, tuple(finish), "answers saved without secrets", ()))
+    entries.append(PlannedStepEntry(*FINISH, tuple(finish), "answers saved without secrets; "
+                                    f"the upgrade backup in {backup.BACKUP_DIR} refreshed", ()))
     return Plan(str(root), live, ctx.platform.family, ctx.host.nics, tuple(entries))
 
 
@@ -149,7 +151,24 @@ def apply(answers: Answers, *, root: Path, runner: Runner, live: bool,
     ctx = make_context(answers, root=root, runner=runner, live=live, host=host,
                        platform=platform)
     with _only_run(ctx.sink):
-        return _apply(ctx, tuple(steps or default_steps()), progress, hook)
+        report = _apply(ctx, tuple(steps or default_steps()), progress, hook)
+        return _keep_backup(ctx, report) if report.ok else report
+
+
+def _keep_backup(ctx: Context, report: ApplyReport) -> ApplyReport:
+    """Every successful apply (wizard, --answers, --reconfigure) refreshes what an upgrade
+    brings back (appliance.backup), with the answers' secrets; a failure is a warning."""
+    try:
+        backup.refresh(ctx.sink, ctx.runner, live=ctx.live,
+                       answers_text=dump_answers(ctx.answers, include_secrets=True))
+    except (ExpandError, OSError) as exc:
+        why = Redactor(ctx.answers.secrets())(str(exc))
+        log.error("the upgrade backup was not refreshed: %s", why)
+        report = replace(report, warnings=(*report.warnings, "the upgrade backup on "
+                                           f"{backup.BACKUP_DIR} was not refreshed: {why}"))
+        with contextlib.suppress(ExpandError, OSError):
+            ctx.sink.write(paths.REPORT, json.dumps(report.as_dict(), indent=2) + "\n")
+    return report
 
 
 def recover_network(root: Path, runner: Runner) -> list[str] | None:

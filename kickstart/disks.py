@@ -14,6 +14,7 @@ keeping the data filesystem (``/srv/expand``) untouched.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -43,6 +44,12 @@ ESP_MOUNTS = ("/boot/efi", "/boot/efi2")
 # Either disk may be the one that died: a missing ESP must not stop the boot.
 ESP_OPTIONS = '--fsoptions="umask=0077,shortname=winnt,nofail,x-systemd.device-timeout=10s"'
 MD_NAMES = {"/boot": "boot", "swap": "swap", "/": "root", DATA_MOUNT: "data"}
+
+# The product's backup on the data filesystem (appliance.backup: BACKUP_DIR/current).
+BACKUP_MANIFEST = "backup/current/manifest.json"
+UPGRADE_MODES = ("cluster", "standalone")
+# Where %pre mounts the data filesystem and the old root (read-only) to check the backup.
+UPGRADE_MOUNTS = ("/tmp/expand-upgrade-data", "/tmp/expand-upgrade-oldroot")
 
 INCLUDE_PATH = "/tmp/expand-part.ks"
 WARNINGS_PATH = "/tmp/expand-install-warnings"
@@ -252,6 +259,95 @@ def upgrade_include(devices: list[dict[str, str]], uefi: bool) -> tuple[str, boo
     return "\n".join(lines) + "\n", mirrored
 
 
+def upgrade_mode(cmdline: str) -> str:
+    """``expand.upgrade=cluster|standalone`` from the kernel command line (the last wins)."""
+    values = [w.split("=", 1)[1] for w in cmdline.split() if w.startswith("expand.upgrade=")]
+    if not values:
+        raise LayoutError("the boot entry has no expand.upgrade=cluster|standalone: boot "
+                          "'Upgrade eXpand' from the DVD's menu")
+    if values[-1] not in UPGRADE_MODES:
+        raise LayoutError(f"expand.upgrade={values[-1][:40]!r} is not cluster or standalone")
+    return values[-1]
+
+
+def check_backup(data: Path, old_root: Path | None, mode: str) -> str:
+    """Refuse an upgrade whose backup is missing, broken or another node's; returns the
+    node's name. ``data`` is the data filesystem, ``old_root`` the system about to be
+    reformatted (None when it cannot be read: then only the backup itself is checked)."""
+    path = data / BACKUP_MANIFEST
+    hint = ("run 'expandctl upgrade prepare' on the node before upgrading it, or install "
+            "it again with 'Install eXpand'")
+    try:
+        if path.stat().st_size > 1024 * 1024:
+            raise LayoutError(f"the upgrade backup {path} is over 1 MiB: not ours")
+        manifest = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise LayoutError(f"no upgrade backup on the data filesystem ({BACKUP_MANIFEST} "
+                          f"missing): {hint}") from None
+    except (OSError, ValueError, RecursionError) as exc:
+        why = str(exc)[:80] if not isinstance(exc, RecursionError) else "nested too deep"
+        raise LayoutError(f"the upgrade backup {BACKUP_MANIFEST} cannot be read ({why}): "
+                          f"{hint}") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != 1:
+        raise LayoutError(f"the upgrade backup {BACKUP_MANIFEST} is not a backup of this "
+                          f"product (format 1 expected): {hint}")
+    name = str(manifest.get("hostname") or "")
+    if old_root is not None:
+        for key, file in (("machine_id", "etc/machine-id"), ("hostname", "etc/hostname")):
+            kept, now = str(manifest.get(key) or ""), _read(old_root / file)
+            if kept and now and kept != now:
+                raise LayoutError(f"the upgrade backup is from another node ({key} {kept[:64]}"
+                                  f", this system's is {now[:64]}): refusing to give this "
+                                  "node another node's identity")
+    if mode == "cluster" and manifest.get("cluster") is not True:
+        raise LayoutError("the upgrade backup holds no cluster identity (corosync.conf and "
+                          "authkey): use 'Upgrade eXpand standalone'")
+    return name
+
+
+def _mounted_for_check(devices: list[dict[str, str]], label: str, where: str) -> Path | None:
+    """Mount the filesystem labelled ``label`` read-only at ``where`` (None: not found)."""
+    found = [d.get("DEVNAME", "") for d in devices
+             if d.get("LABEL") == label and d.get("TYPE") != "linux_raid_member"]
+    if not found or not found[0]:
+        return None
+    os.makedirs(where, exist_ok=True)
+    for options in ("ro", "ro,norecovery"):  # an XFS log left dirty needs norecovery
+        if subprocess.run(["mount", "-o", options, found[0], where], check=False).returncode == 0:
+            return Path(where)
+    return None
+
+
+def upgrade_check(procfs: Path, devices: list[dict[str, str]]) -> str:
+    """The %pre's upgrade check: the boot entry's mode and the backup it needs; the note
+    for the log. ``EXPAND_PRE_DATA``/``EXPAND_PRE_OLDROOT`` name folders that stand for the
+    two filesystems (tests); otherwise both are mounted read-only and unmounted after."""
+    mode = upgrade_mode(_read(procfs / "cmdline"))
+    env = os.environ.get
+    data_dir, old_dir = env("EXPAND_PRE_DATA"), env("EXPAND_PRE_OLDROOT")
+    mounted = []
+    try:
+        if data_dir is not None:
+            data: Path | None = Path(data_dir)
+        else:
+            data = _mounted_for_check(devices, LABELS[DATA_MOUNT], UPGRADE_MOUNTS[0])
+            mounted.append(data)
+        if data is None:
+            raise LayoutError(f"the data filesystem ({LABELS[DATA_MOUNT]}) cannot be mounted "
+                              "to check the upgrade backup")
+        if old_dir is not None:
+            old_root: Path | None = Path(old_dir) if old_dir else None
+        else:
+            old_root = _mounted_for_check(devices, LABELS["/"], UPGRADE_MOUNTS[1])
+            mounted.append(old_root)
+        name = check_backup(data, old_root, mode)
+    finally:
+        for where in mounted:
+            if where is not None:
+                subprocess.run(["umount", str(where)], check=False)
+    return f"{mode} upgrade of {name or 'this node'}: its backup is on the data filesystem"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="eXpand %pre: choose disks, write the "
                                                  "partitioning include")
@@ -286,7 +382,9 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 probe = subprocess.run(["blkid", "-o", "export"], capture_output=True,
                                        text=True, check=False).stdout
-            include, mirrored = upgrade_include(parse_blkid(probe), uefi)
+            devices = parse_blkid(probe)
+            include, mirrored = upgrade_include(devices, uefi)
+            print(f"eXpand upgrade: {upgrade_check(args.procfs, devices)}", file=sys.stderr)
             warnings = [] if mirrored else ["upgrade of a single-disk install: no RAID-1"]
     except LayoutError as exc:
         print(f"eXpand install stopped: {exc}", file=sys.stderr)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
+from appliance import backup
 from firstboot import paths
 from kickstart import disks
 
@@ -19,8 +20,8 @@ ANSWERS_ON_DISC = "/expand/answers.toml"
 # Mount point of the boot media in anaconda's runtime (dracut mounts the stage2 device here).
 MEDIA_MOUNT = "/run/install/repo"
 INSTALL_WARNINGS = f"{paths.STATE_DIR}/install-warnings"
-# The data filesystem survives an upgrade; the product keeps a copy of /etc/expand there.
-CONFIG_BACKUP_DIR = f"{disks.DATA_MOUNT}/backup/etc-expand"
+# The data filesystem survives an upgrade; the product keeps its backup there (appliance.backup).
+BACKUP_CURRENT = backup.CURRENT
 RELEASE_FILE = f"{paths.CONFIG_DIR}/release"
 UPGRADED_FROM_FILE = f"{paths.STATE_DIR}/upgraded-from"
 
@@ -80,14 +81,7 @@ def post_chroot(version: str, upgraded_from: str | None) -> str:
         f'echo {shlex.quote(version)} > "$ROOT{RELEASE_FILE}"',
     ]
     if upgraded_from is not None:
-        lines += [
-            "# Upgrade: bring back the configuration kept on the data filesystem.",
-            f'if [ -d "$ROOT{CONFIG_BACKUP_DIR}" ]; then',
-            f'    install -d -m 0755 "$ROOT{paths.CONFIG_DIR}"',
-            f'    cp -a "$ROOT{CONFIG_BACKUP_DIR}/." "$ROOT{paths.CONFIG_DIR}/"',
-            "fi",
-            f'echo {shlex.quote(upgraded_from)} > "$ROOT{UPGRADED_FROM_FILE}"',
-        ]
+        lines += upgrade_restore_lines(upgraded_from)
     lines += [
         "# UEFI cannot boot from an md mirror: the second disk has its own ESP, a copy of",
         "# the first, with its own firmware boot entry.",
@@ -107,3 +101,51 @@ def post_chroot(version: str, upgraded_from: str | None) -> str:
         "fi",
     ]
     return "\n".join(lines) + "\n"
+
+
+def upgrade_restore_lines(upgraded_from: str) -> list[str]:
+    """The upgrade's %post part: the backup (appliance.backup) back into the new root.
+
+    The mode comes from the boot entry (``expand.upgrade=``, /proc/cmdline; ``EXPAND_PROCFS``
+    for tests); ``standalone`` leaves the cluster identity out. The %pre already refused an
+    upgrade without a backup; this checks again, so a %post run alone never half-restores.
+    """
+    listing = f"$BACKUP/{backup.RESTORE_LIST}"
+    return [
+        "# Upgrade: bring back what the node kept on the data filesystem.",
+        'PROCFS="${EXPAND_PROCFS:-/proc}"',
+        "UPGRADE_MODE=$(tr ' ' '\\n' < \"$PROCFS/cmdline\" | sed -n 's/^expand\\.upgrade=//p'"
+        " | tail -n 1)",
+        'case "$UPGRADE_MODE" in',
+        "    cluster|standalone) ;;",
+        "    *) echo \"eXpand upgrade: expand.upgrade=cluster or expand.upgrade=standalone "
+        "expected on the kernel command line, found '${UPGRADE_MODE}'\" >&2; exit 1 ;;",
+        "esac",
+        f'BACKUP="$ROOT{BACKUP_CURRENT}"',
+        f'if [ ! -f "{listing}" ]; then',
+        f'    echo "eXpand upgrade: no backup at {BACKUP_CURRENT} '
+        "(run 'expandctl upgrade prepare' on the node first)\" >&2",
+        "    exit 1",
+        "fi",
+        "TAB=$(printf '\\t')",
+        'while IFS="$TAB" read -r type kind mode owner group path; do',
+        '    if [ "$kind" = cluster ] && [ "$UPGRADE_MODE" = standalone ]; then continue; fi',
+        # Names may be missing from the new system (a package not installed): root then.
+        '    getent passwd "$owner" > /dev/null 2>&1 || owner=root',
+        '    getent group "$group" > /dev/null 2>&1 || group=root',
+        '    if [ "$type" = d ]; then',
+        '        [ -d "$ROOT$path" ] || install -d -m "$mode" -o "$owner" -g "$group" '
+        '"$ROOT$path"',
+        "    else",
+        '        install -d -m 0755 "$(dirname "$ROOT$path")"',
+        f'        install -m "$mode" -o "$owner" -g "$group" "$BACKUP/{backup.FILES}$path" '
+        '"$ROOT$path"',
+        "    fi",
+        f'done < "{listing}"',
+        # The CIB comes back without its signature: pacemaker accepts a CIB with none.
+        f'if [ "$UPGRADE_MODE" = cluster ] && [ -f "$ROOT{backup.CIB_FILE}" ]; then',
+        f'    rm -f "$ROOT{backup.CIB_FILE}.sig"',
+        "fi",
+        f'echo {shlex.quote(upgraded_from)} > "$ROOT{UPGRADED_FROM_FILE}"',
+        f'echo "$UPGRADE_MODE" > "$ROOT{backup.UPGRADE_MODE_FILE}"',
+    ]

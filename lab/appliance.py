@@ -29,17 +29,19 @@ Where the lab differs from a customer's install, on purpose:
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from appliance.answers import Answers, Cluster, Pbx
 from appliance.answers_toml import dump_answers
+from appliance.backup import DATA_MOUNT
 from appliance.errors import ExpandError
 from appliance.filesink import FileSink
 from appliance.runner import Runner
 from lab import appliance_asterisk, nspawn
 from lab.nspawn import install_toolkit, mask_wait_online, mount_overlay
-from lab.rootfs import NODE_VENV
+from lab.rootfs import HA_PACKAGES, NODE_VENV, ensure_rootfs
 
 ANSWERS_IN_NODE = "/root/lab-answers.toml"
 FIRST_BOOT_TIMEOUT = 400.0
@@ -68,6 +70,34 @@ def prepare_root(lab_dir: Path, name: str, rootfs: Path, runner: Runner) -> Path
     sink.write(SITE_IN_NODE, SITE.read_text())
     appliance_asterisk.install(lab_dir, name, root, runner)
     return root
+
+
+def reinstall(lab_dir: Path, name: str, runner: Runner) -> Path:
+    """What "Upgrade eXpand" does to a powered-off node's disk: a fresh system tree (the
+    cached root and this checkout's toolkit again), its data filesystem kept: the node's
+    overlay loses everything it wrote but ``/srv/expand``."""
+    base = node_base(lab_dir, name)
+    runner.run(["umount", str(base / "merged")])
+    runner.run(["umount", str(appliance_asterisk.overlay_base(lab_dir, name) / "merged")],
+               check=False)  # install() mounts it again
+    keep = PurePosixPath(DATA_MOUNT).parts[1:]
+    for entry in (base / "upper").iterdir():
+        if entry.name == keep[0] and entry.is_dir() and not entry.is_symlink():
+            for inner in entry.iterdir():
+                if inner.name != keep[1]:
+                    _remove(inner)
+        else:
+            _remove(entry)
+    shutil.rmtree(base / "work")
+    return prepare_root(lab_dir, name, ensure_rootfs(packages=HA_PACKAGES, flavor="ha"),
+                        runner)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
 
 
 def boot_argv(lab_dir: Path, name: str, netns: str) -> list[str]:

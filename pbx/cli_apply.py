@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+from appliance import backup
 from appliance.console import REDACTOR, HelpFormatter, print_json, print_reports
 from appliance.errors import ExpandError
+from appliance.filesink import FileSink
 from appliance.readers import is_directory, show_path
 from appliance.reports import Report, ValidationFailed
 from appliance.runner import Runner
@@ -114,6 +117,8 @@ def apply_command(args: argparse.Namespace) -> int:
     except ExpandError as exc:  # a root that is no box, a broken state file: named, exit 2
         print(f"expandctl: error: {exc}", file=sys.stderr)
         return 2
+    if outcome.exit_code == 0 and not args.dry_run:
+        _keep_backup(args.root, progress)
     if args.json:
         print_json({"site": str(args.site), **outcome.as_dict()})
         return outcome.exit_code
@@ -130,6 +135,18 @@ def apply_command(args: argparse.Namespace) -> int:
     if outcome.reason:
         print(f"  {outcome.reason}")
     return outcome.exit_code
+
+
+def _keep_backup(root: Path, progress: Callable[[str], None]) -> None:
+    """A box that keeps an upgrade backup (its first boot made one) keeps it current: the
+    site file is part of it. Secrets are carried over from the current backup."""
+    sink = FileSink(root)
+    if not sink.target(backup.CURRENT).is_symlink():
+        return
+    try:
+        backup.refresh(sink, Runner(REDACTOR), live=root == Path("/"))
+    except (ExpandError, OSError) as exc:
+        progress(f"the upgrade backup on {backup.BACKUP_DIR} was not refreshed: {exc}")
 
 
 def status_command(args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -17,6 +18,9 @@ from pathlib import Path
 import pytest
 from pykickstart.constants import KS_SCRIPT_POST, KS_SCRIPT_PRE
 
+from appliance import backup
+from appliance.filesink import FileSink
+from appliance.runner import RecordingRunner
 from firstboot import paths
 from firstboot.unit import unit_text
 from kickstart import checks
@@ -177,7 +181,14 @@ def test_embedded_upgrade_pre_reads_blkid(tmp_path: Path) -> None:
     pre.write_text(script_of(render_upgrade(KickstartOptions()), KS_SCRIPT_PRE))
     blkid = tmp_path / "blkid"
     blkid.write_text("DEVNAME=/dev/sda4\nLABEL=node1:data\nTYPE=linux_raid_member\n")
+    procfs = make_procfs(tmp_path, 4)
+    (procfs / "cmdline").write_text("BOOT_IMAGE=vmlinuz expand.upgrade=cluster quiet\n")
+    data = tmp_path / "data"  # the data filesystem with the backup the %pre checks
+    (data / "backup/current").mkdir(parents=True)
+    (data / "backup/current/manifest.json").write_text('{"format": 1, "cluster": true}')
     env = {**os.environ, "EXPAND_PRE_SYSFS": str(make_sysfs(tmp_path, [])),
+           "EXPAND_PRE_PROCFS": str(procfs), "EXPAND_PRE_DATA": str(data),
+           "EXPAND_PRE_OLDROOT": "",
            "EXPAND_PRE_BLKID": str(blkid), "EXPAND_PRE_REPO": str(make_repo(tmp_path)),
            "EXPAND_PRE_INCLUDE": str(tmp_path / "part.ks"),
            "EXPAND_PRE_WARNINGS": str(tmp_path / "warnings")}
@@ -210,13 +221,19 @@ def test_post_installs_unit_and_sentinel(tmp_path: Path) -> None:
 def test_upgrade_post_restores_config(tmp_path: Path) -> None:
     body = script_of(render_upgrade(KickstartOptions()), KS_SCRIPT_POST, in_chroot=True)
     root = tmp_path / "root"
-    backup = root / "srv/expand/backup/etc-expand"
-    backup.mkdir(parents=True)
-    (backup / "answers.toml").write_text("mode = 'primary'\n")
-    proc = run(["sh", "-c", body], env={**os.environ, "EXPAND_ROOT": str(root)})
+    (root / "etc/expand").mkdir(parents=True)
+    (root / "etc/expand/answers.toml").write_text("mode = 'primary'\n")
+    backup.refresh(FileSink(root), RecordingRunner(), live=False)
+    shutil.rmtree(root / "etc")
+    procfs = tmp_path / "proc"
+    procfs.mkdir()
+    (procfs / "cmdline").write_text("expand.upgrade=standalone\n")
+    proc = run(["sh", "-c", body], env={**os.environ, "EXPAND_ROOT": str(root),
+                                        "EXPAND_PROCFS": str(procfs)})
     assert proc.returncode == 0, proc.stderr
     assert (root / "etc/expand/answers.toml").read_text() == "mode = 'primary'\n"
     assert (root / "var/lib/expand/upgraded-from").read_text() == "3.1\n"
+    assert (root / "etc/expand/release").read_text() == "3.2\n"  # the new one, not the old
 
 
 def test_nochroot_post_copies_warnings_and_answers(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from appliance.backup import BACKUP_DIR
 from firstboot import paths
 
 REPO = Path(__file__).resolve().parents[2]
@@ -60,10 +61,13 @@ def seed_root(root: Path, platform: str) -> Path:
 def tree(root: Path, *, skip: tuple[str, ...] = (), mask: bool = False) -> dict[str, str]:
     """path → 'mode content' (or link target) of every file below root. The cluster's
     secret files show their size and digest; ``mask``: their size only (the primary's
-    join code, hence its authkey, is random: golden trees and fresh roots differ)."""
+    join code, hence its authkey, is random: golden trees and fresh roots differ). The
+    upgrade backup (copies of these files, tests/unit/test_upgrade_backup.py) is left out."""
     out: dict[str, str] = {}
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames.sort()
+        if "/" + str(Path(dirpath).relative_to(root)) == BACKUP_DIR.rsplit("/", 1)[0]:
+            dirnames[:] = [d for d in dirnames if d != BACKUP_DIR.rsplit("/", 1)[1]]
         for name in sorted(filenames) + [d for d in dirnames if Path(dirpath, d).is_symlink()]:
             host = Path(dirpath, name)
             rel = "/" + str(host.relative_to(root))

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from appliance.answers import Answers, load_answers
+from appliance.backup import BACKUP_DIR
 from appliance.joincode import authkey_from_code, parse_join_code
 from appliance.runner import RecordingRunner, Result
 from firstboot import engine, paths
@@ -66,12 +67,15 @@ def test_primary_root_run_writes_key_from_a_stored_code_shown_once(tmp_path: Pat
     key = host_file(root, AUTHKEY)
     assert key.stat().st_mode & 0o777 == 0o400
     assert key.read_bytes() == authkey_from_code(code)
-    # On screen once, at the end of the report; nowhere else but the 0600 code file.
+    # On screen once, at the end of the report; nowhere else but the 0600 code file (and
+    # its copy in the 0700 upgrade backup, 0600 too).
     assert proc.stdout.count(code) == 1 and proc.stdout.rstrip().splitlines()[-2].strip() == code
     assert code not in proc.stderr
     holders = [p for p, data in all_text(root, "").items()
                if code.encode() in data or code.replace("-", "").encode() in data]
-    assert holders == [JOIN_CODE_FILE]
+    kept = [p for p in holders if p.startswith(BACKUP_DIR + "/")]
+    assert [p for p in holders if p not in kept] == [JOIN_CODE_FILE]
+    assert kept and all(host_file(root, p).stat().st_mode & 0o777 == 0o600 for p in kept)
     conf = host_file(root, "/etc/corosync/corosync.conf").read_text()
     assert "name: expand1" in conf and "expand2" not in conf and "two_node" not in conf
 

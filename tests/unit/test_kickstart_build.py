@@ -100,7 +100,7 @@ def test_upgrade_keeps_data_partitions() -> None:
     install_pre = next(s.script for s in install.scripts if s.type == KS_SCRIPT_PRE)
     assert install_pre.rstrip().endswith("""sys.exit(main(["--mode", 'install']))""")
     post = next(s.script for s in upgrade.scripts if s.type == KS_SCRIPT_POST and s.inChroot)
-    assert "/srv/expand/backup/etc-expand" in post and "upgraded-from" in post
+    assert "/srv/expand/backup/current" in post and "upgraded-from" in post
 
 
 def test_answers_on_media_switches_the_copy() -> None:
