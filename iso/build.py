@@ -25,9 +25,10 @@ from appliance.volume_label import check_volume_label, label_problem
 from iso import efiboot, menu, xorriso
 from iso.base import BaseDvd, check_base, needed_bytes, tree_size
 from iso.checksum import implant_md5
+from iso.onepass import append_session
 from iso.output import check_output_folder, staged_output
 from iso.progress import Progress, ProgressCallback, no_progress
-from iso.remaster import Mapping, remaster, run_watching
+from iso.remaster import Mapping, rewrite_image, run_watching
 from kickstart.build import (
     KS_INSTALL_PATH,
     KS_UPGRADE_PATH,
@@ -111,7 +112,7 @@ def build_iso(opts: BuildOptions, runner: Runner,
     if os.path.realpath(opts.out) == os.path.realpath(opts.base):  # no raise on a loop
         raise ExpandError("--out must differ from --base (the base is read while writing)")
     progress(Progress("checking the base DVD"))
-    base = check_base(runner, opts.base, verify_checksum=opts.verify_base)
+    base = check_base(runner, opts.base, verify_checksum=opts.verify_base and opts.rewrite)
     volid = base.volid if opts.volid is None else opts.volid
     problem = label_problem(volid)
     if problem:  # only the base's own label can get here: --volid was checked above
@@ -123,13 +124,17 @@ def build_iso(opts: BuildOptions, runner: Runner,
     with tempfile.TemporaryDirectory(prefix="expand-iso-build-") as tmp:
         maps = _prepare(runner, base, spec, answers_text, Path(tmp))
         maps += [Mapping(a.host, a.iso_path) for a in opts.add]
+        expected = base.size_bytes + sum(tree_size(m.host) for m in maps)
         with staged_output(opts.out) as partial:
-            seconds = remaster(runner, base.path, partial, volid, maps,
-                               base.size_bytes + sum(tree_size(m.host) for m in maps),
-                               progress, rewrite=opts.rewrite)
+            if opts.rewrite:
+                seconds = rewrite_image(runner, base.path, partial, volid, maps, expected,
+                                        progress)
+                run_watching(lambda: _implant(runner, partial), partial, 0,
+                             "implanting the media checksum", progress)
+            else:  # one pass: copy, the base's checksum checked, the output's implanted
+                seconds = append_session(runner, base, partial, volid, maps, expected,
+                                         progress, verify=opts.verify_base)
             size = partial.stat().st_size
-            run_watching(lambda: _implant(runner, partial), partial, 0,
-                         "implanting the media checksum", progress)
     return BuildResult(
         out=opts.out, volid=volid, base_product=base.product, size_bytes=size,
         menu_title=spec.title, entries=[e.label for e in menu.entries(spec)],
