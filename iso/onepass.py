@@ -35,8 +35,8 @@ from iso.shadow import Session, Span, write_session
 MiB = 1024 * 1024
 CHUNK = 8 * MiB
 QUEUE_DEPTH = 6  # chunks in flight per hasher: bounds memory, absorbs jitter
-WRITEBACK_EVERY = 256 * MiB  # start the disk write early, so the final fsync is short
 PROGRESS_EVERY_S = 0.5
+DIRECT_ALIGN = 4096  # O_DIRECT: page-aligned memory (a mapped chunk is), whole blocks
 PHASE = "copying the base DVD with its checksums"
 
 Chunk = bytes | bytearray | memoryview
@@ -117,7 +117,8 @@ def write_image(base: Path, session: Session, expected: isomd5.ImplantedSum | No
     try:
         with contextlib.ExitStack() as stack:
             out_fd = _open(stack, session.shadow, os.O_RDWR)
-            _Stream(out_fd, session, hashers, checker, progress, start).run(base)
+            direct_fd = _open_direct(stack, session.shadow)
+            _Stream(out_fd, direct_fd, session, hashers, checker, progress, start).run(base)
             for hasher in hashers:
                 hasher.finish()
             ok = True
@@ -136,16 +137,15 @@ def write_image(base: Path, session: Session, expected: isomd5.ImplantedSum | No
 
 
 class _Stream:
-    def __init__(self, out_fd: int, session: Session,
+    def __init__(self, out_fd: int, direct_fd: int | None, session: Session,
                  hashers: Sequence[_Hasher], checker: _Hasher | None,
                  progress: ProgressCallback, start: float) -> None:
-        self.out_fd, self.session = out_fd, session
+        self.out_fd, self.direct_fd, self.session = out_fd, direct_fd, session
         self.summer = hashers[-1]
         self.checker = checker
         self.progress = progress
         self.start = start
         self.written = 0
-        self.kicked = 0
         self.shown = 0.0
 
     def run(self, base: Path) -> None:
@@ -181,16 +181,17 @@ class _Stream:
                     raise BaseCorrupt("fragment")
             data = overlay(view, at, filled, self.out_fd)
             self.summer.feed(data)
-            _pwrite_all(self.out_fd, data, at)
+            direct = self.direct_fd is not None and data is view and len(view) % DIRECT_ALIGN == 0
+            _pwrite_all(self.direct_fd if direct and self.direct_fd is not None else self.out_fd,
+                        data, at)
             del view, data
             self._advance(end - at)
 
     def _advance(self, n: int) -> None:
+        # No early write-back kick here: fadvise(DONTNEED) on dirty pages waits for the
+        # disk (measured: 26 s instead of 15 s for 4 GiB); the kernel's own flusher
+        # keeps the final fsync short.
         self.written += n
-        if self.written - self.kicked >= WRITEBACK_EVERY:
-            os.posix_fadvise(self.out_fd, self.kicked, self.written - self.kicked,
-                             os.POSIX_FADV_DONTNEED)  # starts write-back, keeps dirty pages
-            self.kicked = self.written
         if time.monotonic() - self.shown >= PROGRESS_EVERY_S:
             self._show()
 
@@ -219,6 +220,16 @@ def _pwrite_all(fd: int, data: Chunk, at: int) -> None:
     while view:
         n = os.pwrite(fd, view, at)
         view, at = view[n:], at + n
+
+
+def _open_direct(stack: contextlib.ExitStack, path: Path) -> int | None:
+    """O_DIRECT for the base's bytes: the disk reads them straight from the mapped page
+    cache (no copy into the output's page cache, which cost ~2 s of CPU per GiB here,
+    and no write-back left for the final fsync). None where unsupported (tmpfs)."""
+    try:
+        return _open(stack, path, os.O_WRONLY | os.O_DIRECT)
+    except OSError:
+        return None
 
 
 def _open(stack: contextlib.ExitStack, path: Path, flags: int, mode: int = 0o600) -> int:
