@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from iso import isomd5
+from iso import isomd5, onepass
 from iso.onepass import BaseCorrupt, overlay, write_image
 from iso.shadow import ALIGN, Session, complement, fill_plan, merge, widen
 
@@ -168,7 +168,11 @@ def _make(tmp_path: Path) -> tuple[Path, bytes, bytes, tuple[tuple[int, int], ..
     return path, bytes(shadow), bytes(expected), filled
 
 
-def test_write_image_fills_the_holes_and_implants(tmp_path: Path) -> None:
+@pytest.mark.parametrize("direct", [True, False])
+def test_write_image_fills_the_holes_and_implants(tmp_path: Path, direct: bool,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    if not direct:  # a file system without O_DIRECT: every write buffered
+        monkeypatch.setattr(onepass, "_open_direct", lambda stack, path: None)
     base, shadow, expected, filled = _make(tmp_path)
     session = _session(tmp_path, base.read_bytes(), shadow, filled)
     sums = isomd5.parse_appdata(base.read_bytes()[PVD + 883:PVD + 883 + 512])
