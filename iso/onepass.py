@@ -1,10 +1,11 @@
 """The output image in one pass over the base: copy, check, checksum, implant.
 
 The base is mapped (mmap: no copy into Python) and walked once, in order. Each chunk
-is written to the output and handed to two threads: one checks the base's own implanted
+is written to the output (O_DIRECT where it can: the disk takes the bytes from the
+mapped page cache) and handed to two threads: one checks the base's own implanted
 checksum, the other computes the output's (hashlib releases the GIL, so the two MD5s
-run on two cores while the main thread writes). The output file is the shadow itself (iso.shadow):
-the appended session is already at its end and the new head and the base's metadata
+run on two cores while the main thread writes). The output file is the shadow itself
+(iso.shadow): the appended session is already at its end and the new head and the base's metadata
 in place, so the pass writes the base's bytes into the holes (each chunk with the
 shadow's ranges laid over it, as the MD5 must see them) and hashes the session from the
 page cache. The output's checksum is then implanted in the PVD without reading the
