@@ -36,6 +36,7 @@ from iso.shadow import Session, Span, write_session
 MiB = 1024 * 1024
 CHUNK = 8 * MiB
 QUEUE_DEPTH = 6  # chunks in flight per hasher: bounds memory, absorbs jitter
+READ_AHEAD_CHUNKS = 2  # asked of the kernel ahead of the chunk in use (MADV_WILLNEED)
 PROGRESS_EVERY_S = 0.5
 DIRECT_ALIGN = 4096  # O_DIRECT: page-aligned memory (a mapped chunk is), whole blocks
 PHASE = "copying the base DVD with its checksums"
@@ -172,7 +173,7 @@ class _Stream:
         size, filled = self.session.base_size, self.session.filled
         for at in range(0, size, CHUNK):
             end = min(at + CHUNK, size)
-            ahead = at + 2 * CHUNK
+            ahead = at + READ_AHEAD_CHUNKS * CHUNK
             if ahead < size:  # read-ahead of the chunk after next, while this one is used
                 mm.madvise(mmap.MADV_WILLNEED, ahead, min(CHUNK, size - ahead))
             view = memoryview(mm)[at:end]
