@@ -6,13 +6,25 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
 
+from appliance.errors import ExpandError
+from appliance.runner import RecordingRunner, Result
 from iso import isomd5, onepass
 from iso.onepass import BaseCorrupt, overlay, write_image
-from iso.shadow import ALIGN, Session, complement, fill_plan, merge, widen
+from iso.shadow import (
+    ALIGN,
+    Session,
+    complement,
+    data_extents,
+    fill_plan,
+    merge,
+    widen,
+    write_session,
+)
 
 PVD = 16 * 2048
 
@@ -207,3 +219,48 @@ def test_overlay_takes_the_shadow_only_where_filled(tmp_path: Path) -> None:
             b"S" * 5 + b"B" * 25 + b"S" * 10
     finally:
         os.close(fd)
+
+
+class _XorrisoWritingAt(RecordingRunner):
+    """Stands in for xorriso -dev: writes ``data`` at ``at`` of the shadow it is given."""
+
+    def __init__(self, at: int, data: bytes) -> None:
+        super().__init__()
+        self.at, self.data = at, data
+
+    def _execute(self, argv: tuple[str, ...], data: bytes | None,
+                 env: Mapping[str, str] | None, cwd: Path | None, timeout: float | None,
+                 shown: str) -> Result:
+        if "-dev" in argv:
+            with open(argv[argv.index("-dev") + 1], "r+b") as fh:
+                fh.seek(self.at)
+                fh.write(self.data)
+        return super()._execute(argv, data, env, cwd, timeout, shown)
+
+
+def _listing_base(tmp_path: Path) -> Path:
+    base = tmp_path / "base.iso"
+    base.write_bytes(bytes(image(4000, 3)))  # no file listed: all of it is "metadata"
+    return base
+
+
+def test_session_fills_what_xorriso_reads_and_keeps_holes(tmp_path: Path) -> None:
+    base = _listing_base(tmp_path)
+    runner = _XorrisoWritingAt(4000 * 2048, b"session" * 1000)  # appended past the end
+    runner.answers[("xorriso", "-abort_on", "FAILURE", "-indev")] = Result(
+        (), 0, "File data lba:  0 ,      64 ,     3000 ,  6144000 , '/big.rpm'\n", "")
+    shadow = tmp_path / "out.iso"
+    session = write_session(runner, base, shadow, "LABEL", [])
+    assert session.filled == ((0, 2 * ALIGN), ((64 + 3000) * 2048 // ALIGN * ALIGN, 4000 * 2048))
+    assert data_extents(shadow, session.base_size) == list(session.filled)
+    assert session.size == 4000 * 2048 + 7000
+    assert shadow.read_bytes()[:ALIGN] == base.read_bytes()[:ALIGN]
+
+
+def test_a_write_into_a_hole_is_refused(tmp_path: Path) -> None:
+    base = _listing_base(tmp_path)
+    runner = _XorrisoWritingAt(1000 * 2048, b"x")  # inside /big.rpm's data: a hole
+    runner.answers[("xorriso", "-abort_on", "FAILURE", "-indev")] = Result(
+        (), 0, "File data lba:  0 ,      64 ,     3000 ,  6144000 , '/big.rpm'\n", "")
+    with pytest.raises(ExpandError, match="outside its metadata; build it with --rewrite"):
+        write_session(runner, base, tmp_path / "out.iso", "LABEL", [])
