@@ -124,8 +124,8 @@ def build_iso(opts: BuildOptions, runner: Runner,
     with tempfile.TemporaryDirectory(prefix="expand-iso-build-") as tmp:
         maps = _prepare(runner, base, spec, answers_text, Path(tmp))
         maps += [Mapping(a.host, a.iso_path) for a in opts.add]
-        expected = base.size_bytes + sum(tree_size(m.host) for m in maps)
         with staged_output(opts.out) as partial:
+            expected = base.size_bytes + sum(tree_size(m.host) for m in maps)
             if opts.rewrite:
                 seconds = rewrite_image(runner, base.path, partial, volid, maps, expected,
                                         progress)
