@@ -35,7 +35,11 @@ class BaseDvd:
 
 
 def check_base(runner: Runner, base: Path, *, verify_checksum: bool = True) -> BaseDvd:
-    """Everything that must hold before remastering ``base``; raises ExpandError."""
+    """Everything that must hold before remastering ``base``; raises ExpandError.
+
+    ``verify_checksum`` reads the whole base with checkisomd5; ``iso build`` passes False
+    on its default path, which checks the same sum while copying (iso.onepass).
+    """
     if not require_file(base, what="base DVD"):  # missing, a folder, a loop: one line
         raise ExpandError(f"{show_path(base)}: base DVD is empty (an interrupted download?)")
     header = xorriso.read_volume_header(base)
@@ -57,10 +61,15 @@ def check_base(runner: Runner, base: Path, *, verify_checksum: bool = True) -> B
     if had_md5 and verify_checksum:
         log.info("verifying the base's implanted checksum")
         if not verify_md5(runner, base):
-            raise ExpandError(f"{base}: corrupt: the implanted media checksum does not match "
-                              "(download it again)")
+            raise corrupt_base(base)
     return BaseDvd(base, header.volid, header.size_bytes, product, efiboot,
                    info.system_area, had_md5)
+
+
+def corrupt_base(base: Path) -> ExpandError:
+    """The one message for a base whose bytes fail its implanted checksum."""
+    return ExpandError(f"{base}: corrupt: the implanted media checksum does not match "
+                       "(download it again)")
 
 
 def _check_tree_info(runner: Runner, base: Path) -> str:

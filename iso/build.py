@@ -27,9 +27,10 @@ from iso import efiboot, menu, xorriso
 from iso.base import BaseDvd, check_base, needed_bytes, tree_size
 from iso.checksum import implant_md5
 from iso.disc_repo import base_repodata
+from iso.onepass import append_session
 from iso.output import check_output_folder, staged_output
 from iso.progress import Progress, ProgressCallback, no_progress
-from iso.remaster import Mapping, remaster, run_watching
+from iso.remaster import Mapping, rewrite_image, run_watching
 from kickstart.build import (
     KS_INSTALL_PATH,
     KS_UPGRADE_PATH,
@@ -121,7 +122,7 @@ def build_iso(opts: BuildOptions, runner: Runner,
         raise ExpandError("--out must differ from --base (the base is read while writing)")
     _check_repo_options(opts)
     progress(Progress("checking the base DVD"))
-    base = check_base(runner, opts.base, verify_checksum=opts.verify_base)
+    base = check_base(runner, opts.base, verify_checksum=opts.verify_base and opts.rewrite)
     volid = base.volid if opts.volid is None else opts.volid
     problem = label_problem(volid)
     if problem:  # only the base's own label can get here: --volid was checked above
@@ -138,12 +139,16 @@ def build_iso(opts: BuildOptions, runner: Runner,
         if product is not None:
             maps.append(Mapping(product.root, PRODUCT_REPO_ON_DISC))
         with staged_output(opts.out) as partial:
-            seconds = remaster(runner, base.path, partial, volid, maps,
-                               base.size_bytes + sum(tree_size(m.host) for m in maps),
-                               progress, rewrite=opts.rewrite)
+            expected = base.size_bytes + sum(tree_size(m.host) for m in maps)
+            if opts.rewrite:
+                seconds = rewrite_image(runner, base.path, partial, volid, maps, expected,
+                                        progress)
+                run_watching(lambda: _implant(runner, partial), partial, 0,
+                             "implanting the media checksum", progress)
+            else:  # one pass: copy, the base's checksum checked, the output's implanted
+                seconds = append_session(runner, base, partial, volid, maps, expected,
+                                         progress, verify=opts.verify_base)
             size = partial.stat().st_size
-            run_watching(lambda: _implant(runner, partial), partial, 0,
-                         "implanting the media checksum", progress)
     return BuildResult(
         out=opts.out, volid=volid, base_product=base.product, size_bytes=size,
         menu_title=spec.title, entries=[e.label for e in menu.entries(spec)],

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from appliance.runner import Runner
+from iso import isomd5
 
 
 def implanted_md5(runner: Runner, iso: Path) -> str | None:
@@ -24,3 +25,14 @@ def verify_md5(runner: Runner, iso: Path) -> bool:
 def implant_md5(runner: Runner, iso: Path) -> None:
     # --force: the base's own checksum (carried over or not) is wrong for the new image.
     runner.run(["implantisomd5", "--force", str(iso)], timeout=3600)
+
+
+def implanted_sum(iso: Path) -> isomd5.ImplantedSum | None:
+    """The implanted checksum read from the PVD directly (what checkisomd5 parses)."""
+    with iso.open("rb") as fh:
+        fh.seek(isomd5.PVD_OFFSET)
+        pvd = fh.read(isomd5.SECTOR)
+    if not isomd5.is_pvd(pvd):
+        return None
+    lo, hi = isomd5.appdata_span(0)
+    return isomd5.parse_appdata(pvd[lo:hi])

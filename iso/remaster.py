@@ -3,11 +3,12 @@
 Two ways, both replaying the base's boot set-up (El Torito BIOS and UEFI records,
 isohybrid MBR, GPT) for the new image, ``-map`` replacing or adding only what changes:
 
-- append (default): copy the base (``cp``: in-kernel copy_file_range, as fast as the disk)
-  then let xorriso append one session holding the changed files and a new directory tree,
-  and rewrite the volume descriptors and system area at the start so every reader (BIOS,
-  UEFI, the kernel's isofs, blkid) sees only the new tree. The old copies of the changed
-  files stay as unreferenced blocks (a few MB on a 10 GB DVD).
+- append (default): xorriso appends one session holding the changed files and a new
+  directory tree to a copy of the base, and rewrites the volume descriptors and system
+  area at the start so every reader (BIOS, UEFI, the kernel's isofs, blkid) sees only the
+  new tree. The old copies of the changed files stay as unreferenced blocks (a few MB on
+  a 10 GB DVD). The session is written first on a sparse stand-in (iso.shadow), the copy
+  then made in one pass with both checksums (iso.onepass).
 - rewrite: ``xorriso -indev BASE -outdev OUT`` writes a compact single-session image;
   xorriso moves every byte itself, about 5x slower than the copy on a fast disk.
 
@@ -16,6 +17,7 @@ Progress is read from the growing output file, so commands still go through the 
 
 from __future__ import annotations
 
+import errno
 import logging
 import threading
 import time
@@ -53,26 +55,25 @@ def remaster_argv(base: Path | None, out: Path, volid: str,
     return [*argv, "-commit", "-end"]
 
 
-def remaster(runner: Runner, base: Path, out: Path, volid: str, maps: Sequence[Mapping],
-             expected_bytes: int, progress: ProgressCallback, *, rewrite: bool = False) -> float:
-    """Write ``out``; returns the seconds it took. ``out`` is a temp path (see output.py)."""
+def rewrite_image(runner: Runner, base: Path, out: Path, volid: str,
+                  maps: Sequence[Mapping], expected_bytes: int,
+                  progress: ProgressCallback) -> float:
+    """Write the compact image ``out`` (a temp path, see output.py); returns its seconds."""
+    argv = remaster_argv(base, out, volid, maps)
     try:
-        if rewrite:
-            argv = remaster_argv(base, out, volid, maps)
-            return run_watching(lambda: runner.run(argv, timeout=6 * 3600), out,
-                                expected_bytes, "writing the image", progress)
-        copy = ["cp", "--reflink=auto", "--", str(base), str(out)]
-        seconds = run_watching(lambda: runner.run(copy, timeout=6 * 3600), out,
-                               base.stat().st_size, "copying the base DVD", progress)
-        argv = remaster_argv(None, out, volid, maps)
-        copied = out.stat().st_size
-        return seconds + run_watching(lambda: runner.run(argv, timeout=3600), out,
-                                      max(expected_bytes - copied, 1),
-                                      "writing the eXpand changes", progress, offset=copied)
+        return run_watching(lambda: runner.run(argv, timeout=6 * 3600), out,
+                            expected_bytes, "writing the image", progress)
     except CommandFailed as exc:
-        if any(m in exc.stderr for m in ("No space left", "Disk full", "No space")):
-            raise ExpandError(f"no space left in {out.parent} while writing the image") from exc
-        raise
+        raise no_space(exc, out) or exc from exc
+
+
+def no_space(exc: CommandFailed | OSError, out: Path) -> ExpandError | None:
+    """A full disk said in one line naming the folder; None for any other failure."""
+    if isinstance(exc, OSError):
+        full = exc.errno == errno.ENOSPC
+    else:
+        full = any(m in exc.stderr for m in ("No space left", "Disk full", "No space"))
+    return ExpandError(f"no space left in {out.parent} while writing the image") if full else None
 
 
 def run_watching(job: Callable[[], Result], watched: Path, expected_bytes: int, phase: str,
