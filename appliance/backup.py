@@ -28,10 +28,10 @@ import shutil
 import stat
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 
 from appliance.errors import ExpandError
-from appliance.filesink import FileSink
+from appliance.filesink import FileSink, fsync_dir
 from appliance.paths import ANSWERS, CONFIG_DIR, JOIN_CODE, STATE_DIR
 from appliance.readers import ReadError, load_toml, read_bytes
 from appliance.runner import Runner
@@ -158,7 +158,7 @@ def write_backup(sink: FileSink, runner: Runner, plan: BackupPlan,
         sink.write(f"{gen}/{RESTORE_LIST}", listing, mode=0o600, dir_mode=0o700)
         sink.write(f"{gen}/{MANIFEST}", manifest, mode=0o600, dir_mode=0o700)
         sink.symlink(CURRENT, PurePosixPath(gen).name)
-        _fsync_dir(sink.target(BACKUP_DIR))  # the new current survives a power cut
+        fsync_dir(sink.target(BACKUP_DIR))  # the new current survives a power cut
     for old in sink.target(BACKUP_DIR).glob("gen-*"):  # older ones, and a cut run's
         if old.name != PurePosixPath(gen).name:
             shutil.rmtree(old, ignore_errors=True)
@@ -203,14 +203,6 @@ def cib_without_status(text: str) -> bytes:
         status.clear()
     data: bytes = ET.tostring(root, encoding="utf-8")
     return data + b"\n"
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _read(sink: FileSink, path: str) -> bytes:

@@ -89,7 +89,7 @@ class FileSink:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
-        _fsync_dir(host.parent)
+        fsync_dir(host.parent)
         self.written.append(Written(path, mode, True))
         return True
 
@@ -99,7 +99,7 @@ class FileSink:
             host.unlink()
         except FileNotFoundError:
             return False
-        _fsync_dir(host.parent)
+        fsync_dir(host.parent)
         return True
 
     def symlink(self, path: str, points_to: str) -> bool:
@@ -138,7 +138,8 @@ def _gid(group: str | None) -> int:
     return -1 if group is None else grp.getgrnam(group).gr_gid
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
+    """A rename or a new entry in ``directory`` survives a crash once this returns."""
     fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)

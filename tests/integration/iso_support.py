@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import subprocess
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from appliance.runner import Runner
@@ -45,3 +47,15 @@ def build_demo_and_branded(folder: Path, answers: Path | None = None,
     chosen = tuple(demo_repos(folder) if repos is None else repos)
     build_iso(BuildOptions(base, out, answers=answers, add=adds, repos=chosen), runner)
     return base, out
+
+
+@contextlib.contextmanager
+def tmpfs(folder: Path, options: str) -> Iterator[Path]:
+    """``folder`` as a tmpfs mounted with ``options`` (size=..., ro) for the block."""
+    folder.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", options, "expand-test", str(folder)],
+                   check=True)
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=False)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,7 +18,7 @@ from iso.demo_repo import VENDOR_FOLDERS
 from iso.inspect import inspect_iso
 from kickstart.build import KS_INSTALL_PATH, KS_UPGRADE_PATH
 from kickstart.scripts import ANSWERS_ON_DISC
-from tests.integration.iso_support import build_demo_and_branded
+from tests.integration.iso_support import build_demo_and_branded, tmpfs
 
 REPO = Path(__file__).resolve().parents[2]
 ANSWERS = REPO / "examples/answers/primary.toml"
@@ -199,24 +197,13 @@ def test_invalid_answers_refused_before_writing(built: tuple[Path, Path],
     assert not out.exists()
 
 
-@contextlib.contextmanager
-def _tmpfs(folder: Path, options: str) -> Iterator[Path]:
-    folder.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", options, "expand-test", str(folder)],
-                   check=True)
-    try:
-        yield folder
-    finally:
-        subprocess.run(["umount", str(folder)], check=False)
-
-
 def test_full_output_folder(built: tuple[Path, Path], tmp_path: Path) -> None:
-    with _tmpfs(tmp_path / "small", "size=8m") as small:
+    with tmpfs(tmp_path / "small", "size=8m") as small:
         _assert_refused(built[0], small / "out.iso", "lacks room", repos=_repos(built))
 
 
 def test_read_only_output_folder(built: tuple[Path, Path], tmp_path: Path) -> None:
-    with _tmpfs(tmp_path / "ro", "ro,size=64m") as ro:
+    with tmpfs(tmp_path / "ro", "ro,size=64m") as ro:
         _assert_refused(built[0], ro / "out.iso", "read-only", repos=_repos(built))
 
 

@@ -3,11 +3,9 @@ implantisomd5 give the same bytes, checkisomd5 passes, a corrupt base is refused
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,6 +22,7 @@ from iso.onepass import append_session
 from iso.progress import no_progress
 from iso.remaster import Mapping, remaster_argv
 from iso.shadow import data_extents
+from tests.integration.iso_support import tmpfs
 from tests.support import require_tools
 
 MiB = 1024 * 1024
@@ -85,7 +84,7 @@ def test_same_bytes_as_cp_then_xorriso_then_implantisomd5(
 def test_build_output_checksum_is_implantisomd5s(bases: dict[str, Path],
                                                  tmp_path: Path) -> None:
     out = tmp_path / "expand.iso"
-    build_iso(BuildOptions(bases["padded"], out), Runner())
+    build_iso(BuildOptions(bases["padded"], out, no_repo=True), Runner())
     again = tmp_path / "again.iso"
     shutil.copyfile(out, again)
     subprocess.run(["implantisomd5", "--force", str(again)], check=True, capture_output=True)
@@ -98,7 +97,7 @@ def test_build_output_checksum_is_implantisomd5s(bases: dict[str, Path],
 
 def _refused_corrupt(base: Path, out: Path) -> None:
     with pytest.raises(ExpandError, match="corrupt: the implanted media checksum does not"):
-        build_iso(BuildOptions(base, out), Runner())
+        build_iso(BuildOptions(base, out, no_repo=True), Runner())
     assert list(out.parent.iterdir()) == []  # no output, no partial
 
 
@@ -124,37 +123,26 @@ def test_base_without_implanted_checksum_still_builds(bases: dict[str, Path],
     base.write_bytes(bytes(data))
     assert implanted_sum(base) is None and implanted_md5(Runner(), base) is None
     out = tmp_path / "expand.iso"
-    build_iso(BuildOptions(base, out), Runner())
+    build_iso(BuildOptions(base, out, no_repo=True), Runner())
     assert _checkisomd5_passes(out)
 
 
 def test_rewrite_path_still_passes_checkisomd5(bases: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "rewritten.iso"
-    build_iso(BuildOptions(bases["demo"], out, rewrite=True), Runner())
+    build_iso(BuildOptions(bases["demo"], out, rewrite=True, no_repo=True), Runner())
     assert _checkisomd5_passes(out)
     bad = tmp_path / "bad.iso"
     data = bytearray(bases["padded"].read_bytes())
     data[len(data) // 2] ^= 1
     bad.write_bytes(bytes(data))
     with pytest.raises(ExpandError, match="corrupt"):  # checked up front, as before
-        build_iso(BuildOptions(bad, tmp_path / "r2.iso", rewrite=True), Runner())
+        build_iso(BuildOptions(bad, tmp_path / "r2.iso", rewrite=True, no_repo=True), Runner())
     assert not (tmp_path / "r2.iso").exists()
-
-
-@contextlib.contextmanager
-def _tmpfs(folder: Path, size: str) -> Iterator[Path]:
-    folder.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "expand-onepass",
-                    str(folder)], check=True)
-    try:
-        yield folder
-    finally:
-        subprocess.run(["umount", str(folder)], check=False)
 
 
 def test_output_on_another_file_system(bases: dict[str, Path], tmp_path: Path) -> None:
     """The shadow is filled across file systems (copy_file_range would fail there)."""
-    with _tmpfs(tmp_path / "mem", "256m") as mem:
+    with tmpfs(tmp_path / "mem", "size=256m") as mem:
         out = mem / "expand.iso"
-        build_iso(BuildOptions(bases["padded"], out), Runner())
+        build_iso(BuildOptions(bases["padded"], out, no_repo=True), Runner())
         assert _checkisomd5_passes(out)
