@@ -149,7 +149,7 @@ def test_corrupt_base_fails_its_own_checksum(built: tuple[Path, Path], tmp_path:
     data = bytearray(built[0].read_bytes())
     data[20_000_000:20_000_008] = b"XXXXXXXX"
     base.write_bytes(bytes(data))
-    _assert_refused(base, tmp_path / "out.iso", "corrupt")
+    _assert_refused(base, tmp_path / "out.iso", "corrupt", repos=_repos(built))
 
 
 def test_bios_only_base(built: tuple[Path, Path], tmp_path: Path) -> None:
