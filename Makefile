@@ -85,10 +85,10 @@ demo: sysdeps venv wheelhouse
 	@echo; echo "== 5c. PBX: the render proven on a throwaway Asterisk; one sipp call into the IVR"
 	$(BIN)/python bench/pbx_demo_call.py
 	@echo; echo "== 6. install DVD: the product package, the demo base (DEMO BaseOS/AppStream stand-ins) and DEMO vendor folders, the DVD with its closure-checked repository, inspect, BIOS boot (menu as seen on the serial console)"
-	$(BIN)/expandctl release build --out dist/ --wheels /var/cache/expand/release-wheels
+	$(BIN)/expandctl release build --out $(DEMO)/dist --wheels $(RELEASE_WHEELS)
 	$(BIN)/expandctl iso demo-base --out $(DEMO)/base.iso --vendor-repos $(DEMO)/vendor
 	$(BIN)/expandctl iso build --base $(DEMO)/base.iso --out $(DEMO)/eXpand-3.2.iso --answers examples/answers/primary.toml \
-	  --repo dist/ --repo $(DEMO)/vendor/HighAvailability --repo $(DEMO)/vendor/ELRepo-DRBD --repo $(DEMO)/vendor/Asterisk
+	  --repo $(DEMO)/dist --repo $(DEMO)/vendor/HighAvailability --repo $(DEMO)/vendor/ELRepo-DRBD --repo $(DEMO)/vendor/Asterisk
 	$(BIN)/expandctl iso inspect $(DEMO)/eXpand-3.2.iso
 	$(BIN)/expandctl iso boot-test $(DEMO)/eXpand-3.2.iso --firmware bios --media cdrom --show-menu --log $(DEMO)/boot-bios-cdrom.log
 	@echo; echo "== 7. HA lab: two appliance nodes (nspawn), each set up by its own unattended first boot, the real Asterisk as the cluster's service"
