@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from appliance.backup import BACKUP_DIR
 from tests.integration.wizard_support import DialogDriver, dhcp_like_netns, tree_digest
 from tests.support import require_tools
 from tests.unit.firstboot_support import TUNNEL_KEY_FILES
@@ -109,11 +110,31 @@ TUNNEL_KEYS = tuple(path.lstrip("/") for path in TUNNEL_KEY_FILES)
 TUNNEL_PUB = TUNNEL_KEYS[1]
 
 
+BACKUP = BACKUP_DIR.lstrip("/") + "/"
+
+
+def secret_holders(root: Path, secret: str) -> list[Path]:
+    """The files holding ``secret``, the upgrade backup's copies left out (each of those
+    is checked to be 0600 in a 0700 folder)."""
+    holders = []
+    for path in (p for p in sorted(root.rglob("*")) if p.is_file()):
+        if secret.encode() not in path.read_bytes():
+            continue
+        if str(path.relative_to(root)).startswith(BACKUP):
+            assert path.stat().st_mode & 0o777 == 0o600, path
+            assert path.parent.stat().st_mode & 0o777 == 0o700, path
+        else:
+            holders.append(path)
+    return holders
+
+
 def files_of(root: Path) -> dict[str, tuple[int, bytes]]:
-    skip = {"var/log/expand/firstboot.log"}  # timestamps
+    """Every file but the log (timestamps) and the upgrade backup (its folder is named by
+    the digest of what it keeps: the random secrets differ from root to root)."""
     files = {str(p.relative_to(root)): (p.stat().st_mode & 0o7777, p.read_bytes())
-             for p in sorted(root.rglob("*")) if p.is_file() and
-             str(p.relative_to(root)) not in skip}
+             for p in sorted(root.rglob("*")) if p.is_file()
+             and str(p.relative_to(root)) != "var/log/expand/firstboot.log"
+             and not str(p.relative_to(root)).startswith(BACKUP)}
     if "var/lib/expand/cluster-join-code" in files:  # a primary: its own random code
         for path in RANDOM_SECRET_FILES:
             files[path] = (files[path][0], b"(random)")
@@ -147,7 +168,7 @@ def assert_same_tree_as_unattended(root: Path, tmp_path: Path) -> None:
 
 
 def assert_password_only_in_credential_map(root: Path) -> None:
-    holders = [p for p in root.rglob("*") if p.is_file() and PASSWORD.encode() in p.read_bytes()]
+    holders = secret_holders(root, PASSWORD)
     assert [str(p.relative_to(root)) for p in holders] == ["etc/postfix/sasl_passwd"]
     assert (root / "etc/postfix/sasl_passwd").stat().st_mode & 0o077 == 0
 
@@ -162,8 +183,7 @@ def test_primary_happy_path(wizard: DialogDriver, root: Path, tmp_path: Path) ->
     code = (root / "var/lib/expand/cluster-join-code").read_text().strip()
     assert "Join code for the secondary" in report and code in report
     assert code not in wizard.stderr()
-    assert [p for p in root.rglob("*") if p.is_file() and code.encode() in p.read_bytes()] \
-        == [root / "var/lib/expand/cluster-join-code"]
+    assert secret_holders(root, code) == [root / "var/lib/expand/cluster-join-code"]
     assert saved_answers(root) == golden_answers("primary")
     assert_password_only_in_credential_map(root)
     assert PASSWORD not in wizard.stderr()
@@ -195,8 +215,9 @@ def test_secondary_asks_its_own_ip_then_the_primary(wizard: DialogDriver, root: 
     confirm_and_install(wizard)
     assert saved_answers(root) == golden_answers("secondary")
     assert "expand2" in (root / "etc/hostname").read_text()
-    assert not [p for p in root.rglob("*") if p.is_file() and
-                JOIN_CODE.encode() in p.read_bytes()]  # never written, not even 0600
+    # Written only into the upgrade backup's answers (0600 in 0700: the restored node's first
+    # boot applies them unattended); the corosync authkey made from it is on the node anyway.
+    assert secret_holders(root, JOIN_CODE) == []
     assert JOIN_CODE not in wizard.stderr()
     assert_same_tree_as_unattended(root, tmp_path)
 
