@@ -289,7 +289,10 @@ def test_fax_reaches_the_departments_mailbox_as_a_pdf(pbx: Pbx) -> None:
     final = [e for e in pbx.manager.user_events("ExpandFax") if "status" in e]
     assert final and final[0]["status"] == "SUCCESS" and final[0]["department"] == \
         "administracion" and final[0]["pages"] == "1", final
-    (_sender, rcpts, data), = pbx.sink.mails
+    # The mailer's event says postfix took the mail; postfix relays it on its own time.
+    delivered, mails = poll(lambda: list(pbx.sink.mails), bool, timeout=60)
+    assert delivered, "postfix did not relay the fax mail to the sink in 60 s"
+    (_sender, rcpts, data), = mails
     assert rcpts == ["administracion@empresa.com"]
     msg = email.message_from_bytes(data, policy=email.policy.default)
     assert isinstance(msg, EmailMessage)
@@ -329,7 +332,8 @@ def test_a_fax_from_a_withheld_number_is_mailed_too(pbx: Pbx) -> None:
     mailed, events = poll(lambda: pbx.manager.user_events("ExpandFaxMail")[mails_before:],
                           bool, timeout=90)
     assert mailed and events[0]["status"] == "SUCCESS", pbx.log()[-3000:]
-    assert len(pbx.sink.mails) == before + 1
+    relayed, _ = poll(lambda: len(pbx.sink.mails) == before + 1, bool, timeout=60)
+    assert relayed, f"{len(pbx.sink.mails) - before} mails relayed, not 1"
     msg = email.message_from_bytes(pbx.sink.mails[-1][2], policy=email.policy.default)
     assert "FAX de desconocido (1 página)" in str(msg["Subject"])
     assert pbx.spool() == []
