@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
+from appliance.ip_addr import ipv4_addresses
 from appliance.runner import Runner
 
 PREFIX = "xlab"
@@ -108,13 +109,8 @@ def set_split(runner: Runner, nodes: tuple[LabNode, ...], *, split: bool) -> Non
 
 
 def addresses(runner: Runner, ns: str) -> set[IPv4Address]:
-    out = runner.run(["ip", "-n", ns, "-o", "-4", "addr", "show"], check=False).stdout
-    found = set()
-    for line in out.splitlines():
-        fields = line.split()
-        if "inet" in fields:
-            found.add(IPv4Address(fields[fields.index("inet") + 1].split("/")[0]))
-    return found
+    return ipv4_addresses(runner.run(["ip", "-n", ns, "-o", "-4", "addr", "show"],
+                                     check=False).stdout)
 
 
 def delete_network(runner: Runner, names: set[str] | None = None) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from appliance.answers import Answers
+from appliance.ip_addr import ipv4_addresses
 from verify.plugin import read_answers, target
 
 EXPAND_TREES = ("/etc/expand", "/var/lib/expand")
@@ -33,13 +34,7 @@ def running(host: Any, comm: str, args_part: str = "") -> bool:
 
 
 def addresses(host: Any) -> set[IPv4Address]:
-    out = host.check_output("ip -o -4 addr show")
-    found = set()
-    for line in out.splitlines():
-        fields = line.split()
-        if "inet" in fields:
-            found.add(IPv4Address(fields[fields.index("inet") + 1].split("/")[0]))
-    return found
+    return ipv4_addresses(host.check_output("ip -o -4 addr show"))
 
 
 def test_sshd_running(host: Any) -> None:
